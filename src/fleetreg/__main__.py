@@ -1,0 +1,3 @@
+from fleetreg.cli import main
+
+main()

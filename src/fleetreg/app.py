@@ -1,0 +1,72 @@
+"""The ASGI application: ``create_app(settings)``. Its lifespan owns the database pool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from fleetreg import __version__, ops
+from fleetreg.db import Database
+from fleetreg.embedded import EmbeddedPostgres
+from fleetreg.errors import install_error_handlers
+from fleetreg.metrics import Metrics
+from fleetreg.middleware import RequestContextMiddleware
+from fleetreg.migrate import head_revision
+from fleetreg.settings import Settings
+from fleetreg.web import StrictRoute
+
+log = logging.getLogger("fleetreg")
+
+DESCRIPTION = """\
+fleetreg is the system of record for telematics hardware: which connectors a partner has assigned
+to which customers, and which tracking devices, with which SIM chips, sit on which vehicles.
+
+Every error is an RFC 9457 `application/problem+json` document; its `type` links to a page that
+explains it.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded: EmbeddedPostgres | None = None
+        url = settings.database_url
+        if url is None:
+            # Served without the CLI (e.g. `uvicorn --factory fleetreg.app:create_app`): start or
+            # join the embedded server ourselves. The CLI normally does this once for all workers.
+            embedded = EmbeddedPostgres(settings.embedded_dir)
+            url = embedded.start()
+        db = Database(
+            url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            timeout=settings.db_timeout,
+        )
+        await db.open()
+        app.state.db = db
+        try:
+            yield
+        finally:
+            await db.close()
+            if embedded is not None:
+                embedded.stop()
+
+    app = FastAPI(
+        title="fleetreg",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.router.route_class = StrictRoute
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.head_revision = head_revision()
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
+    app.include_router(ops.router)
+    return app

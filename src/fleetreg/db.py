@@ -1,0 +1,178 @@
+"""The connection pool, the one transaction helper for writes, and database errors as ``AppError``.
+
+Reads go through ``Database.fetch*`` (one round trip each). Writes go through ``Database.write``:
+one transaction, committed before it returns (so before the response is sent), retried when
+PostgreSQL reports a serialization failure or a deadlock, its database errors translated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeAlias, TypeVar
+
+import asyncpg
+from asyncpg import Record
+from asyncpg.pool import PoolConnectionProxy
+
+from fleetreg.problems import AppError, BadRequest, Conflict, ServiceUnavailable
+
+T = TypeVar("T")
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+log = logging.getLogger("fleetreg.db")
+
+# constraint name -> the error a violation of it means to the client. Each domain registers its own
+# (``register_constraint_errors``), so that a race the service's own checks cannot see still ends in
+# the documented 4xx.
+ConstraintErrorFactory = Callable[[asyncpg.PostgresError], AppError]
+CONSTRAINT_ERRORS: dict[str, ConstraintErrorFactory] = {}
+
+_RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+_WRITE_ATTEMPTS = 4
+
+
+def register_constraint_errors(errors: Mapping[str, ConstraintErrorFactory]) -> None:
+    for name in errors:
+        if name in CONSTRAINT_ERRORS and CONSTRAINT_ERRORS[name] is not errors[name]:
+            raise ValueError(f"constraint {name} is registered twice")
+    CONSTRAINT_ERRORS.update(errors)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for errors that mean "the database cannot serve us now" rather than "the request is wrong"."""
+    return isinstance(
+        error,
+        OSError
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.OperatorInterventionError  # shutdown, starting up, statement canceled
+        | asyncpg.InsufficientResourcesError  # too many connections, disk full
+        | asyncpg.InterfaceError,  # the connection was closed under us
+    )
+
+
+def translate(error: BaseException) -> AppError | None:
+    """The ``AppError`` a database error means to the client, or None for a bug (a 500)."""
+    if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+        constraint = getattr(error, "constraint_name", None)
+        if constraint in CONSTRAINT_ERRORS:
+            return CONSTRAINT_ERRORS[constraint](error)
+        if isinstance(error, asyncpg.CheckViolationError | asyncpg.NotNullViolationError):
+            return BadRequest(f"a value breaks the rule {constraint or 'of its column'}")
+        return Conflict(f"the change conflicts with existing data ({constraint or error.sqlstate})")
+    if isinstance(error, _RETRYABLE):
+        return Conflict("the change collided with a concurrent one; retry it")
+    if isinstance(error, asyncpg.DataError):
+        return BadRequest(f"a value is out of range or malformed: {error}")
+    if is_unavailable(error):
+        return ServiceUnavailable("the database is unavailable or too slow right now; retry shortly")
+    return None
+
+
+@contextlib.contextmanager
+def translated_errors() -> Any:
+    try:
+        yield
+    except AppError:
+        raise
+    except Exception as error:
+        app_error = translate(error)
+        if app_error is None:
+            raise
+        raise app_error from error
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    # Timestamps come back aware and in UTC whatever the server's default; rendered as RFC 3339 "Z".
+    await connection.execute("SET TIME ZONE 'UTC'")
+
+
+class Database:
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, timeout: float = 5.0) -> None:
+        self.url = url
+        self.min_size = min(min_size, max_size)
+        self.max_size = max_size
+        self.timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        """Create the pool. Its connections open lazily when the database is down at start-up."""
+        self._pool = asyncpg.create_pool(
+            self.url,
+            min_size=0,
+            max_size=self.max_size,
+            command_timeout=self.timeout,
+            init=_init_connection,
+            server_settings={"application_name": "fleetreg"},
+        )
+        await self._pool
+        with contextlib.suppress(Exception):
+            # Warm up to min_size; a database that is down now is reported by /readyz, not fatal here.
+            async with asyncio.timeout(self.timeout):
+                held = [await self._pool.acquire() for _ in range(self.min_size)]
+                for connection in held:
+                    await self._pool.release(connection)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), timeout=self.timeout)
+            except (TimeoutError, Exception):
+                self._pool.terminate()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is not open")
+        return self._pool
+
+    def pool_usage(self) -> tuple[int, int, int]:
+        """(connections open, connections in use, maximum)."""
+        if self._pool is None:
+            return 0, 0, self.max_size
+        size = self._pool.get_size()
+        return size, size - self._pool.get_idle_size(), self.max_size
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        with translated_errors():
+            async with self.pool.acquire(timeout=self.timeout) as connection:
+                yield connection
+
+    async def fetch(self, query: str, *args: Any) -> list[Record]:
+        async with self.connection() as connection:
+            result: list[Record] = await connection.fetch(query, *args)
+            return result
+
+    async def fetchrow(self, query: str, *args: Any) -> Record | None:
+        async with self.connection() as connection:
+            result: Record | None = await connection.fetchrow(query, *args)
+            return result
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        async with self.connection() as connection:
+            return await connection.fetchval(query, *args)
+
+    async def write(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction and commit it; retry on serialization failure or deadlock.
+
+        ``work`` must only touch the database (it may run more than once). ``AppError`` raised by it
+        rolls the transaction back and reaches the client unchanged.
+        """
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with translated_errors():
+                    async with (
+                        self.pool.acquire(timeout=self.timeout) as connection,
+                        connection.transaction(),
+                    ):
+                        return await work(connection)
+            except Conflict as conflict:
+                if not isinstance(conflict.__cause__, _RETRYABLE) or attempt == _WRITE_ATTEMPTS:
+                    raise
+                log.info("retrying a write after %s (attempt %d)", type(conflict.__cause__).__name__, attempt)
+                await asyncio.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")

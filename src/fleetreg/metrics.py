@@ -1,0 +1,79 @@
+"""Prometheus metrics: requests by route template and status, their latency, and pool usage.
+
+With several worker processes (``fleetreg serve --workers N``) the CLI sets PROMETHEUS_MULTIPROC_DIR
+before the workers start, and /metrics aggregates all of them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """One set of collectors per app, in a registry of its own (several apps may live in one test run)."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "fleetreg_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "fleetreg_http_request_duration_seconds",
+            "Time from request to the end of the response, by method, route template and status.",
+            ["method", "route", "status"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.pool_open = Gauge(
+            "fleetreg_db_pool_connections",
+            "Database connections open in the pool.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_in_use = Gauge(
+            "fleetreg_db_pool_connections_in_use",
+            "Database connections checked out of the pool.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.pool_max = Gauge(
+            "fleetreg_db_pool_connections_max",
+            "The pool's maximum size.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        code = str(status)
+        self.requests.labels(method, route, code).inc()
+        self.latency.labels(method, route, code).observe(seconds)
+
+    def set_pool_usage(self, open_connections: int, in_use: int, maximum: int) -> None:
+        self.pool_open.set(open_connections)
+        self.pool_in_use.set(in_use)
+        self.pool_max.set(maximum)
+
+    def render(self) -> bytes:
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

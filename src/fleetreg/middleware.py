@@ -1,0 +1,153 @@
+"""The outermost layer of every HTTP request: request id, body size limit, the catch-all for
+unexpected errors, metrics and the access log line. Pure ASGI, so it costs little per request."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fleetreg.metrics import Metrics
+from fleetreg.problems import PROBLEM_JSON, AppError, InternalError, PayloadTooLarge
+
+access_log = logging.getLogger("fleetreg.access")
+error_log = logging.getLogger("fleetreg.errors")
+
+# A client's X-Request-ID is echoed only when it is short and plain (it goes into the logs).
+_CLIENT_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+
+def request_id_of(scope: Scope) -> str:
+    return str(scope.get("state", {}).get("request_id", ""))
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        request_id_header = (b"x-request-id", request_id.encode())
+        status = 500
+        response_started = False
+        answered_413 = False
+        received = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if answered_413:
+                return  # the app's own answer comes too late; the 413 has been sent
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), request_id_header]
+            await send(message)
+
+        async def send_problem(error: AppError) -> None:
+            nonlocal status, response_started
+            status, response_started = error.status, True
+            body = error.body(scope.get("path"))
+            headers = [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                request_id_header,
+                *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
+            ]
+            if isinstance(error, PayloadTooLarge):
+                headers.append((b"connection", b"close"))
+            await send({"type": "http.response.start", "status": error.status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        async def receive_limited() -> Message:
+            nonlocal received, answered_413
+            if answered_413:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    if not response_started:
+                        await send_problem(_too_large(self.max_body_bytes))
+                    answered_413 = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        try:
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                await send_problem(_too_large(self.max_body_bytes))
+            else:
+                await self.app(scope, receive_limited, send_with_id)
+        except Exception:
+            if answered_413:
+                return  # the app gave up on the body we cut off; the client has its 413
+            error_log.exception(
+                "unhandled error",
+                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
+            )
+            if response_started:
+                raise
+            await send_problem(InternalError())
+        finally:
+            duration = time.perf_counter() - started
+            route = _route_template(scope)
+            self.metrics.observe_request(scope["method"], route, status, duration)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(duration * 1000, 3),
+                        "client": _client(scope),
+                    },
+                )
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body is larger than {limit} bytes")
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            if _CLIENT_REQUEST_ID.match(value):
+                return bytes(value).decode()
+            break
+    return uuid.uuid4().hex
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _route_template(scope: Scope) -> str:
+    route: Any = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else None

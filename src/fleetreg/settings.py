@@ -1,0 +1,66 @@
+"""Settings, read from the environment with the prefix ``FLEETREG_`` (see the README's table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLEETREG_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(Path("./var"), description="Embedded database, signing keys and runtime files.")
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL; absent: the embedded server under DATA_DIR/postgres."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    log_level: LogLevel = "info"
+    fleet_auth: Literal["none", "required"] = Field(
+        "none", description="`required`: the fleet API demands a bearer token with fleet:read/fleet:write."
+    )
+
+    db_pool_min: int = Field(2, ge=0, le=100)
+    db_pool_max: int = Field(10, ge=1, le=200)
+    db_timeout: float = Field(
+        5.0, gt=0, description="Seconds a request waits for a connection or a statement before a 503."
+    )
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+
+    token_issuer: str = Field("fleetreg", description="`iss` of the tokens this service signs.")
+    token_audience: str = Field("fleetreg", description="`aud` the tokens must carry.")
+    token_ttl: int = Field(3600, ge=60, le=86400, description="Lifetime of an access token in seconds.")
+    signing_key_file: Path | None = Field(
+        None, description="PEM EC P-256 private key; absent: DATA_DIR/keys, created on first start."
+    )
+    external_issuer: str | None = Field(None, description="Also trust tokens from this issuer ...")
+    external_audience: str | None = Field(None, description="... with this audience ...")
+    external_jwks_url: str | None = Field(None, description="... signed by a key published here.")
+
+    rate_limit: float = Field(
+        0, ge=0, description="Requests per second per client (token bucket, burst = 2 x rate); 0: off."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql://")
+        return value
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_dir(self) -> Path:
+        return self.data_dir / "postgres"

@@ -1,0 +1,135 @@
+"""The command line as a user runs it: real processes, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from fleetreg import migrate
+
+FLEETREG = [sys.executable, "-m", "fleetreg"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLEETREG_")}
+    env.update(extra)
+    return env
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}")
+        try:
+            response = httpx.get(url + "/readyz", timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server did not become ready")
+
+
+def leftover_processes(data_dir: Path, server_pid: int) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["pid", "name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(data_dir) in cmdline or process.info["pid"] == server_pid:
+            found.append(f"{process.info['pid']} {cmdline}")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_with_embedded_database_and_stop(tmp_path: Path, workers: int) -> None:
+    port = free_port()
+    data_dir = tmp_path / "var"
+    process = subprocess.Popen(
+        [*FLEETREG, "serve", "--port", str(port), "--workers", str(workers)],
+        env=environment(FLEETREG_DATA_DIR=str(data_dir), FLEETREG_LOG_LEVEL="warning"),
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        ready = wait_ready(base, process)
+        assert ready.json()["migration"] == migrate.head_revision()
+        openapi = httpx.get(base + "/openapi.json").json()
+        assert "/readyz" in openapi["paths"]
+        missing = httpx.get(base + "/no/such/path")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        if workers > 1:
+            children = psutil.Process(process.pid).children(recursive=True)
+            assert len([c for c in children if "postgres" not in c.name()]) >= workers
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    time.sleep(0.5)
+    assert leftover_processes(data_dir, process.pid) == []
+
+
+@pytest.mark.slow
+def test_serve_refuses_an_unmigrated_database_with_no_migrate(empty_database_url: str) -> None:
+    result = subprocess.run(
+        [*FLEETREG, "serve", "--no-migrate", "--port", str(free_port())],
+        env=environment(FLEETREG_DATABASE_URL=empty_database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "fleetreg db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_and_current(empty_database_url: str) -> None:
+    env = environment(FLEETREG_DATABASE_URL=empty_database_url)
+    before = subprocess.run([*FLEETREG, "db", "current", "--json"], env=env, capture_output=True, text=True)
+    assert json.loads(before.stdout) == {
+        "current": None,
+        "head": migrate.head_revision(),
+        "up_to_date": False,
+    }
+    upgraded = subprocess.run([*FLEETREG, "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert upgraded.returncode == 0, upgraded.stderr
+    after = subprocess.run([*FLEETREG, "db", "current", "--json"], env=env, capture_output=True, text=True)
+    assert json.loads(after.stdout)["up_to_date"] is True
+
+
+def test_bad_setting_is_one_clear_line() -> None:
+    result = subprocess.run(
+        [*FLEETREG, "db", "current"], env=environment(FLEETREG_PORT="eighty"), capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("fleetreg: error: FLEETREG_PORT:")
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    url = f"postgresql://postgres@/postgres?host={tmp_path}"
+    result = subprocess.run(
+        [*FLEETREG, "db", "current"],
+        env=environment(FLEETREG_DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("fleetreg: error: cannot reach the database")
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,103 @@
+"""Operations: health, readiness, metrics, request ids."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from fleetreg.app import create_app
+from fleetreg.settings import Settings
+
+
+async def serve(app: FastAPI, method: str, path: str, **kwargs: object) -> httpx.Response:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
+            return await http.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+
+class TestHealth:
+    async def test_healthz(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/healthz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+    async def test_readyz_when_migrated(self, client: httpx.AsyncClient, app: FastAPI) -> None:
+        response = await client.get("/readyz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ready", "migration": app.state.head_revision}
+
+    async def test_readyz_without_migrations_is_503(self, empty_database_url: str, tmp_path: Path) -> None:
+        app = create_app(Settings(database_url=empty_database_url, data_dir=tmp_path))
+        response = await serve(app, "GET", "/readyz")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "fleetreg db upgrade" in response.json()["detail"]
+
+    async def test_readyz_behind_head_is_503(self, database_url: str, tmp_path: Path, db: object) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(database_url)
+        await connection.execute("UPDATE alembic_version SET version_num = '0000'")
+        await connection.close()
+        response = await serve(create_app(Settings(database_url=database_url, data_dir=tmp_path)), "GET", "/readyz")
+        assert response.status_code == 503
+        assert "0000" in response.json()["detail"]
+
+    async def test_readyz_with_database_unreachable_is_503(self, tmp_path: Path) -> None:
+        url = f"postgresql://postgres@/postgres?host={tmp_path}/nowhere"
+        app = create_app(Settings(database_url=url, data_dir=tmp_path, db_timeout=1))
+        response = await serve(app, "GET", "/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["title"] == "Service Unavailable"
+        assert body["detail"] == "the database is unreachable"
+        assert str(tmp_path) not in response.text  # no internals
+
+
+class TestRequestId:
+    async def test_generated_when_absent(self, client: httpx.AsyncClient) -> None:
+        first = (await client.get("/healthz")).headers["x-request-id"]
+        second = (await client.get("/healthz")).headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", first)
+        assert first != second
+
+    async def test_echoed_when_given(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/healthz", headers={"x-request-id": "abc-123"})
+        assert response.headers["x-request-id"] == "abc-123"
+
+    async def test_echoed_on_errors(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/nowhere", headers={"x-request-id": "abc-123"})
+        assert response.status_code == 404
+        assert response.headers["x-request-id"] == "abc-123"
+
+    @pytest.mark.parametrize("given", ["a" * 200, "has space", "new\nline"])
+    async def test_unsafe_ids_are_replaced(self, client: httpx.AsyncClient, given: str) -> None:
+        response = await client.get("/healthz", headers={"x-request-id": given.encode().decode("latin-1")})
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+
+
+class TestMetrics:
+    async def test_requests_counted_by_route_template_and_status(self, client: httpx.AsyncClient) -> None:
+        await client.get("/healthz")
+        await client.get("/healthz")
+        await client.get("/no/such/page")
+        text = (await client.get("/metrics")).text
+        assert 'fleetreg_http_requests_total{method="GET",route="/healthz",status="200"} 2.0' in text
+        assert 'fleetreg_http_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
+        assert (
+            'fleetreg_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/healthz",status="200"}'
+            in text
+        )
+
+    async def test_pool_usage(self, client: httpx.AsyncClient, settings: Settings) -> None:
+        await client.get("/readyz")
+        text = (await client.get("/metrics")).text
+        assert f"fleetreg_db_pool_connections_max {float(settings.db_pool_max)}" in text
+        match = re.search(r"^fleetreg_db_pool_connections (\d+\.\d+)$", text, re.MULTILINE)
+        assert match is not None
+        assert float(match.group(1)) >= 1
