@@ -9,6 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from fleetreg import __version__, ops
+from fleetreg.auth import router as auth_router
+from fleetreg.auth.dependencies import AuthState
+from fleetreg.auth.keys import KeyRing
+from fleetreg.auth.ratelimit import RateLimiter
+from fleetreg.auth.revocations import RevokedClients
+from fleetreg.auth.tokens import ExternalIssuer, TokenService
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.errors import install_error_handlers
@@ -49,9 +55,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await db.open()
         app.state.db = db
+        revoked = RevokedClients()
+        await revoked.start(url, settings.db_timeout)
+        app.state.auth = AuthState(
+            tokens=_token_service(settings, revoked), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
+        )
         try:
             yield
         finally:
+            await revoked.stop()
             await db.close()
             if embedded is not None:
                 embedded.stop()
@@ -69,4 +81,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(ops.router)
+    app.include_router(auth_router.router)
     return app
+
+
+def _token_service(settings: Settings, revoked: RevokedClients) -> TokenService:
+    if settings.signing_key_file is not None:
+        keys = KeyRing.from_file(settings.signing_key_file)
+    else:
+        keys = KeyRing.from_directory(settings.data_dir / "keys")
+    external = None
+    if settings.external_issuer and settings.external_jwks_url:
+        external = ExternalIssuer(
+            settings.external_issuer, settings.external_audience or settings.token_audience, settings.external_jwks_url
+        )
+    return TokenService(
+        keys,
+        revoked,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        ttl=settings.token_ttl,
+        external=external,
+    )

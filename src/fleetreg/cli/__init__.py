@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from fleetreg.cli import database, server
+from fleetreg.cli import clients, database, imports, server
 from fleetreg.cli.common import CliError, report
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 app.command(name="serve")(server.serve)
 app.add_typer(database.app, name="db")
+app.add_typer(clients.app, name="clients")
+app.add_typer(imports.app, name="import")
 
 
 def main() -> None:

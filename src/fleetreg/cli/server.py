@@ -12,10 +12,8 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from sqlalchemy.exc import OperationalError
 
-from fleetreg import migrate
-from fleetreg.cli.common import database_url, fail, load_settings
+from fleetreg.cli.common import database_url, ensure_schema, load_settings
 from fleetreg.logs import configure_logging, uvicorn_log_config
 
 log = logging.getLogger("fleetreg.serve")
@@ -40,7 +38,7 @@ def serve(
     settings = load_settings(host=host, port=port, workers=workers)
     configure_logging(settings.log_level)
     with database_url(settings) as url:
-        _prepare_schema(url, migrate_it=not no_migrate)
+        ensure_schema(url, migrate_it=not no_migrate)
         # Workers are fresh processes: they read the same settings, pointed at this database.
         os.environ.update(
             FLEETREG_DATABASE_URL=url,
@@ -98,18 +96,6 @@ def _stop_on_signal() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _prepare_schema(url: str, *, migrate_it: bool) -> None:
-    try:
-        if migrate_it:
-            migrate.upgrade(url)
-            return
-        current, head = migrate.current_revision(url), migrate.head_revision()
-    except OperationalError as error:
-        fail(f"cannot reach the database: {error.orig}")
-    if current != head:
-        fail(f"the database schema is at {current or 'none'}, this version needs {head}: run `fleetreg db upgrade`")
 
 
 def _multiprocess_metrics_dir(data_dir: os.PathLike[str], workers: int) -> str | None:

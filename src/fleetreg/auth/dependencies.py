@@ -1,0 +1,124 @@
+"""What routers declare to be called with a token: ``require_scope(...)`` (partner API) and
+``fleet_access(write=...)`` (fleet API, open unless FLEETREG_FLEET_AUTH=required)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2
+
+from fleetreg.auth.ratelimit import RateLimiter
+from fleetreg.auth.revocations import RevokedClients
+from fleetreg.auth.scopes import PARTNER_SCOPES
+from fleetreg.auth.tokens import InvalidToken, Principal, TokenService
+from fleetreg.problems import Forbidden, TooManyRequests, Unauthorized
+
+_CHALLENGE = 'Bearer realm="fleetreg"'
+
+partner_oauth = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=PARTNER_SCOPES)),
+    scheme_name="OAuth2ClientCredentials",
+    description="Get a token at POST /oauth/token with a client's id and secret "
+    "(fleetreg clients create); send it as Authorization: Bearer <token>.",
+    auto_error=False,
+)
+fleet_bearer = HTTPBearer(
+    scheme_name="FleetBearer",
+    bearerFormat="JWT",
+    description="Only when the service runs with FLEETREG_FLEET_AUTH=required: a token from POST "
+    "/oauth/token whose scope holds fleet:read (reads) or fleet:write (changes).",
+    auto_error=False,
+)
+
+
+@dataclass
+class AuthState:
+    """Per app: verifies tokens, knows revoked clients, limits request rates."""
+
+    tokens: TokenService
+    revoked: RevokedClients
+    limiter: RateLimiter
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "").replace('"', "'")
+
+
+async def authenticate(request: Request, authorization: str | None) -> Principal:
+    """The caller behind ``Authorization: Bearer <token>``, or 401 (429 past the rate limit)."""
+    state: AuthState = request.app.state.auth
+    if not authorization:
+        raise Unauthorized("a bearer token is required", headers={"WWW-Authenticate": _CHALLENGE})
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(
+            "send the token as Authorization: Bearer <token>",
+            headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_request"'},
+        )
+    try:
+        principal = await state.tokens.verify(token)
+    except InvalidToken as error:
+        raise Unauthorized(
+            str(error),
+            headers={
+                "WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token", error_description="{_quoted(str(error))}"'
+            },
+        ) from error
+    if state.limiter.enabled:
+        wait = state.limiter.retry_after(principal.client_id)
+        if wait is not None:
+            raise TooManyRequests(
+                f"this client may send {state.limiter.rate:g} requests per second; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+    return principal
+
+
+def _insufficient(scope: str) -> Forbidden:
+    return Forbidden(
+        f"the token lacks the scope {scope}",
+        headers={"WWW-Authenticate": f'{_CHALLENGE}, error="insufficient_scope", scope="{scope}"'},
+    )
+
+
+def require_scope(scope: str) -> Any:
+    """A dependency giving the partner-bound ``Principal`` of a token that holds ``scope``."""
+
+    async def partner_principal(
+        request: Request, authorization: Annotated[str | None, Security(partner_oauth)]
+    ) -> Principal:
+        principal = await authenticate(request, authorization)
+        if scope not in principal.scopes:
+            raise _insufficient(scope)
+        if principal.partner_id is None:
+            raise Forbidden("this client acts for no partner")
+        return principal
+
+    return Security(partner_principal, scopes=[scope])
+
+
+@dataclass(frozen=True)
+class FleetAccess:
+    """What a fleet request may see: one enterprise, or all of them (``enterprise_id`` None)."""
+
+    enterprise_id: str | None = None
+
+
+def fleet_access(*, write: bool) -> Any:
+    scope = "fleet:write" if write else "fleet:read"
+
+    async def access(
+        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(fleet_bearer)]
+    ) -> FleetAccess:
+        if request.app.state.settings.fleet_auth == "none":
+            return FleetAccess()
+        principal = await authenticate(request, request.headers.get("authorization"))
+        if scope not in principal.scopes:
+            raise _insufficient(scope)
+        return FleetAccess(principal.enterprise_id)
+
+    return Depends(access)

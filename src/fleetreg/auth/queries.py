@@ -1,0 +1,43 @@
+"""SQL of the auth package."""
+
+PARTNER_ID_BY_NAME = "SELECT id FROM partners WHERE name = $1"
+
+# Creates the partner when missing; returns its id either way.
+ENSURE_PARTNER = """
+WITH inserted AS (
+    INSERT INTO partners (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id
+)
+SELECT id FROM inserted UNION ALL SELECT id FROM partners WHERE name = $1
+LIMIT 1
+"""
+
+ENTERPRISE_EXISTS = "SELECT EXISTS (SELECT 1 FROM enterprises WHERE id = $1 AND deleted_at IS NULL)"
+
+INSERT_CLIENT = """
+INSERT INTO oauth_clients (id, partner_id, enterprise_id, secret_hash, scope)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING created_at
+"""
+
+# The client as the token endpoint needs it: NULL when unknown or revoked.
+ACTIVE_CLIENT = """
+SELECT id, partner_id, enterprise_id, secret_hash, scope
+FROM oauth_clients WHERE id = $1 AND revoked_at IS NULL
+"""
+
+CLIENTS_WITH_PARTNER = """
+SELECT c.id, p.name AS partner, c.partner_id, c.enterprise_id, c.scope, c.created_at, c.revoked_at
+FROM oauth_clients AS c LEFT JOIN partners AS p ON p.id = c.partner_id
+ORDER BY c.created_at, c.id
+"""
+
+REVOKE_CLIENT = """
+UPDATE oauth_clients SET revoked_at = now()
+WHERE id = $1 AND revoked_at IS NULL
+RETURNING id
+"""
+CLIENT_EXISTS = "SELECT EXISTS (SELECT 1 FROM oauth_clients WHERE id = $1)"
+NOTIFY_REVOKED = "SELECT pg_notify($1, $2)"
+
+# Rehash on login when the stored hash used older parameters.
+UPDATE_SECRET_HASH = "UPDATE oauth_clients SET secret_hash = $2 WHERE id = $1"  # noqa: S105 (SQL, not a secret)

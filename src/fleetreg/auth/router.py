@@ -1,0 +1,182 @@
+"""POST /oauth/token (RFC 6749 client credentials) and GET /.well-known/jwks.json."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import parse_qsl, unquote_plus
+
+from fastapi import APIRouter, Request, Response
+
+from fleetreg.auth import clients
+from fleetreg.auth.dependencies import AuthState
+from fleetreg.auth.scopes import format_scope, parse_scope
+from fleetreg.web import StrictRoute, json_response
+
+router = APIRouter(route_class=StrictRoute, tags=["authentication"])
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+_OAUTH_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "string",
+            "enum": [
+                "invalid_request",
+                "invalid_client",
+                "invalid_grant",
+                "unauthorized_client",
+                "unsupported_grant_type",
+                "invalid_scope",
+            ],
+        },
+        "error_description": {"type": "string"},
+    },
+}
+_TOKEN_REQUEST = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "scope": {"type": "string", "description": "Space-delimited; a subset of the client's scopes."},
+        "client_id": {"type": "string", "description": "Unless sent with HTTP Basic authentication."},
+        "client_secret": {"type": "string", "description": "Unless sent with HTTP Basic authentication."},
+    },
+}
+_TOKEN_RESPONSE = {
+    "type": "object",
+    "required": ["access_token", "token_type", "expires_in", "scope"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"type": "string", "enum": ["Bearer"]},
+        "expires_in": {"type": "integer"},
+        "scope": {"type": "string"},
+    },
+}
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+    def response(self) -> Response:
+        headers = dict(_NO_STORE)
+        if self.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="fleetreg"'
+        body = {"error": self.error, "error_description": self.description}
+        return _with_headers(json_response(body, self.status), headers)
+
+
+def _with_headers(response: Response, headers: dict[str, str]) -> Response:
+    response.headers.update(headers)
+    return response
+
+
+@router.post(
+    "/oauth/token",
+    summary="Get an access token (OAuth2 client credentials)",
+    description="Authenticate the client with HTTP Basic (client_id:client_secret) or with the "
+    "client_id and client_secret form fields. Errors follow RFC 6749 section 5.2.",
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": _TOKEN_REQUEST}},
+        }
+    },
+    responses={
+        200: {"description": "A bearer token.", "content": {"application/json": {"schema": _TOKEN_RESPONSE}}},
+        400: {"description": "RFC 6749 error.", "content": {"application/json": {"schema": _OAUTH_ERROR}}},
+        401: {
+            "description": "Unknown client or wrong secret.",
+            "content": {"application/json": {"schema": _OAUTH_ERROR}},
+        },
+    },
+)
+async def issue_token(request: Request) -> Response:
+    try:
+        return await _issue_token(request)
+    except OAuthError as error:
+        return error.response()
+
+
+async def _issue_token(request: Request) -> Response:
+    form = await _form(request)
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise OAuthError("invalid_request", "grant_type is required")
+    if grant_type != "client_credentials":
+        raise OAuthError("unsupported_grant_type", "only grant_type=client_credentials is supported")
+    client_id, secret = _client_credentials(request, form)
+    client = await clients.authenticate(request.app.state.db, client_id, secret)
+    if client is None:
+        raise OAuthError("invalid_client", "unknown client, wrong secret or revoked client", 401)
+    granted = client.scopes
+    requested = parse_scope(form.get("scope", ""))
+    if requested:
+        if not requested <= client.scopes:
+            missing = format_scope(requested - client.scopes)
+            raise OAuthError("invalid_scope", f"the client may not have the scope {missing}")
+        granted = requested
+    state: AuthState = request.app.state.auth
+    token = state.tokens.issue(client.client_id, granted, client.partner_id, client.enterprise_id)
+    body = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": state.tokens.ttl,
+        "scope": format_scope(granted),
+    }
+    return _with_headers(json_response(body), _NO_STORE)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "send the parameters as application/x-www-form-urlencoded")
+    try:
+        pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise OAuthError("invalid_request", "the form is not valid UTF-8 form encoding") from error
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise OAuthError("invalid_request", f"{name} is given more than once")
+        form[name] = value
+    return form  # parameters this endpoint does not know are ignored, as RFC 6749 section 3.2 asks
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise OAuthError("invalid_client", "authenticate the client with HTTP Basic or form fields", 401)
+        if "client_secret" in form:
+            raise OAuthError("invalid_request", "use one client authentication method, not two")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise OAuthError("invalid_client", "the Basic credentials are not valid base64", 401) from error
+        user, separator, password = decoded.partition(":")
+        if not separator:
+            raise OAuthError("invalid_client", "the Basic credentials need client_id:client_secret", 401)
+        client_id, secret = unquote_plus(user), unquote_plus(password)
+        if form.get("client_id", client_id) != client_id:
+            raise OAuthError("invalid_request", "client_id differs from the Basic credentials")
+        return client_id, secret
+    form_id, form_secret = form.get("client_id"), form.get("client_secret")
+    if not form_id or form_secret is None:
+        raise OAuthError("invalid_client", "client authentication is required", 401)
+    return form_id, form_secret
+
+
+@router.get("/.well-known/jwks.json", summary="Public keys that verify this service's tokens")
+async def jwks(request: Request) -> dict[str, Any]:
+    state: AuthState = request.app.state.auth
+    return state.tokens.keys.jwks()

@@ -1,0 +1,191 @@
+"""Access tokens: issue (ES256 JWT) and verify, with a per-token cache of verified principals.
+
+Verification refuses a bad signature, ``alg: none`` and every algorithm but the key's own, an
+unknown key id, a wrong audience or issuer, a token without exp/iat/iss/aud/sub/scope, an expired
+one, and one whose client has been revoked (checked on every request, cached or not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from fleetreg.auth.keys import ALGORITHM, KeyRing
+from fleetreg.auth.revocations import RevokedClients
+from fleetreg.auth.scopes import format_scope, parse_scope
+
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "scope"]
+# Algorithms accepted from an external issuer's JWKS: asymmetric only, never HS* or none.
+EXTERNAL_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
+_CACHE_LIMIT = 50_000
+_CLOCK_SKEW = 30  # seconds of leeway for iat in the future (clocks of other issuers drift)
+
+
+class InvalidToken(Exception):
+    """The token cannot be accepted; the message says why (it goes into WWW-Authenticate)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a client, the scopes its token grants, and what it is bound to."""
+
+    client_id: str
+    scopes: frozenset[str]
+    partner_id: uuid.UUID | None
+    enterprise_id: str | None
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class ExternalIssuer:
+    issuer: str
+    audience: str
+    jwks_url: str
+
+
+class TokenService:
+    def __init__(
+        self,
+        keys: KeyRing,
+        revoked: RevokedClients,
+        *,
+        issuer: str,
+        audience: str,
+        ttl: int,
+        external: ExternalIssuer | None = None,
+    ) -> None:
+        self.keys = keys
+        self.revoked = revoked
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+        self.external = external
+        self._external_keys = jwt.PyJWKClient(external.jwks_url, cache_keys=True) if external else None
+        self._verified: dict[str, Principal] = {}
+
+    def issue(
+        self, client_id: str, scopes: frozenset[str], partner_id: uuid.UUID | None, enterprise_id: str | None
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": client_id,
+            "iat": now,
+            "exp": now + self.ttl,
+            "jti": secrets.token_urlsafe(12),
+            "scope": format_scope(scopes),
+        }
+        if partner_id is not None:
+            claims["partner_id"] = str(partner_id)
+        if enterprise_id is not None:
+            claims["enterprise_id"] = enterprise_id
+        return jwt.encode(
+            claims, self.keys.signing.private_key, algorithm=ALGORITHM, headers={"kid": self.keys.signing.kid}
+        )
+
+    async def verify(self, token: str) -> Principal:
+        principal = self._verified.get(token)
+        if principal is None:
+            principal = await self._verify_signature_and_claims(token)
+            if len(self._verified) >= _CACHE_LIMIT:
+                self._verified.clear()
+            self._verified[token] = principal
+        if principal.expires_at <= time.time():
+            self._verified.pop(token, None)
+            raise InvalidToken("the token has expired")
+        if principal.client_id in self.revoked:
+            raise InvalidToken("the client of this token has been revoked")
+        return principal
+
+    async def _verify_signature_and_claims(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as error:
+            raise InvalidToken("the token is malformed") from error
+        issuer = unverified.get("iss")
+        try:
+            if self.external is not None and issuer == self.external.issuer:
+                claims = await self._decode_external(token)
+            else:
+                claims = self._decode_own(token, header)
+        except jwt.ExpiredSignatureError as error:
+            raise InvalidToken("the token has expired") from error
+        except jwt.InvalidAudienceError as error:
+            raise InvalidToken("the token is for another audience") from error
+        except jwt.InvalidIssuerError as error:
+            raise InvalidToken("the token is from an issuer this service does not trust") from error
+        except jwt.MissingRequiredClaimError as error:
+            raise InvalidToken(f"the token lacks the claim {error.claim}") from error
+        except jwt.InvalidAlgorithmError as error:
+            raise InvalidToken("the token is signed with an algorithm this service does not accept") from error
+        except jwt.InvalidSignatureError as error:
+            raise InvalidToken("the token's signature is not valid") from error
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"the token is not valid: {error}") from error
+        return _principal(claims)
+
+    def _decode_own(self, token: str, header: dict[str, Any]) -> dict[str, Any]:
+        if header.get("alg") != ALGORITHM:
+            raise jwt.InvalidAlgorithmError("algorithm not allowed")
+        key = self.keys.by_kid.get(str(header.get("kid")))
+        if key is None:
+            raise jwt.InvalidSignatureError("unknown key id")
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[ALGORITHM],
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=0,
+            options={"require": REQUIRED_CLAIMS},
+        )
+        if claims["iat"] > time.time() + _CLOCK_SKEW:
+            raise jwt.ImmatureSignatureError("issued in the future")
+        return claims
+
+    async def _decode_external(self, token: str) -> dict[str, Any]:
+        assert self.external is not None
+        assert self._external_keys is not None
+        try:
+            signing_key = await asyncio.to_thread(self._external_keys.get_signing_key_from_jwt, token)
+        except jwt.PyJWKClientError as error:
+            raise jwt.InvalidSignatureError(f"no key of the external issuer verifies it: {error}") from error
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            signing_key.key,
+            algorithms=EXTERNAL_ALGORITHMS,
+            audience=self.external.audience,
+            issuer=self.external.issuer,
+            leeway=_CLOCK_SKEW,
+            options={"require": REQUIRED_CLAIMS},
+        )
+        return claims
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    scope = claims["scope"]
+    if not isinstance(scope, str) or not isinstance(claims["sub"], str):
+        raise InvalidToken("the token's scope and sub must be strings")
+    partner = claims.get("partner_id")
+    enterprise = claims.get("enterprise_id")
+    try:
+        partner_id = uuid.UUID(partner) if partner is not None else None
+    except (ValueError, TypeError, AttributeError) as error:
+        raise InvalidToken("the token's partner_id is not a UUID") from error
+    if enterprise is not None and not isinstance(enterprise, str):
+        raise InvalidToken("the token's enterprise_id is not a string")
+    return Principal(
+        client_id=claims["sub"],
+        scopes=parse_scope(scope),
+        partner_id=partner_id,
+        enterprise_id=enterprise,
+        expires_at=float(claims["exp"]),
+    )

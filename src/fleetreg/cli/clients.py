@@ -1,0 +1,94 @@
+"""``fleetreg clients``: OAuth clients of the partner and fleet APIs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fleetreg.auth import clients as service
+from fleetreg.auth.scopes import ALL_SCOPES
+from fleetreg.cli.common import EXIT_USAGE, fail, load_settings, print_json, run_with_database
+from fleetreg.db import Database
+
+app = typer.Typer(help="OAuth clients: create, list, revoke.", no_args_is_help=True)
+
+_SCOPE_HELP = "Space-separated scopes: " + ", ".join(ALL_SCOPES) + "."
+
+
+@app.command()
+def create(
+    scope: Annotated[str, typer.Option(help=_SCOPE_HELP)],
+    partner: Annotated[str | None, typer.Option(help="The partner it acts for; created when missing.")] = None,
+    enterprise: Annotated[
+        str | None, typer.Option(help="Bind it to this enterprise: the fleet API then shows it only that one.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a client and print its id and secret. The secret is shown this once only.
+
+    Examples:
+      fleetreg clients create --partner acme --scope "connectors:read connectors:write" --json
+      fleetreg clients create --scope "fleet:read fleet:write" --enterprise Ab3dE5gH7jK9mN1
+    """
+    settings = load_settings()
+
+    async def work(db: Database) -> service.NewClient:
+        try:
+            return await service.create_client(db, scope=scope, partner_name=partner, enterprise_id=enterprise)
+        except service.ClientError as error:
+            fail(str(error), EXIT_USAGE)
+
+    client = run_with_database(settings, work)
+    if as_json:
+        print_json(client.as_json())
+        return
+    typer.echo(f"client_id:     {client.client_id}")
+    typer.echo(f"client_secret: {client.client_secret}   (shown only now: keep it safe)")
+    if client.partner_id:
+        typer.echo(f"partner_id:    {client.partner_id}")
+    if client.enterprise_id:
+        typer.echo(f"enterprise_id: {client.enterprise_id}")
+    typer.echo(f"scope:         {client.scope}")
+
+
+@app.command(name="list")
+def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
+    """List every client (never their secrets).
+
+    Example: fleetreg clients list --json
+    """
+    settings = load_settings()
+    rows = run_with_database(settings, service.list_clients)
+    if as_json:
+        for row in rows:
+            print_json(row)
+        return
+    for row in rows:
+        state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
+        bound = row["partner"] or row["enterprise_id"] or "-"
+        typer.echo(f"{row['id']}  {state:<24} {bound:<24} {row['scope']}")
+
+
+@app.command()
+def revoke(
+    client_id: Annotated[str, typer.Argument(help="The client's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Revoke a client: its tokens stop working at once, in every worker.
+
+    Example: fleetreg clients revoke cl_4fJ8kQ2mZxWq9TbLr7NcY
+    """
+    settings = load_settings()
+
+    async def work(db: Database) -> bool:
+        try:
+            return await service.revoke_client(db, client_id)
+        except service.ClientError as error:
+            fail(str(error))
+
+    changed = run_with_database(settings, work)
+    if as_json:
+        print_json({"client_id": client_id, "revoked": True, "changed": changed})
+    else:
+        typer.echo(f"{client_id} revoked" if changed else f"{client_id} was already revoked")

@@ -1,0 +1,135 @@
+"""``fleetreg import``: bulk loads from CSV, all rows or none, with a progress bar."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from fleetreg.auth import queries as auth_queries
+from fleetreg.cli.common import EXIT_FAILED, database_url, ensure_schema, fail, load_settings, print_json
+from fleetreg.importer import ImportResult, ImportSpec, import_csv
+from fleetreg.partner import imports as partner_imports
+
+app = typer.Typer(
+    help="Bulk import from CSV files (UTF-8, the first line names the columns). All rows or none: "
+    "every bad row is reported with its line number and nothing is written.",
+    no_args_is_help=True,
+)
+
+FileArgument = Annotated[Path, typer.Argument(help="The CSV file.", show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+PartnerOption = Annotated[str, typer.Option(help="The partner (by name) that will own the rows.")]
+
+
+@app.command()
+def customers(file: FileArgument, partner: PartnerOption, as_json: JsonOption = False) -> None:
+    """Import customers. Columns: name, and optionally id (a UUID, kept; generated when empty).
+
+    Example: fleetreg import customers --partner acme customers.csv
+    """
+    run_import(partner_imports.CUSTOMERS, file, partner=partner, as_json=as_json)
+
+
+@app.command()
+def connectors(file: FileArgument, partner: PartnerOption, as_json: JsonOption = False) -> None:
+    """Import connectors. Columns: name, type (physical|virtual), hardware_version, software_version,
+    and optionally id (UUID), pin (five digits), customer_id (a customer of the same partner).
+
+    Example: fleetreg import connectors --partner acme connectors.csv
+    """
+    run_import(partner_imports.CONNECTORS, file, partner=partner, as_json=as_json)
+
+
+def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_json: bool = False) -> None:
+    """Import ``file`` per ``spec``; report like a compiler (FILE:LINE: reason) and exit 1 on errors."""
+    if not file.is_file():
+        fail(f"cannot read {file}: no such file")
+    settings = load_settings()
+    started = time.monotonic()
+    with database_url(settings) as url:
+        ensure_schema(url, migrate_it=settings.uses_embedded_database)
+        result = asyncio.run(_import(url, spec, file, partner, show_progress=not as_json))
+    seconds = round(time.monotonic() - started, 2)
+    if as_json:
+        print_json(
+            {
+                "imported": result.rows,
+                "entity": spec.entity,
+                "seconds": seconds,
+                "errors": [{"line": error.line, "reason": error.reason} for error in result.errors],
+                "more_errors": result.more_errors,
+            }
+        )
+    else:
+        for error in result.errors:
+            typer.echo(f"{file}:{error.line}: {error.reason}", err=True)
+        if result.more_errors:
+            typer.echo(f"{file}: and {result.more_errors} more errors", err=True)
+        if result.ok:
+            typer.echo(f"imported {result.rows} {spec.entity} in {seconds} s")
+    if not result.ok:
+        total = len(result.errors) + result.more_errors
+        if not as_json:
+            typer.echo(f"fleetreg: error: nothing was imported: {total} errors in {file}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+async def _import(url: str, spec: ImportSpec, file: Path, partner: str | None, *, show_progress: bool) -> ImportResult:
+    # A connection of its own, without the pool's statement timeout: a big import takes a while.
+    connection = await asyncpg.connect(url)
+    try:
+        parameters: list[Any] = []
+        if partner is not None:
+            partner_id: uuid.UUID | None = await connection.fetchval(auth_queries.PARTNER_ID_BY_NAME, partner)
+            if partner_id is None:
+                fail(f"no partner named {partner!r} (fleetreg clients create --partner {partner!r} creates one)")
+            parameters.append(partner_id)
+        with file.open("rb") as source, _ProgressBar(file, spec.entity, enabled=show_progress) as advance:
+            try:
+                return await import_csv(connection, spec, source, parameters, progress=advance)
+            except asyncpg.IntegrityConstraintViolationError as error:
+                fail(
+                    f"nothing was imported: a row conflicts with data written while the import ran "
+                    f"({error.constraint_name or error.sqlstate}); run the import again"
+                )
+    finally:
+        await connection.close()
+
+
+class _ProgressBar:
+    """A progress bar over the bytes of the file, on stderr; a no-op when disabled."""
+
+    def __init__(self, file: Path, entity: str, *, enabled: bool) -> None:
+        self.total = file.stat().st_size
+        self.entity = entity
+        self.bar: Progress | None = None
+        if enabled:
+            self.bar = Progress(
+                TextColumn(f"importing {entity}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return None
+        self.bar.start()
+        task = self.bar.add_task(self.entity, total=self.total)
+        bar = self.bar
+        return lambda done: bar.update(task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

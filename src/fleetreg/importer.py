@@ -1,0 +1,200 @@
+"""Bulk import from CSV, all rows or none, for every importable type.
+
+Each type describes itself with an ``ImportSpec``; ``import_csv`` does the rest, in one transaction:
+
+1. the header is checked (unknown, missing or repeated columns);
+2. rows stream from the file through ``spec.parse`` (per-row validation) into a temporary table
+   ``import_rows`` with binary COPY; a row that fails is reported with its line and not copied;
+3. ``spec.checks`` run as SQL over ``import_rows``: what only the whole file or the database can
+   tell (a name twice in the file, an id that already exists, a reference to nothing), each
+   returning ``(line, reason)`` rows;
+4. only when nothing was reported, ``spec.apply`` moves the rows into their table, and the
+   transaction commits. Otherwise it rolls back and nothing was written.
+
+Memory stays flat: rows are never all held in Python.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import asyncpg
+
+STAGING_TABLE = "import_rows"
+MAX_REPORTED_ERRORS = 100_000
+_PROGRESS_EVERY = 20_000
+
+
+class RowError(ValueError):
+    """A CSV row is invalid; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    entity: str
+    """Plural name for messages, e.g. "connectors"."""
+    columns: tuple[str, ...]
+    """Every column the CSV may have."""
+    required: frozenset[str]
+    """Columns the header must have."""
+    staging: tuple[tuple[str, str], ...]
+    """(name, SQL type) of each value ``parse`` returns, in order: the columns of ``import_rows``
+    after its first column, ``line int``."""
+    parse: Callable[[Mapping[str, str]], tuple[Any, ...]]
+    """A row (column -> text; optional columns the file lacks are absent) to staging values.
+    Raises ``RowError`` with the reason."""
+    apply: str
+    """SQL moving ``import_rows`` into place; may use the import's parameters ($1...)."""
+    checks: tuple[str, ...] = ()
+    """SQL over ``import_rows`` returning rows (line int, reason text); may use the parameters."""
+    lock: str | None = None
+    """SQL run before the checks, e.g. a LOCK TABLE, so that checks and apply see the same table."""
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    errors: list[LineError] = field(default_factory=list)
+    more_errors: int = 0
+    """Errors found beyond MAX_REPORTED_ERRORS."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def add_error(self, line: int, reason: str) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(LineError(line, reason))
+        else:
+            self.more_errors += 1
+
+
+async def import_csv(
+    connection: asyncpg.Connection,
+    spec: ImportSpec,
+    source: BinaryIO,
+    parameters: Sequence[Any] = (),
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import ``source`` (a binary CSV file, UTF-8) per ``spec``. Nothing is written unless every row
+    is good: then ``result.rows`` is 0 and ``result.errors`` says why. ``progress`` is called now and
+    then with the bytes read so far."""
+    result = ImportResult()
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        result.add_error(1, "the file is empty; the first line must name the columns")
+        return result
+    except (csv.Error, UnicodeDecodeError) as error:
+        result.add_error(1, _unreadable(error))
+        return result
+    if not _header_ok(spec, header, result):
+        return result
+
+    try:
+        async with connection.transaction():
+            columns = ", ".join(f"{name} {sql_type}" for name, sql_type in spec.staging)
+            await connection.execute(f"CREATE TEMP TABLE {STAGING_TABLE} (line int NOT NULL, {columns}) ON COMMIT DROP")
+            rows = _parsed_rows(spec, header, reader, source, result, progress)
+            await connection.copy_records_to_table(
+                STAGING_TABLE, records=rows, columns=["line", *(name for name, _ in spec.staging)]
+            )
+            if result.errors:
+                raise _Rollback
+            await connection.execute(f"ANALYZE {STAGING_TABLE}")
+            if spec.lock:
+                await connection.execute(spec.lock)
+            for check in spec.checks:
+                for row in await connection.fetch(check, *_used(check, parameters)):
+                    result.add_error(row[0], row[1])
+            if result.errors:
+                result.errors.sort(key=lambda error: error.line)
+                raise _Rollback
+            await connection.execute(spec.apply, *_used(spec.apply, parameters))
+    except _Rollback:
+        result.rows = 0
+    return result
+
+
+def _used(sql: str, parameters: Sequence[Any]) -> Sequence[Any]:
+    """The parameters a statement refers to ($1 ... $n): PostgreSQL refuses extra ones."""
+    highest = max((int(number) for number in re.findall(r"\$(\d+)", sql)), default=0)
+    return parameters[:highest]
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction to roll it back: errors were found."""
+
+
+def _header_ok(spec: ImportSpec, header: list[str], result: ImportResult) -> bool:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            result.add_error(1, f"column {name!r} appears twice")
+        elif name not in spec.columns:
+            expected = ", ".join(spec.columns)
+            result.add_error(1, f"unknown column {name!r}; {spec.entity} have the columns {expected}")
+        seen.add(name)
+    for name in sorted(spec.required - seen):
+        result.add_error(1, f"the required column {name!r} is missing")
+    return not result.errors
+
+
+def _unreadable(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "the file is not UTF-8 text"
+    return f"not valid CSV: {error}"
+
+
+async def _parsed_rows(
+    spec: ImportSpec,
+    header: list[str],
+    reader: Any,
+    source: BinaryIO,
+    result: ImportResult,
+    progress: Callable[[int], None] | None,
+) -> AsyncIterator[tuple[Any, ...]]:
+    width = len(header)
+    line = reader.line_num + 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as error:
+            result.add_error(line, _unreadable(error))
+            break
+        start, line = line, reader.line_num + 1
+        if not fields or fields == [""]:
+            continue  # blank line
+        if len(fields) != width:
+            result.add_error(start, f"expected {width} fields, found {len(fields)}")
+            continue
+        try:
+            values = spec.parse(dict(zip(header, fields, strict=True)))
+        except RowError as error:
+            result.add_error(start, str(error))
+            continue
+        result.rows += 1
+        if progress is not None and result.rows % _PROGRESS_EVERY == 0:
+            progress(source.tell())
+        if not result.errors:  # once a row is bad nothing will be written: stop copying, keep checking
+            yield (start, *values)
+    if progress is not None:
+        progress(source.tell())
