@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from fleetreg import migrate
 from fleetreg.app import create_app
+from fleetreg.auth import clients as auth_clients
+from fleetreg.auth.scopes import ALL_SCOPES, PARTNER_SCOPES, parse_scope
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.settings import Settings
 
@@ -127,3 +131,53 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield connection
     finally:
         await connection.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_secret_hashing() -> Iterator[None]:
+    """Real argon2, with parameters that cost a millisecond instead of ~50 (tests create many clients)."""
+    saved = auth_clients.HASHER
+    auth_clients.HASHER = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+    yield
+    auth_clients.HASHER = saved
+
+
+EVERY_PARTNER_SCOPE = " ".join(PARTNER_SCOPES)
+EVERY_SCOPE = " ".join(ALL_SCOPES)
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """An OAuth client created as `fleetreg clients create` would, with a token signed by the app."""
+
+    client_id: str
+    client_secret: str
+    partner_id: uuid.UUID | None
+    enterprise_id: str | None
+    scope: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+MakeApiClient = Callable[..., Awaitable[ApiClient]]
+
+
+@pytest.fixture
+def make_api_client(app: FastAPI) -> MakeApiClient:
+    """``await make_api_client(partner="acme", scope="connectors:read")``: a client of that partner
+    (created when missing) and a valid token for it. ``partner=None`` with fleet scopes gives a
+    fleet-only client; ``enterprise=ID`` binds it to an enterprise."""
+
+    async def make(
+        partner: str | None = "acme", scope: str = EVERY_PARTNER_SCOPE, enterprise: str | None = None
+    ) -> ApiClient:
+        new = await auth_clients.create_client(
+            app.state.db, scope=scope, partner_name=partner, enterprise_id=enterprise
+        )
+        token = app.state.auth.tokens.issue(new.client_id, parse_scope(new.scope), new.partner_id, new.enterprise_id)
+        return ApiClient(new.client_id, new.client_secret, new.partner_id, new.enterprise_id, new.scope, token)
+
+    return make

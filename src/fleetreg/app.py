@@ -18,9 +18,11 @@ from fleetreg.auth.tokens import ExternalIssuer, TokenService
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.errors import install_error_handlers
+from fleetreg.fleet import router as fleet_router
 from fleetreg.metrics import Metrics
 from fleetreg.middleware import RequestContextMiddleware
 from fleetreg.migrate import head_revision
+from fleetreg.partner import router as partner_router
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
 
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(ops.router)
     app.include_router(auth_router.router)
+    app.include_router(partner_router.router)
+    app.include_router(fleet_router.router)
     return app
 
 

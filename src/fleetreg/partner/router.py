@@ -1,0 +1,9 @@
+"""HTTP routes of the partner API (see ../shared/API.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fleetreg.web import StrictRoute
+
+router = APIRouter(route_class=StrictRoute)
