@@ -94,7 +94,8 @@ async def import_csv(
     is good: then ``result.rows`` is 0 and ``result.errors`` says why. ``progress`` is called now and
     then with the bytes read so far."""
     result = ImportResult()
-    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    # Undecodable bytes become lone surrogates, found row by row so the error names the right line.
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text, strict=True)
     try:
         header = [name.strip() for name in next(reader)]
@@ -103,6 +104,9 @@ async def import_csv(
         return result
     except (csv.Error, UnicodeDecodeError) as error:
         result.add_error(1, _unreadable(error))
+        return result
+    if not _is_utf8(header):
+        result.add_error(1, _NOT_UTF8)
         return result
     if not _header_ok(spec, header, result):
         return result
@@ -156,9 +160,20 @@ def _header_ok(spec: ImportSpec, header: list[str], result: ImportResult) -> boo
     return not result.errors
 
 
+_NOT_UTF8 = "the file is not UTF-8 text"
+
+
+def _is_utf8(fields: list[str]) -> bool:
+    try:
+        "".join(fields).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _unreadable(error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
-        return "the file is not UTF-8 text"
+        return _NOT_UTF8
     return f"not valid CSV: {error}"
 
 
@@ -183,6 +198,9 @@ async def _parsed_rows(
         start, line = line, reader.line_num + 1
         if not fields or fields == [""]:
             continue  # blank line
+        if not _is_utf8(fields):
+            result.add_error(start, _NOT_UTF8)
+            continue
         if len(fields) != width:
             result.add_error(start, f"expected {width} fields, found {len(fields)}")
             continue

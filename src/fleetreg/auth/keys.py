@@ -13,9 +13,9 @@ import fcntl
 import hashlib
 import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def _write_new_key(directory: Path) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     # Names sort by creation time: the last one is the newest, the one that signs.
-    path = directory / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{thumbprint(key)[:8]}.pem"
+    path = directory / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{thumbprint(key)[:8]}.pem"
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)

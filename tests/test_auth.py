@@ -1,0 +1,485 @@
+"""OAuth2 client credentials: the token endpoint, JWKS, and what token verification refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fastapi import APIRouter, FastAPI
+from jwt.algorithms import RSAAlgorithm
+
+from conftest import ApiClient, MakeApiClient
+from fleetreg.app import create_app
+from fleetreg.auth import clients as auth_clients
+from fleetreg.auth.dependencies import require_scope
+from fleetreg.auth.keys import KeyRing, rotate
+from fleetreg.auth.tokens import Principal
+from fleetreg.settings import Settings
+from fleetreg.web import StrictRoute
+
+probe = APIRouter(route_class=StrictRoute)
+
+
+@probe.get("/probe/whoami")
+async def whoami(principal: Annotated[Principal, require_scope("connectors:read")]) -> dict[str, Any]:
+    return {"client_id": principal.client_id, "partner_id": str(principal.partner_id)}
+
+
+async def serve_with_probe(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    app.include_router(probe)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
+            yield http
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    app.include_router(probe)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
+        yield http
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+async def token_request(http: httpx.AsyncClient, data: dict[str, str], headers: dict[str, str]) -> httpx.Response:
+    return await http.post("/oauth/token", data=data, headers=headers)
+
+
+def assert_oauth_error(response: httpx.Response, status: int, error: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["error"] == error
+    assert body["error_description"]
+    if status == 401:
+        assert response.headers["www-authenticate"] == 'Basic realm="fleetreg"'
+
+
+class TestTokenEndpoint:
+    async def test_basic_authentication(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client(partner="acme", scope="connectors:read connectors:write")
+        response = await token_request(
+            client, {"grant_type": "client_credentials"}, basic(api.client_id, api.client_secret)
+        )
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        body = response.json()
+        assert body["token_type"] == "Bearer"
+        assert body["expires_in"] == 3600
+        assert body["scope"] == "connectors:read connectors:write"
+        header = jwt.get_unverified_header(body["access_token"])
+        assert header["alg"] == "ES256"
+        jwks = (await client.get("/.well-known/jwks.json")).json()
+        key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+        claims = jwt.decode(
+            body["access_token"],
+            jwt.PyJWK(key).key,
+            algorithms=["ES256"],
+            audience="fleetreg",
+            issuer="fleetreg",
+        )
+        assert claims["sub"] == api.client_id
+        assert claims["partner_id"] == str(api.partner_id)
+        assert claims["exp"] - claims["iat"] == 3600
+        assert abs(claims["iat"] - time.time()) < 5
+        # and the token works
+        whoami = await client.get("/probe/whoami", headers={"Authorization": f"Bearer {body['access_token']}"})
+        assert whoami.status_code == 200
+        assert whoami.json()["client_id"] == api.client_id
+
+    async def test_form_authentication(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client(scope="connectors:read")
+        data = {"grant_type": "client_credentials", "client_id": api.client_id, "client_secret": api.client_secret}
+        response = await token_request(client, data, FORM)
+        assert response.status_code == 200
+        assert response.json()["scope"] == "connectors:read"
+
+    async def test_scope_can_be_narrowed(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client(scope="connectors:read connectors:write customers:read")
+        data = {"grant_type": "client_credentials", "scope": "connectors:read"}
+        response = await token_request(client, data, basic(api.client_id, api.client_secret))
+        assert response.json()["scope"] == "connectors:read"
+        claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+        assert claims["scope"] == "connectors:read"
+
+    async def test_scope_beyond_the_clients_is_invalid_scope(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient
+    ) -> None:
+        api = await make_api_client(scope="connectors:read")
+        data = {"grant_type": "client_credentials", "scope": "connectors:read connectors:provision"}
+        assert_oauth_error(
+            await token_request(client, data, basic(api.client_id, api.client_secret)), 400, "invalid_scope"
+        )
+
+    async def test_wrong_secret(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client()
+        response = await token_request(client, {"grant_type": "client_credentials"}, basic(api.client_id, "wrong"))
+        assert_oauth_error(response, 401, "invalid_client")
+
+    async def test_unknown_client(self, client: httpx.AsyncClient) -> None:
+        response = await token_request(client, {"grant_type": "client_credentials"}, basic("cl_nobody", "secret"))
+        assert_oauth_error(response, 401, "invalid_client")
+
+    async def test_revoked_client(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client()
+        await auth_clients.revoke_client(app.state.db, api.client_id)
+        response = await token_request(
+            client, {"grant_type": "client_credentials"}, basic(api.client_id, api.client_secret)
+        )
+        assert_oauth_error(response, 401, "invalid_client")
+
+    async def test_no_client_authentication(self, client: httpx.AsyncClient) -> None:
+        assert_oauth_error(
+            await token_request(client, {"grant_type": "client_credentials"}, FORM), 401, "invalid_client"
+        )
+
+    async def test_missing_grant_type(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client()
+        assert_oauth_error(
+            await token_request(client, {}, basic(api.client_id, api.client_secret)), 400, "invalid_request"
+        )
+
+    async def test_other_grant_type(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client()
+        response = await token_request(client, {"grant_type": "password"}, basic(api.client_id, api.client_secret))
+        assert_oauth_error(response, 400, "unsupported_grant_type")
+
+    async def test_two_authentication_methods(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client()
+        data = {"grant_type": "client_credentials", "client_secret": api.client_secret}
+        response = await token_request(client, data, basic(api.client_id, api.client_secret))
+        assert_oauth_error(response, 400, "invalid_request")
+
+    async def test_parameter_twice(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client()
+        response = await client.post(
+            "/oauth/token",
+            content=b"grant_type=client_credentials&grant_type=client_credentials",
+            headers={**FORM, **basic(api.client_id, api.client_secret)},
+        )
+        assert_oauth_error(response, 400, "invalid_request")
+
+    async def test_json_body_is_refused(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client()
+        response = await client.post(
+            "/oauth/token", json={"grant_type": "client_credentials"}, headers=basic(api.client_id, api.client_secret)
+        )
+        assert_oauth_error(response, 400, "invalid_request")
+
+    async def test_malformed_basic_credentials(self, client: httpx.AsyncClient) -> None:
+        response = await token_request(
+            client, {"grant_type": "client_credentials"}, {"Authorization": "Basic %%%not-base64"}
+        )
+        assert_oauth_error(response, 401, "invalid_client")
+
+    async def test_secret_is_stored_hashed(self, make_api_client: MakeApiClient, db: Any) -> None:
+        api = await make_api_client()
+        stored = await db.fetchval("SELECT secret_hash FROM oauth_clients WHERE id = $1", api.client_id)
+        assert stored.startswith("$argon2id$")
+        assert api.client_secret not in stored
+
+
+class TestJwks:
+    async def test_publishes_the_signing_key(self, client: httpx.AsyncClient, app: FastAPI) -> None:
+        keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
+        assert [key["kid"] for key in keys] == [app.state.auth.tokens.keys.signing.kid]
+        assert keys[0]["kty"] == "EC"
+        assert keys[0]["alg"] == "ES256"
+        assert "d" not in keys[0]  # never the private part
+
+    def test_rotation_keeps_old_keys_published_and_signs_with_the_new(self, tmp_path: Path) -> None:
+        first = KeyRing.from_directory(tmp_path)
+        rotate(tmp_path)
+        after = KeyRing.from_directory(tmp_path)
+        assert first.signing.kid in after.by_kid
+        assert after.signing.kid != first.signing.kid
+        assert len(after.jwks()["keys"]) == 2
+
+    def test_key_files_are_private(self, tmp_path: Path) -> None:
+        KeyRing.from_directory(tmp_path / "keys")
+        (key_file,) = (tmp_path / "keys").glob("*.pem")
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
+
+
+def claims_for(api: ApiClient, **changes: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": "fleetreg",
+        "aud": "fleetreg",
+        "sub": api.client_id,
+        "iat": now,
+        "exp": now + 600,
+        "scope": api.scope,
+        "partner_id": str(api.partner_id),
+    }
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
+
+
+def signed(app: FastAPI, claims: dict[str, Any]) -> str:
+    key = app.state.auth.tokens.keys.signing
+    return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+
+
+def unsigned_token(claims: dict[str, Any], header: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part(header)}.{part(claims)}."
+
+
+class TestTokenVerification:
+    async def assert_invalid(self, client: httpx.AsyncClient, token: str, reason: str) -> None:
+        response = await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["title"] == "Unauthorized"
+        challenge = response.headers["www-authenticate"]
+        assert challenge.startswith('Bearer realm="fleetreg", error="invalid_token"')
+        assert reason in response.json()["detail"]
+
+    async def test_valid_token(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+        api = await make_api_client(scope="connectors:read")
+        response = await client.get(
+            "/probe/whoami", headers={"Authorization": f"Bearer {signed(app, claims_for(api))}"}
+        )
+        assert response.status_code == 200
+        assert response.json() == {"client_id": api.client_id, "partner_id": str(api.partner_id)}
+
+    async def test_missing_token(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/probe/whoami")
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == 'Bearer realm="fleetreg"'
+
+    async def test_other_scheme(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/probe/whoami", headers={"Authorization": "Basic abc"})
+        assert response.status_code == 401
+        assert 'error="invalid_request"' in response.headers["www-authenticate"]
+
+    async def test_garbage(self, client: httpx.AsyncClient) -> None:
+        await self.assert_invalid(client, "not.a.jwt", "malformed")
+
+    async def test_bad_signature(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+        api = await make_api_client()
+        token = signed(app, claims_for(api))
+        head, _body, signature = token.split(".")
+        tampered_body = base64.urlsafe_b64encode(
+            json.dumps(claims_for(api, scope="connectors:read connectors:provision")).encode()
+        ).rstrip(b"=")
+        await self.assert_invalid(client, f"{head}.{tampered_body.decode()}.{signature}", "signature")
+
+    async def test_signed_by_another_key(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client()
+        stranger = ec.generate_private_key(ec.SECP256R1())
+        kid = app.state.auth.tokens.keys.signing.kid  # pretending to be our key
+        token = jwt.encode(claims_for(api), stranger, algorithm="ES256", headers={"kid": kid})
+        await self.assert_invalid(client, token, "signature")
+
+    async def test_unknown_key_id(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client()
+        stranger = ec.generate_private_key(ec.SECP256R1())
+        token = jwt.encode(claims_for(api), stranger, algorithm="ES256", headers={"kid": "someone-elses"})
+        await self.assert_invalid(client, token, "signature")
+
+    async def test_alg_none(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+        api = await make_api_client()
+        kid = app.state.auth.tokens.keys.signing.kid
+        await self.assert_invalid(client, unsigned_token(claims_for(api), {"alg": "none", "kid": kid}), "algorithm")
+
+    async def test_hs256_with_the_public_key_as_secret(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client()
+        signing = app.state.auth.tokens.keys.signing
+        public_pem = signing.public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        header = {"alg": "HS256", "kid": signing.kid, "typ": "JWT"}
+        token = _hs256(claims_for(api), public_pem, header)
+        await self.assert_invalid(client, token, "algorithm")
+
+    async def test_rs256(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+        api = await make_api_client()
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        token = jwt.encode(
+            claims_for(api), rsa_key, algorithm="RS256", headers={"kid": app.state.auth.tokens.keys.signing.kid}
+        )
+        await self.assert_invalid(client, token, "algorithm")
+
+    async def test_wrong_audience(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client()
+        await self.assert_invalid(client, signed(app, claims_for(api, aud="another-service")), "audience")
+
+    async def test_wrong_issuer(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+        api = await make_api_client()
+        await self.assert_invalid(client, signed(app, claims_for(api, iss="someone-else")), "issuer")
+
+    async def test_expired(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+        api = await make_api_client()
+        now = int(time.time())
+        await self.assert_invalid(client, signed(app, claims_for(api, iat=now - 700, exp=now - 100)), "expired")
+
+    async def test_expires_while_cached(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client()
+        now = int(time.time())
+        token = signed(app, claims_for(api, exp=now + 2))
+        assert (await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})).status_code == 200
+        await asyncio.sleep(2.1)
+        await self.assert_invalid(client, token, "expired")
+
+    @pytest.mark.parametrize("claim", ["exp", "iat", "sub", "scope", "aud", "iss"])
+    async def test_missing_claim(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI, claim: str
+    ) -> None:
+        api = await make_api_client()
+        await self.assert_invalid(client, signed(app, claims_for(api, **{claim: None})), f"lacks the claim {claim}")
+
+    async def test_revoked_client_stops_at_once(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client()
+        assert (await client.get("/probe/whoami", headers=api.headers)).status_code == 200  # cached now
+        await auth_clients.revoke_client(app.state.db, api.client_id)
+        # The revocation reaches the app by NOTIFY from the revoking transaction's commit.
+        deadline = time.monotonic() + 2
+        while api.client_id not in app.state.auth.revoked and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await self.assert_invalid(client, api.token, "revoked")
+
+    async def test_lacking_scope_is_403(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
+        api = await make_api_client(scope="customers:read")
+        response = await client.get("/probe/whoami", headers=api.headers)
+        assert response.status_code == 403
+        assert response.json()["title"] == "Forbidden"
+        assert response.headers["www-authenticate"] == (
+            'Bearer realm="fleetreg", error="insufficient_scope", scope="connectors:read"'
+        )
+
+    async def test_client_of_no_partner_is_403(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client(partner=None, scope="fleet:read")
+        token = signed(app, claims_for(api, scope="connectors:read", partner_id=None))
+        response = await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 403
+
+
+def _hs256(claims: dict[str, Any], secret: bytes, header: dict[str, Any]) -> str:
+    """An HS256 token keyed with our public key: the classic algorithm-confusion attack."""
+    import hashlib
+    import hmac
+
+    def part(value: dict[str, Any]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+    signing_input = part(header) + b"." + part(claims)
+    signature = base64.urlsafe_b64encode(hmac.new(secret, signing_input, hashlib.sha256).digest()).rstrip(b"=")
+    return (signing_input + b"." + signature).decode()
+
+
+class TestRateLimit:
+    async def test_429_with_retry_after(self, settings: Settings, make_api_client: MakeApiClient, app: FastAPI) -> None:
+        limited = create_app(replace_settings(settings, rate_limit=1))
+        api = await make_api_client()
+        async for http in serve_with_probe(limited):
+            statuses = [(await http.get("/probe/whoami", headers=api.headers)) for _ in range(3)]
+            assert [r.status_code for r in statuses] == [200, 200, 429]
+            assert statuses[2].headers["retry-after"] == "1"
+            assert statuses[2].json()["title"] == "Too Many Requests"
+
+
+def replace_settings(settings: Settings, **changes: Any) -> Settings:
+    return settings.model_copy(update=changes)
+
+
+class _Jwks(BaseHTTPRequestHandler):
+    body = b"{}"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def external_issuer() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update(kid="ext-1", alg="RS256", use="sig")
+    handler = type("Handler", (_Jwks,), {"body": json.dumps({"keys": [jwk]}).encode()})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json", key
+    server.shutdown()
+    server.server_close()
+
+
+class TestExternalIssuer:
+    async def test_trusted_issuers_tokens_are_accepted_and_others_refused(
+        self, settings: Settings, external_issuer: tuple[str, rsa.RSAPrivateKey]
+    ) -> None:
+        url, key = external_issuer
+        trusting = create_app(
+            replace_settings(
+                settings, external_issuer="https://idp.example", external_audience="fleetreg-api", external_jwks_url=url
+            )
+        )
+        now = int(time.time())
+        partner_id = str(uuid.uuid4())
+        claims = {
+            "iss": "https://idp.example",
+            "aud": "fleetreg-api",
+            "sub": "svc-42",
+            "iat": now,
+            "exp": now + 300,
+            "scope": "connectors:read",
+            "partner_id": partner_id,
+        }
+        good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "ext-1"})
+        wrong_audience = jwt.encode({**claims, "aud": "fleetreg"}, key, algorithm="RS256", headers={"kid": "ext-1"})
+        stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "ext-1"})
+        async for http in serve_with_probe(trusting):
+            response = await http.get("/probe/whoami", headers={"Authorization": f"Bearer {good}"})
+            assert response.status_code == 200
+            assert response.json() == {"client_id": "svc-42", "partner_id": partner_id}
+            for token in (wrong_audience, forged):
+                refused = await http.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
+                assert refused.status_code == 401
