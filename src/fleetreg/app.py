@@ -16,6 +16,7 @@ from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.tokens import ExternalIssuer, TokenService
 from fleetreg.db import Database
+from fleetreg.docs import install_docs
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.errors import install_error_handlers
 from fleetreg.fleet import router as fleet_router
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by fleetreg.docs from local assets
+        redoc_url=None,
     )
     app.router.route_class = StrictRoute
     app.state.settings = settings
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(ops.router)
+    install_docs(app)
     app.include_router(auth_router.router)
     app.include_router(partner_router.router)
     app.include_router(fleet_router.router)

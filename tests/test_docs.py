@@ -1,0 +1,54 @@
+"""/docs and /redoc work offline; every problem type URI resolves to a page that explains it."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from fleetreg.problems import CATALOGUE
+
+
+async def test_swagger_ui_uses_local_assets_only(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} would be fetched from elsewhere"
+        assert (await client.get(asset)).status_code == 200
+    assert "https://" not in page.text
+
+
+async def test_redoc_uses_local_assets_only(client: httpx.AsyncClient) -> None:
+    page = await client.get("/redoc")
+    assert page.status_code == 200
+    assert "fonts.googleapis" not in page.text
+    assert "https://" not in page.text
+    script = re.search(r'src="([^"]+)"', page.text)
+    assert script is not None
+    assert (await client.get(script.group(1))).status_code == 200
+
+
+async def test_every_problem_type_resolves(client: httpx.AsyncClient) -> None:
+    index = await client.get("/problems")
+    assert index.status_code == 200
+    for slug, problem in CATALOGUE.items():
+        page = await client.get(problem.type_uri())
+        assert page.status_code == 200, slug
+        assert page.headers["content-type"].startswith("text/html")
+        assert str(problem.status) in page.text
+        assert f"/problems/{slug}" in index.text
+
+
+async def test_a_problem_type_returned_by_the_api_resolves(client: httpx.AsyncClient) -> None:
+    problem = (await client.get("/nowhere")).json()
+    page = await client.get(problem["type"])
+    assert page.status_code == 200
+    assert "Not Found" in page.text
+
+
+async def test_unknown_problem_type_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/problems/no-such-thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
