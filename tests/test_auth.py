@@ -25,7 +25,7 @@ from conftest import ApiClient, MakeApiClient
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.dependencies import require_scope
-from fleetreg.auth.keys import KeyRing, rotate
+from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
 from fleetreg.auth.tokens import Principal
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
@@ -214,11 +214,34 @@ class TestJwks:
 
     def test_rotation_keeps_old_keys_published_and_signs_with_the_new(self, tmp_path: Path) -> None:
         first = KeyRing.from_directory(tmp_path)
-        rotate(tmp_path)
+        new = rotate(tmp_path)
         after = KeyRing.from_directory(tmp_path)
         assert first.signing.kid in after.by_kid
-        assert after.signing.kid != first.signing.kid
+        assert after.signing.kid == new.kid != first.signing.kid
         assert len(after.jwks()["keys"]) == 2
+
+    def test_retiring_the_old_key_unpublishes_it(self, tmp_path: Path) -> None:
+        first = KeyRing.from_directory(tmp_path)
+        new = rotate(tmp_path)
+        with pytest.raises(SigningKeyError, match="rotate first"):
+            retire(tmp_path, new.kid)
+        retire(tmp_path, first.signing.kid)
+        after = KeyRing.from_directory(tmp_path)
+        assert list(after.by_kid) == [new.kid]
+        assert (tmp_path / "retired").is_dir()
+
+    async def test_old_tokens_verify_after_rotation_and_stop_after_retirement(
+        self, settings: Settings, make_api_client: MakeApiClient, app: FastAPI
+    ) -> None:
+        api = await make_api_client()
+        keys_dir = settings.data_dir / "keys"
+        old_kid = app.state.auth.tokens.keys.signing.kid
+        rotate(keys_dir)
+        async for http in serve_with_probe(create_app(settings)):
+            assert (await http.get("/probe/whoami", headers=api.headers)).status_code == 200
+        retire(keys_dir, old_kid)
+        async for http in serve_with_probe(create_app(settings)):
+            assert (await http.get("/probe/whoami", headers=api.headers)).status_code == 401
 
     def test_key_files_are_private(self, tmp_path: Path) -> None:
         KeyRing.from_directory(tmp_path / "keys")

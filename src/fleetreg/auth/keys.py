@@ -130,8 +130,28 @@ class KeyRing:
         return {"keys": [key.public_jwk() for key in self.by_kid.values()]}
 
 
-def rotate(directory: Path) -> Path:
-    """Add a new signing key; the old ones stay published until their files are removed."""
+def rotate(directory: Path) -> SigningKey:
+    """Add a new signing key; the old ones stay published until they are retired."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _locked(directory):
-        return _write_new_key(directory)
+        return load_key(_write_new_key(directory))
+
+
+def key_files(directory: Path) -> list[tuple[Path, SigningKey]]:
+    """The keys of ``directory``, oldest first (the last one signs)."""
+    return [(path, load_key(path)) for path in sorted(directory.glob("*.pem"))]
+
+
+def retire(directory: Path, kid: str) -> Path:
+    """Stop publishing the key ``kid``: its file moves to ``retired/``. The signing key cannot be
+    retired (rotate first)."""
+    with _locked(directory):
+        keys = key_files(directory)
+        for index, (path, key) in enumerate(keys):
+            if key.kid == kid:
+                if index == len(keys) - 1:
+                    raise SigningKeyError("that key signs new tokens; rotate first, then retire it")
+                retired = directory / "retired"
+                retired.mkdir(mode=0o700, exist_ok=True)
+                return path.rename(retired / path.name)
+    raise SigningKeyError(f"no key {kid} in {directory}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from fleetreg.cli import clients, database, exports, imports, server
+from fleetreg.cli import clients, database, exports, imports, keys, server
 from fleetreg.cli.common import CliError, report
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(database.app, name="db")
 app.add_typer(clients.app, name="clients")
 app.add_typer(imports.app, name="import")
 app.add_typer(exports.app, name="export")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:
