@@ -133,3 +133,27 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("fleetreg: error: cannot reach the database")
     assert "Traceback" not in result.stderr
+
+
+async def test_backup_and_restore(database_url: str, tmp_path: Path) -> None:
+    import asyncpg
+
+    env = environment(FLEETREG_DATABASE_URL=database_url)
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute("INSERT INTO partners (name) VALUES ('kept')")
+        dump = tmp_path / "backup.dump"
+        backed_up = subprocess.run([*FLEETREG, "db", "backup", str(dump)], env=env, capture_output=True, text=True)
+        assert backed_up.returncode == 0, backed_up.stderr
+        await connection.execute("INSERT INTO partners (name) VALUES ('after the backup')")
+        await connection.execute("DELETE FROM partners WHERE name = 'kept'")
+    finally:
+        await connection.close()
+    restored = subprocess.run([*FLEETREG, "db", "restore", "--yes", str(dump)], env=env, capture_output=True, text=True)
+    assert restored.returncode == 0, restored.stderr
+    connection = await asyncpg.connect(database_url)
+    try:
+        assert [r[0] for r in await connection.fetch("SELECT name FROM partners")] == ["kept"]
+        assert await connection.fetchval("SELECT version_num FROM alembic_version") == migrate.head_revision()
+    finally:
+        await connection.close()
