@@ -84,6 +84,17 @@ def translated_errors() -> Any:
         raise app_error from error
 
 
+@contextlib.contextmanager
+def _terminated_on_timeout(connection: Connection) -> Any:
+    """A statement that timed out may sit on a hung server: close its connection at once rather than
+    let the pool wait (on that same server) to cancel the statement and reset the connection."""
+    try:
+        yield
+    except TimeoutError:
+        connection.terminate()
+        raise
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
     # Timestamps come back aware and in UTC whatever the server's default; rendered as RFC 3339 "Z".
     await connection.execute("SET TIME ZONE 'UTC'")
@@ -140,7 +151,8 @@ class Database:
     async def connection(self) -> AsyncIterator[Connection]:
         with translated_errors():
             async with self.pool.acquire(timeout=self.timeout) as connection:
-                yield connection
+                with _terminated_on_timeout(connection):
+                    yield connection
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
         async with self.connection() as connection:
@@ -165,11 +177,10 @@ class Database:
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
                 with translated_errors():
-                    async with (
-                        self.pool.acquire(timeout=self.timeout) as connection,
-                        connection.transaction(),
-                    ):
-                        return await work(connection)
+                    async with self.pool.acquire(timeout=self.timeout) as connection:
+                        with _terminated_on_timeout(connection):
+                            async with connection.transaction():
+                                return await work(connection)
             except Conflict as conflict:
                 if not isinstance(conflict.__cause__, _RETRYABLE) or attempt == _WRITE_ATTEMPTS:
                     raise

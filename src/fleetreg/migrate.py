@@ -8,9 +8,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Engine, create_engine, pool
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
+# Seconds to wait for the database to accept a connection: a hung server must not hang the CLI.
+CONNECT_TIMEOUT = 10
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -42,8 +44,14 @@ def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
+def engine_for(database_url: str) -> Engine:
+    return create_engine(
+        sqlalchemy_url(database_url), poolclass=pool.NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT}
+    )
+
+
 def current_revision(database_url: str) -> str | None:
-    engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
+    engine = engine_for(database_url)
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

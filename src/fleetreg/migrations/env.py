@@ -1,9 +1,9 @@
 """Alembic environment: plain SQL migrations over psycopg, one transaction, one migrator at a time."""
 
 from alembic import context
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import text
 
-from fleetreg.migrate import sqlalchemy_url
+from fleetreg.migrate import engine_for, sqlalchemy_url
 
 # Any fixed number: the advisory lock that keeps two processes from migrating at the same time.
 MIGRATION_LOCK = 7_224_911_001
@@ -18,7 +18,7 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
+    engine = engine_for(database_url)
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, transactional_ddl=True)
