@@ -83,7 +83,8 @@ async def test_database_stopped_and_started_under_load(tmp_path: Path) -> None:
     statuses = {status for _, status, _, _ in answers}
     assert statuses <= {200, 503}, f"unexpected statuses: {statuses}"
     before = [status for when, status, _, _ in answers if when < down_at]
-    during = [(status, kind, took) for when, status, kind, took in answers if down_at + 0.5 < when < up_at]
+    # Requests that start while the database is away (not those racing its restart, which may succeed).
+    during = [(status, kind, took) for when, status, kind, took in answers if down_at + 0.5 < when < up_at - 0.2]
     after = [status for when, status, _, _ in answers if when > recovered_at]
     assert before
     assert set(before) == {200}

@@ -95,6 +95,18 @@ def _terminated_on_timeout(connection: Connection) -> Any:
         raise
 
 
+async def _reset_connection(connection: asyncpg.Connection) -> None:
+    """Make a released connection fit for the next request.
+
+    asyncpg's default reset runs "advisory unlock all; CLOSE ALL; UNLISTEN *; RESET ALL" on every
+    release: a second round trip per request, measured at a third of the throughput of a simple
+    read. Nothing in fleetreg leaves such state on pooled connections (no LISTEN, session advisory
+    locks, cursors outside transactions or SET), so only an unfinished transaction is undone.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
     # Timestamps come back aware and in UTC whatever the server's default; rendered as RFC 3339 "Z".
     await connection.execute("SET TIME ZONE 'UTC'")
@@ -116,6 +128,7 @@ class Database:
             max_size=self.max_size,
             command_timeout=self.timeout,
             init=_init_connection,
+            reset=_reset_connection,
             server_settings={"application_name": "fleetreg"},
         )
         await self._pool
