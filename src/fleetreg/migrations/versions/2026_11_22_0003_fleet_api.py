@@ -19,6 +19,13 @@ The four invariants of API.md, each held by the database itself:
 Vehicles, devices and enterprises are deleted softly (deleted_at), so that the history that names
 them stays whole; their business keys (CNPJ, IMEI) are unique among the live ones only. Chips are
 referenced by nothing and are deleted for real.
+
+Lists are ordered by (created_at, id) and served by partial indexes on the live rows; ``search`` is a
+case-insensitive "contains" over each table's text fields, served by a trigram index on one
+expression per table (``<kind>_search_text``). List totals without a search come from
+``fleet_totals``, kept exact by statement-level triggers in the same transaction as every write
+(API, imports and plain SQL alike): live enterprises and chips overall, live vehicles and devices per
+enterprise.
 """
 
 from alembic import op
@@ -80,6 +87,7 @@ CREATE TABLE enterprises (
     deleted_at  timestamptz
 );
 CREATE UNIQUE INDEX enterprises_cnpj_key ON enterprises (cnpj) WHERE deleted_at IS NULL;
+CREATE INDEX enterprises_list_idx ON enterprises (created_at, id) WHERE deleted_at IS NULL;
 
 CREATE TABLE vehicles (
     id             text PRIMARY KEY CONSTRAINT vehicles_id_check CHECK (id ~ '^[A-Za-z0-9]{15}$'),
@@ -92,7 +100,8 @@ CREATE TABLE vehicles (
     deleted_at     timestamptz,
     CONSTRAINT vehicles_id_enterprise_id_key UNIQUE (id, enterprise_id)
 );
-CREATE INDEX vehicles_enterprise_idx ON vehicles (enterprise_id, id) WHERE deleted_at IS NULL;
+CREATE INDEX vehicles_enterprise_idx ON vehicles (enterprise_id, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX vehicles_list_idx ON vehicles (created_at, id) WHERE deleted_at IS NULL;
 
 CREATE TABLE devices (
     id             text PRIMARY KEY CONSTRAINT devices_id_check CHECK (id ~ '^[A-Za-z0-9]{15}$'),
@@ -106,7 +115,8 @@ CREATE TABLE devices (
     CONSTRAINT devices_id_enterprise_id_key UNIQUE (id, enterprise_id)
 );
 CREATE UNIQUE INDEX devices_imei_key ON devices (imei) WHERE deleted_at IS NULL;
-CREATE INDEX devices_enterprise_idx ON devices (enterprise_id, id) WHERE deleted_at IS NULL;
+CREATE INDEX devices_enterprise_idx ON devices (enterprise_id, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX devices_list_idx ON devices (created_at, id) WHERE deleted_at IS NULL;
 
 CREATE TABLE chips (
     id                text PRIMARY KEY CONSTRAINT chips_id_check CHECK (id ~ '^[A-Za-z0-9]{15}$'),
@@ -123,6 +133,119 @@ CREATE TABLE chips (
     CONSTRAINT chips_serial_key UNIQUE (serial),
     CONSTRAINT chips_device_id_key UNIQUE (device_id)
 );
+CREATE INDEX chips_list_idx ON chips (created_at, id);
+
+-- search: one text per row (fields joined by a unit separator, which no search matches across), and
+-- a trigram index on it so that "contains" does not scan the table.
+CREATE FUNCTION enterprise_search_text(name text, cnpj text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT name || E'\x1f' || cnpj $$;
+CREATE FUNCTION vehicle_search_text(name text, plate text, vin text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT name || E'\x1f' || coalesce(plate, '') || E'\x1f' || coalesce(vin, '') $$;
+CREATE FUNCTION device_search_text(name text, imei text, code text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT name || E'\x1f' || imei || E'\x1f' || code $$;
+CREATE FUNCTION chip_search_text(serial text, number text, carrier text, service_provider text, batch text)
+    RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT serial || E'\x1f' || number || E'\x1f' || carrier || E'\x1f' || service_provider || E'\x1f' || batch $$;
+CREATE INDEX enterprises_search_idx ON enterprises USING gin (enterprise_search_text(name, cnpj) gin_trgm_ops)
+    WHERE deleted_at IS NULL;
+CREATE INDEX vehicles_search_idx ON vehicles USING gin (vehicle_search_text(name, plate, vin) gin_trgm_ops)
+    WHERE deleted_at IS NULL;
+CREATE INDEX devices_search_idx ON devices USING gin (device_search_text(name, imei, code) gin_trgm_ops)
+    WHERE deleted_at IS NULL;
+CREATE INDEX chips_search_idx ON chips
+    USING gin (chip_search_text(serial, number, carrier, service_provider, batch) gin_trgm_ops);
+
+-- Exact list totals: kind 'enterprises' and 'chips' with enterprise_id '', kinds 'vehicles' and
+-- 'devices' per enterprise. Counter rows change in key order, by one INSERT ... ON CONFLICT with
+-- signed deltas, so concurrent writers queue on them instead of deadlocking.
+CREATE TABLE fleet_totals (
+    kind           text NOT NULL,
+    enterprise_id  text NOT NULL,
+    n              bigint NOT NULL,
+    PRIMARY KEY (kind, enterprise_id)
+);
+
+-- One statement's changes of live rows as signed deltas. The per-enterprise branch names
+-- enterprise_id and deleted_at, the others only what their tables have: PL/pgSQL plans a statement
+-- when it first runs it, separately for each table a trigger function serves.
+CREATE FUNCTION fleet_keep_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME IN ('vehicles', 'devices') THEN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+            SELECT TG_TABLE_NAME, enterprise_id, count(*) FROM new_rows WHERE deleted_at IS NULL
+            GROUP BY 2 ORDER BY 2
+            ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+        ELSIF TG_OP = 'DELETE' THEN
+            INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+            SELECT TG_TABLE_NAME, enterprise_id, -count(*) FROM old_rows WHERE deleted_at IS NULL
+            GROUP BY 2 ORDER BY 2
+            ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+        ELSE
+            INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+            SELECT TG_TABLE_NAME, enterprise_id, sum(delta) FROM (
+                SELECT enterprise_id, 1 AS delta FROM new_rows WHERE deleted_at IS NULL
+                UNION ALL
+                SELECT enterprise_id, -1 FROM old_rows WHERE deleted_at IS NULL
+            ) AS d
+            GROUP BY 2 HAVING sum(delta) <> 0 ORDER BY 2
+            ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+        END IF;
+    ELSIF TG_TABLE_NAME = 'enterprises' THEN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+            SELECT 'enterprises', '', count(*) FROM new_rows WHERE deleted_at IS NULL
+            ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+        ELSIF TG_OP = 'DELETE' THEN
+            INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+            SELECT 'enterprises', '', -count(*) FROM old_rows WHERE deleted_at IS NULL
+            ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+        ELSE
+            -- a rename changes no total: leave the counter row (and its lock) alone
+            INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+            SELECT 'enterprises', '', delta FROM (
+                SELECT (SELECT count(*) FROM new_rows WHERE deleted_at IS NULL)
+                       - (SELECT count(*) FROM old_rows WHERE deleted_at IS NULL) AS delta
+            ) AS d
+            WHERE delta <> 0
+            ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+        END IF;
+    ELSIF TG_OP = 'INSERT' THEN  -- chips, deleted for real
+        INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+        SELECT 'chips', '', count(*) FROM new_rows
+        ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+    ELSE
+        INSERT INTO fleet_totals AS t (kind, enterprise_id, n)
+        SELECT 'chips', '', -count(*) FROM old_rows
+        ON CONFLICT (kind, enterprise_id) DO UPDATE SET n = t.n + excluded.n;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER enterprises_totals_insert AFTER INSERT ON enterprises
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER enterprises_totals_update AFTER UPDATE ON enterprises
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER enterprises_totals_delete AFTER DELETE ON enterprises
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER vehicles_totals_insert AFTER INSERT ON vehicles
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER vehicles_totals_update AFTER UPDATE ON vehicles
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER vehicles_totals_delete AFTER DELETE ON vehicles
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER devices_totals_insert AFTER INSERT ON devices
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER devices_totals_update AFTER UPDATE ON devices
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER devices_totals_delete AFTER DELETE ON devices
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER chips_totals_insert AFTER INSERT ON chips
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
+CREATE TRIGGER chips_totals_delete AFTER DELETE ON chips
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION fleet_keep_totals();
 
 ALTER TABLE oauth_clients
     ADD CONSTRAINT oauth_clients_enterprise_fkey FOREIGN KEY (enterprise_id) REFERENCES enterprises (id);
@@ -200,8 +323,10 @@ def downgrade() -> None:
     op.execute("""
 DROP TABLE device_associations;
 ALTER TABLE oauth_clients DROP CONSTRAINT oauth_clients_enterprise_fkey;
-DROP TABLE chips, devices, vehicles, enterprises;
+DROP TABLE fleet_totals, chips, devices, vehicles, enterprises;
 DROP FUNCTION device_associations_check_main(), device_associations_keep_history(), cnpj_valid(text),
-    luhn_valid(text);
+    luhn_valid(text), fleet_keep_totals(), enterprise_search_text(text, text),
+    vehicle_search_text(text, text, text), device_search_text(text, text, text),
+    chip_search_text(text, text, text, text, text);
 DROP EXTENSION IF EXISTS pg_trgm;
 """)
