@@ -23,6 +23,7 @@ from fleetreg.fleet import router as fleet_router
 from fleetreg.metrics import Metrics
 from fleetreg.middleware import RequestContextMiddleware
 from fleetreg.migrate import head_revision
+from fleetreg.openapi import install_openapi
 from fleetreg.partner import router as partner_router
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(ops.router)
     install_docs(app)
+    install_openapi(app, settings)
     app.include_router(auth_router.router)
     app.include_router(partner_router.router)
     app.include_router(fleet_router.router)
