@@ -14,6 +14,15 @@ INSERT ... ORDER BY ... ON CONFLICT DO UPDATE with signed deltas, so concurrent 
 instead of deadlocking. (No CHECK (n >= 0) on the counters: PostgreSQL checks it against the
 proposed row, a negative delta, before ON CONFLICT turns it into an update. The tests prove the
 totals exact instead.)
+
+Names sort in the "C" collation (Unicode code point order): lists are ordered by name, and that order
+must be the same on every deployment whatever its default locale, and must not change under an
+index when the C library's collation rules do.
+
+Connector lists are filtered by type and by assignment. Each (type, assigned) pair has a partial
+index on (partner_id, name): a filter on either reads one or two of them in name order (two merged
+by a Merge Append), never the partner's other connectors, however rare the matches. Each row is in
+exactly one of the four, so a write maintains one more index entry.
 """
 
 from alembic import op
@@ -47,7 +56,7 @@ CREATE INDEX oauth_clients_revoked_idx ON oauth_clients (id) WHERE revoked_at IS
 CREATE TABLE customers (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     partner_id  uuid NOT NULL REFERENCES partners (id),
-    name        text NOT NULL CONSTRAINT customers_name_check CHECK (length(name) BETWEEN 1 AND 200),
+    name        text COLLATE "C" NOT NULL CONSTRAINT customers_name_check CHECK (length(name) BETWEEN 1 AND 200),
     created_at  timestamptz NOT NULL DEFAULT now(),
     -- the target of connectors' tenant-safe foreign key
     CONSTRAINT customers_partner_id_id_key UNIQUE (partner_id, id)
@@ -58,7 +67,7 @@ CREATE TABLE connectors (
     id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     partner_id        uuid NOT NULL REFERENCES partners (id),
     customer_id       uuid,
-    name              text NOT NULL CONSTRAINT connectors_name_check CHECK (length(name) BETWEEN 1 AND 200),
+    name              text COLLATE "C" NOT NULL CONSTRAINT connectors_name_check CHECK (length(name) BETWEEN 1 AND 200),
     type              text NOT NULL CONSTRAINT connectors_type_check CHECK (type IN ('physical', 'virtual')),
     hardware_version  text NOT NULL
         CONSTRAINT connectors_hardware_version_check CHECK (length(hardware_version) BETWEEN 1 AND 100),
@@ -73,6 +82,15 @@ CREATE TABLE connectors (
 );
 -- the customer_id filter, in list order; also serves the foreign key when a customer is deleted
 CREATE INDEX connectors_partner_customer_name_idx ON connectors (partner_id, customer_id, name);
+-- the type and assigned filters, in list order: one partial index per (type, assigned) pair
+CREATE INDEX connectors_physical_unassigned_name_idx ON connectors (partner_id, name)
+    WHERE type = 'physical' AND customer_id IS NULL;
+CREATE INDEX connectors_physical_assigned_name_idx ON connectors (partner_id, name)
+    WHERE type = 'physical' AND customer_id IS NOT NULL;
+CREATE INDEX connectors_virtual_unassigned_name_idx ON connectors (partner_id, name)
+    WHERE type = 'virtual' AND customer_id IS NULL;
+CREATE INDEX connectors_virtual_assigned_name_idx ON connectors (partner_id, name)
+    WHERE type = 'virtual' AND customer_id IS NOT NULL;
 
 -- Exact totals. n counts the connectors of a partner by (type, assigned), and of a customer by type.
 CREATE TABLE connector_totals (
