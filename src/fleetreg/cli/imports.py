@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from fleetreg.auth import queries as auth_queries
 from fleetreg.cli.common import EXIT_FAILED, database_url, ensure_schema, fail, load_settings, print_json
+from fleetreg.fleet import imports as fleet_imports
 from fleetreg.importer import ImportResult, ImportSpec, import_csv
 from fleetreg.partner import imports as partner_imports
 
@@ -46,6 +47,46 @@ def connectors(file: FileArgument, partner: PartnerOption, as_json: JsonOption =
     Example: fleetreg import connectors --partner acme connectors.csv
     """
     run_import(partner_imports.CONNECTORS, file, partner=partner, as_json=as_json)
+
+
+@app.command()
+def enterprises(file: FileArgument, as_json: JsonOption = False) -> None:
+    """Import enterprises. Columns: name, cnpj (numeric or alphanumeric, with or without . / -), and
+    optionally id (15 letters or digits, kept; generated when empty).
+
+    Example: fleetreg import enterprises enterprises.csv
+    """
+    run_import(fleet_imports.ENTERPRISES, file, as_json=as_json)
+
+
+@app.command()
+def vehicles(file: FileArgument, as_json: JsonOption = False) -> None:
+    """Import vehicles. Columns: enterprise_id (a live enterprise), name, and optionally id, plate,
+    vin (17 letters or digits without I, O, Q).
+
+    Example: fleetreg import vehicles vehicles.csv
+    """
+    run_import(fleet_imports.VEHICLES, file, as_json=as_json)
+
+
+@app.command()
+def devices(file: FileArgument, as_json: JsonOption = False) -> None:
+    """Import devices. Columns: enterprise_id (a live enterprise), name, imei (15 digits, Luhn-valid,
+    unique), code, and optionally id.
+
+    Example: fleetreg import devices devices.csv
+    """
+    run_import(fleet_imports.DEVICES, file, as_json=as_json)
+
+
+@app.command()
+def chips(file: FileArgument, as_json: JsonOption = False) -> None:
+    """Import SIM chips. Columns: serial (ICCID, 19-20 digits, Luhn-valid, unique), number (E.164),
+    carrier, service_provider, batch, and optionally id and device_id (a live device holding no chip).
+
+    Example: fleetreg import chips chips.csv
+    """
+    run_import(fleet_imports.CHIPS, file, as_json=as_json)
 
 
 def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_json: bool = False) -> None:
