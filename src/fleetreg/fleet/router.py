@@ -69,7 +69,8 @@ def _id_path(description: str) -> Any:
 
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100.")]
-PageNumber = Annotated[int, Query(ge=0, description="Page number, from 0.")]
+# Any page a JSON number of 64 bits can say; one past the data is simply empty.
+PageNumber = Annotated[int, Query(ge=0, le=2**63 - 1, description="Page number, from 0.")]
 Count = Annotated[
     bool, Query(description="true: meta.count gives the total of matches."), BeforeValidator(_strict_bool)
 ]

@@ -45,6 +45,10 @@ def _raise(error: type[AppError], entries: list[dict[str, str]]) -> NoReturn:
     raise error(shown, errors=entries)
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def _entry(pointer: str, detail: str) -> dict[str, str]:
     return {"pointer": pointer, "detail": detail}
 
@@ -175,7 +179,7 @@ async def _check_ids(connection: Connection, table: Table, items: Sequence[NewIt
         if item.id is None:
             continue
         if item.id in taken:
-            entries.append(_entry(f"{item.pointer}/id", f"a {table.kind} with the id {item.id} exists already"))
+            entries.append(_entry(f"{item.pointer}/id", f"{_a(table.kind)} with the id {item.id} exists already"))
         elif item.id in first:
             entries.append(_entry(f"{item.pointer}/id", f"the id {item.id} appears twice (first at {first[item.id]})"))
         first.setdefault(item.id, item.pointer)
