@@ -56,17 +56,22 @@ class Partner:
         headers: dict[str, str] = self.api.headers
         return headers
 
+    async def request(
+        self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return await self.http.request(method, url, headers={**self.headers, **(headers or {})}, **kwargs)
+
     async def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.get(url, headers=self.headers, **kwargs)
+        return await self.request("GET", url, **kwargs)
 
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.post(url, headers=self.headers, **kwargs)
+        return await self.request("POST", url, **kwargs)
 
     async def put(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.put(url, headers=self.headers, **kwargs)
+        return await self.request("PUT", url, **kwargs)
 
     async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.delete(url, headers=self.headers, **kwargs)
+        return await self.request("DELETE", url, **kwargs)
 
     async def customer(self, name: str = "Customer") -> dict[str, Any]:
         response = await self.post(CUSTOMERS, json={"name": name})
