@@ -17,7 +17,6 @@ from fleetreg.db import Database
 from fleetreg.partner import service
 from fleetreg.partner.schemas import (
     LIMIT_DEFAULT,
-    PROBLEM_SCHEMA,
     Connector,
     ConnectorAssignment,
     ConnectorList,
@@ -40,22 +39,21 @@ router = APIRouter(route_class=StrictRoute)
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
 
-_STATUS_TEXT = {
-    400: "A parameter or body member is missing, unknown or invalid (each is listed in `errors`).",
-    401: "The bearer token is missing, invalid or expired.",
-    403: "The token lacks the scope this operation needs.",
-    415: "The body is not sent as application/json.",
-}
+_PROBLEM = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
 def _problems(**descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses for problems: 400, 401 and 403 always, the given ones (``_404="..."``), and
-    ``default`` for the rest (413, 429, 503...), all as ``application/problem+json``."""
-    content = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}
-    statuses: dict[int | str, str] = {400: _STATUS_TEXT[400], 401: _STATUS_TEXT[401], 403: _STATUS_TEXT[403]}
-    statuses.update({int(key.lstrip("_")): text for key, text in descriptions.items()})
-    statuses["default"] = "An error occurred - see status code and problem response for more information."
-    return {status: {"description": text, "content": content} for status, text in statuses.items()}
+    """OpenAPI responses for the problems particular to an operation (``_404="..."``) and ``default``.
+    ``fleetreg.openapi`` adds the statuses every operation shares (400, 401, 403, 413, 415, 429, 500,
+    503) and renders each problem as ``application/problem+json`` with the ``Problem`` schema."""
+    responses: dict[int | str, dict[str, Any]] = {
+        int(key.lstrip("_")): {"description": text, "content": _PROBLEM} for key, text in descriptions.items()
+    }
+    responses["default"] = {
+        "description": "An error occurred - see status code and problem response for more information.",
+        "content": _PROBLEM,
+    }
+    return responses
 
 
 def _db(request: Request) -> Database:
@@ -137,6 +135,7 @@ async def list_connectors(
     "`Location` names the new connector.",
     status_code=201,
     response_model=Connector,
+    response_description="The connector, as created; `Location` names it.",
     responses=_problems(
         _409="Connector Name Taken: the partner already has a connector with this name.", _422=_UNKNOWN_CUSTOMER
     ),
@@ -178,7 +177,7 @@ async def get_connector(
     description="Update connector settings: assign the connector to a customer of the partner, or unassign it "
     "with `null`.",
     response_model=Connector,
-    responses=_problems(_404=_NOT_FOUND_CONNECTOR, _415=_STATUS_TEXT[415], _422=_UNKNOWN_CUSTOMER),
+    responses=_problems(_404=_NOT_FOUND_CONNECTOR, _422=_UNKNOWN_CUSTOMER),
 )
 async def assign_connector(
     request: Request,
@@ -197,6 +196,7 @@ async def assign_connector(
     description="Remove a connector from the partner's pool, whether assigned or not.",
     status_code=204,
     response_class=Response,
+    response_description="Deleted.",
     responses=_problems(_404=_NOT_FOUND_CONNECTOR),
 )
 async def delete_connector(
@@ -241,7 +241,8 @@ async def list_customers(
     description="`Location` names the new customer.",
     status_code=201,
     response_model=Customer,
-    responses=_problems(_415=_STATUS_TEXT[415]),
+    response_description="The customer, as created; `Location` names it.",
+    responses=_problems(),
 )
 async def create_customer(
     request: Request, principal: Annotated[Principal, require_scope("customers:write")], body: CustomerInput
@@ -271,7 +272,7 @@ async def get_customer(
     summary="Update a customer",
     description="Replace the customer's writable members (its name).",
     response_model=Customer,
-    responses=_problems(_404=_NOT_FOUND_CUSTOMER, _415=_STATUS_TEXT[415]),
+    responses=_problems(_404=_NOT_FOUND_CUSTOMER),
 )
 async def rename_customer(
     request: Request,
@@ -289,6 +290,7 @@ async def rename_customer(
     description="Delete a customer that has no connectors assigned.",
     status_code=204,
     response_class=Response,
+    response_description="Deleted.",
     responses=_problems(
         _404=_NOT_FOUND_CUSTOMER, _409="Customer Has Connectors: unassign or remove its connectors first."
     ),

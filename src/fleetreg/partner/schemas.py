@@ -195,31 +195,3 @@ class CustomerList(BaseModel):
     query: CustomerQuery = Field(description="Applied query parameters, including defaults.")
     result: list[Customer] = Field(description="The customers of this page, ordered by name, then id.")
     total: int = Field(description="Total number of customers matching the query parameters.")
-
-
-# -- problems (for the OpenAPI document; bodies are rendered by fleetreg.problems) ---------------
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "An RFC 9457 problem document.",
-    "required": ["type", "title", "status"],
-    "properties": {
-        "type": {"type": "string", "description": "A URI reference naming the kind of problem."},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "On validation problems: each offending parameter or body member.",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "parameter": {"type": "string"},
-                    "pointer": {"type": "string", "description": "RFC 6901 JSON pointer into the body."},
-                    "detail": {"type": "string"},
-                },
-            },
-        },
-    },
-}
