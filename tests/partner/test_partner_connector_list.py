@@ -123,9 +123,10 @@ class TestListConnectorsLimit:
     async def test_negative_is_400(self, acme: Partner) -> None:
         assert_bad_request(await acme.get(CONNECTORS, params={"limit": -1}), parameter="limit")
 
-    @pytest.mark.parametrize("value", ["ten", "2.5", "25.0", "+5", " 5", "1_0", "", "٣"])
-    async def test_not_a_decimal_integer_is_400(self, acme: Partner, value: str) -> None:
-        assert_bad_request(await acme.get(CONNECTORS, params={"limit": value}), parameter="limit")
+    async def test_not_a_decimal_integer_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
+        for value in ["ten", "2.5", "25.0", "+5", " 5", "1_0", "", "٣"]:
+            with subtests.test(limit=value):
+                assert_bad_request(await acme.get(CONNECTORS, params={"limit": value}), parameter="limit")
 
 
 class TestListConnectorsOffset:
@@ -193,10 +194,12 @@ class TestListConnectorsFilters:
         body = await acme.list_connectors({"assigned": "false"})
         assert (names(body), body["total"]) == (["p2", "v3"], 2)
 
-    @pytest.mark.parametrize("value", ["True", "1", "0", "yes", "on", "t", ""])
-    async def test_assigned_other_than_true_or_false_is_400(self, acme: Partner, value: str) -> None:
-        body = assert_bad_request(await acme.get(CONNECTORS, params={"assigned": value}), parameter="assigned")
-        assert "true or false" in body["errors"][0]["detail"]
+    async def test_assigned_other_than_true_or_false_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
+        for value in ["True", "1", "0", "yes", "on", "t", ""]:
+            with subtests.test(assigned=value):
+                response = await acme.get(CONNECTORS, params={"assigned": value})
+                body = assert_bad_request(response, parameter="assigned")
+                assert "true or false" in body["errors"][0]["detail"]
 
     async def test_customer_id(self, acme: Partner, pool: dict[str, Any]) -> None:
         body = await acme.list_connectors({"customer_id": pool["ann"]["id"]})
@@ -206,30 +209,30 @@ class TestListConnectorsFilters:
         body = await acme.list_connectors({"customer_id": UNKNOWN_ID})
         assert (body["result"], body["total"]) == ([], 0)
 
-    @pytest.mark.parametrize(
-        "value",
-        [
+    async def test_customer_id_not_a_uuid_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
+        for value in [
             "ann",
             "497f6eca62764993bfeb53cbbbba6f08",
             "{497f6eca-6276-4993-bfeb-53cbbbba6f08}",
             "urn:uuid:497f6eca-6276-4993-bfeb-53cbbbba6f08",
             "497f6eca-6276-4993-bfeb-53cbbbba6f0",
             "",
-        ],
-    )
-    async def test_customer_id_not_a_uuid_is_400(self, acme: Partner, value: str) -> None:
-        assert_bad_request(await acme.get(CONNECTORS, params={"customer_id": value}), parameter="customer_id")
+        ]:
+            with subtests.test(customer_id=value):
+                response = await acme.get(CONNECTORS, params={"customer_id": value})
+                assert_bad_request(response, parameter="customer_id")
 
     async def test_name_is_exact(self, acme: Partner, pool: dict[str, Any]) -> None:
         body = await acme.list_connectors({"name": "v2"})
         assert (body["result"], body["total"]) == ([pool["v2"]], 1)
 
-    @pytest.mark.parametrize("value", ["v", "V2", "v2 ", "%", "v_"])
     async def test_name_is_not_a_pattern_nor_case_insensitive(
-        self, acme: Partner, pool: dict[str, Any], value: str
+        self, acme: Partner, pool: dict[str, Any], subtests: pytest.Subtests
     ) -> None:
-        body = await acme.list_connectors({"name": value})
-        assert (body["result"], body["total"]) == ([], 0)
+        for value in ["v", "V2", "v2 ", "%", "v_"]:
+            with subtests.test(name=value):
+                body = await acme.list_connectors({"name": value})
+                assert (body["result"], body["total"]) == ([], 0)
 
     async def test_name_with_nul_is_400(self, acme: Partner) -> None:
         assert_bad_request(await acme.get(CONNECTORS, params={"name": "a\x00b"}), parameter="name")

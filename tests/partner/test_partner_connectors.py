@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import httpx
@@ -68,9 +68,10 @@ class TestGetConnector:
         assert body["type"] == "/problems/connector-not-found"
         assert UNKNOWN_ID in body["detail"]
 
-    @pytest.mark.parametrize("connector_id", MALFORMED_IDS)
-    async def test_malformed_id_is_400(self, acme: Partner, connector_id: str) -> None:
-        assert_bad_request(await acme.get(f"{CONNECTORS}/{connector_id}"), parameter="connector_id")
+    async def test_malformed_id_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
+        for connector_id in MALFORMED_IDS:
+            with subtests.test(connector_id=connector_id):
+                assert_bad_request(await acme.get(f"{CONNECTORS}/{connector_id}"), parameter="connector_id")
 
     async def test_unknown_query_parameter_is_400(self, acme: Partner) -> None:
         created = await acme.connector("c1")
@@ -153,10 +154,11 @@ class TestAssignConnector:
         response = await acme.put(f"{CONNECTORS}/{UNKNOWN_ID}", json={"customer_id": UNKNOWN_ID})
         assert_problem(response, 404, "Connector Not Found")
 
-    @pytest.mark.parametrize("connector_id", MALFORMED_IDS)
-    async def test_malformed_connector_id_is_400(self, acme: Partner, connector_id: str) -> None:
-        response = await acme.put(f"{CONNECTORS}/{connector_id}", json={"customer_id": None})
-        assert_bad_request(response, parameter="connector_id")
+    async def test_malformed_connector_id_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
+        for connector_id in MALFORMED_IDS:
+            with subtests.test(connector_id=connector_id):
+                response = await acme.put(f"{CONNECTORS}/{connector_id}", json={"customer_id": None})
+                assert_bad_request(response, parameter="connector_id")
 
     async def test_missing_customer_id_is_400(self, acme: Partner) -> None:
         created = await acme.connector("c1")
@@ -173,13 +175,12 @@ class TestAssignConnector:
         assert {"pointer": "/name", "detail": "unknown member"} in body["errors"]
         assert (await connector_rows(db, acme.id))[0] == {**created, "customer_id": None}
 
-    @pytest.mark.parametrize(
-        "value", ["ann", 42, True, ["00000000-0000-4000-8000-000000000000"], "497f6eca62764993bfeb53cbbbba6f08"]
-    )
-    async def test_customer_id_not_a_uuid_is_400(self, acme: Partner, value: Any) -> None:
+    async def test_customer_id_not_a_uuid_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
         created = await acme.connector("c1")
-        response = await acme.put(f"{CONNECTORS}/{created['id']}", json={"customer_id": value})
-        assert_bad_request(response, pointer="/customer_id")
+        for value in ["ann", 42, True, [UNKNOWN_ID], "497f6eca62764993bfeb53cbbbba6f08"]:
+            with subtests.test(customer_id=value):
+                response = await acme.put(f"{CONNECTORS}/{created['id']}", json={"customer_id": value})
+                assert_bad_request(response, pointer="/customer_id")
 
     async def test_body_not_an_object_is_400(self, acme: Partner) -> None:
         created = await acme.connector("c1")
@@ -310,11 +311,14 @@ class TestCreateConnector:
         assert await count_connectors(db, acme.id) == 0
         assert await totals(db, acme.id) == {}
 
-    @pytest.mark.parametrize("member", ["name", "type", "hardware_version", "software_version"])
-    async def test_missing_required_member_is_400(self, acme: Partner, member: str, db: asyncpg.Connection) -> None:
-        payload = {key: value for key, value in NEW.items() if key != member}
-        body = assert_bad_request(await acme.post(CONNECTORS, json=payload), pointer=f"/{member}")
-        assert {"pointer": f"/{member}", "detail": "required"} in body["errors"]
+    async def test_missing_required_member_is_400(
+        self, acme: Partner, db: asyncpg.Connection, subtests: pytest.Subtests
+    ) -> None:
+        for member in ["name", "type", "hardware_version", "software_version"]:
+            with subtests.test(member=member):
+                payload = {key: value for key, value in NEW.items() if key != member}
+                body = assert_bad_request(await acme.post(CONNECTORS, json=payload), pointer=f"/{member}")
+                assert {"pointer": f"/{member}", "detail": "required"} in body["errors"]
         assert await count_connectors(db, acme.id) == 0
 
     async def test_every_missing_member_is_listed(self, acme: Partner) -> None:
@@ -333,33 +337,35 @@ class TestCreateConnector:
     async def test_unknown_member_is_400(self, acme: Partner) -> None:
         assert_bad_request(await acme.post(CONNECTORS, json={**NEW, "colour": "red"}), pointer="/colour")
 
-    @pytest.mark.parametrize(
-        ("member", "value"),
-        [
-            ("name", ""),
-            ("name", "x" * 201),
-            ("name", "a\x00b"),
-            ("name", 1005123),
-            ("name", None),
-            ("hardware_version", ""),
-            ("hardware_version", "1" * 101),
-            ("software_version", ""),
-            ("software_version", "1" * 101),
-            ("software_version", 8756),
-            ("type", "wireless"),
-            ("type", "Virtual"),
-            ("type", None),
-            ("pin", "1234"),
-            ("pin", "123456"),
-            ("pin", "12a45"),
-            ("pin", "٠١٢٣٤"),  # Arabic-Indic digits: \\d would take them, the database would not
-            ("pin", " 1234"),
-            ("pin", 12345),
-            ("customer_id", "ann"),
-        ],
-    )
-    async def test_invalid_member_is_400(self, acme: Partner, db: asyncpg.Connection, member: str, value: Any) -> None:
-        assert_bad_request(await acme.post(CONNECTORS, json={**NEW, member: value}), pointer=f"/{member}")
+    INVALID_MEMBERS: ClassVar[list[tuple[str, Any]]] = [
+        ("name", ""),
+        ("name", "x" * 201),
+        ("name", "a\x00b"),
+        ("name", 1005123),
+        ("name", None),
+        ("hardware_version", ""),
+        ("hardware_version", "1" * 101),
+        ("software_version", ""),
+        ("software_version", "1" * 101),
+        ("software_version", 8756),
+        ("type", "wireless"),
+        ("type", "Virtual"),
+        ("type", None),
+        ("pin", "1234"),
+        ("pin", "123456"),
+        ("pin", "12a45"),
+        ("pin", "٠١٢٣٤"),  # Arabic-Indic digits: \d would take them, the database would not
+        ("pin", " 1234"),
+        ("pin", 12345),
+        ("customer_id", "ann"),
+    ]
+
+    async def test_invalid_member_is_400(
+        self, acme: Partner, db: asyncpg.Connection, subtests: pytest.Subtests
+    ) -> None:
+        for member, value in self.INVALID_MEMBERS:
+            with subtests.test(member=member, value=value):
+                assert_bad_request(await acme.post(CONNECTORS, json={**NEW, member: value}), pointer=f"/{member}")
         assert await count_connectors(db, acme.id) == 0
 
     async def test_lone_surrogate_is_400(self, acme: Partner) -> None:
@@ -416,9 +422,10 @@ class TestDeleteConnector:
     async def test_unknown_id_is_404(self, acme: Partner) -> None:
         assert_problem(await acme.delete(f"{CONNECTORS}/{UNKNOWN_ID}"), 404, "Connector Not Found")
 
-    @pytest.mark.parametrize("connector_id", MALFORMED_IDS)
-    async def test_malformed_id_is_400(self, acme: Partner, connector_id: str) -> None:
-        assert_bad_request(await acme.delete(f"{CONNECTORS}/{connector_id}"), parameter="connector_id")
+    async def test_malformed_id_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
+        for connector_id in MALFORMED_IDS:
+            with subtests.test(connector_id=connector_id):
+                assert_bad_request(await acme.delete(f"{CONNECTORS}/{connector_id}"), parameter="connector_id")
 
     async def test_write_scope_is_not_enough(self, acme: Partner, make_api_client: Any, db: asyncpg.Connection) -> None:
         created = await acme.connector("c1")
@@ -447,11 +454,12 @@ class TestConnectorRouting:
         assert response.status_code == 201
         assert set(response.json()) == CONNECTOR_MEMBERS
 
-    @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
-    async def test_other_methods_on_the_collection_are_405(self, acme: Partner, method: str) -> None:
-        response = await acme.http.request(method, CONNECTORS, headers=acme.headers, json={})
-        assert_problem(response, 405, "Method Not Allowed")
-        assert response.headers["allow"] == "GET, POST"
+    async def test_other_methods_on_the_collection_are_405(self, acme: Partner, subtests: pytest.Subtests) -> None:
+        for method in ["PUT", "PATCH", "DELETE"]:
+            with subtests.test(method=method):
+                response = await acme.request(method, CONNECTORS, json={})
+                assert_problem(response, 405, "Method Not Allowed")
+                assert response.headers["allow"] == "GET, POST"
 
     async def test_post_to_one_connector_is_405(self, acme: Partner) -> None:
         created = await acme.connector("c1")
