@@ -530,3 +530,19 @@ class TestPartnerOpenApi:
         assert (parameters["limit"]["schema"]["minimum"], parameters["limit"]["schema"]["maximum"]) == (0, 1000)
         assert parameters["limit"]["schema"]["default"] == 25
         assert (parameters["offset"]["schema"]["minimum"], parameters["offset"]["schema"]["default"]) == (0, 0)
+
+
+class TestPartnerProblemTypes:
+    async def test_each_has_its_page(self, client: httpx.AsyncClient, subtests: pytest.Subtests) -> None:
+        pages = {
+            "connector-not-found": "Connector Not Found",
+            "customer-not-found": "Customer Not Found",
+            "unknown-customer": "Unknown Customer",
+            "connector-name-taken": "Connector Name Taken",
+            "customer-has-connectors": "Customer Has Connectors",
+        }
+        for slug, title in pages.items():
+            with subtests.test(slug=slug):
+                response = await client.get(f"/problems/{slug}")
+                assert response.status_code == 200
+                assert title in response.text
