@@ -51,18 +51,22 @@ async def scene(fleet: Fleet, client: httpx.AsyncClient) -> Scene:
     """A vehicle with four devices: the second one main, the third without a chip."""
     enterprise = await fleet.enterprise(name="Acme Transportes_SA", cnpj="12.ABC.345/01DE-35")
     vehicle = await fleet.vehicle(enterprise["id"])
-    devices = [await fleet.device(enterprise["id"], name=name, code=code) for name, code in DEVICES]
-    chips: list[dict[str, Any] | None] = []
-    for device, chip in zip(devices, CHIPS, strict=True):
-        if chip is None:
-            chips.append(None)
-            continue
-        serial = fleet.iccid()
-        chips.append(
-            await fleet.chip(
-                device["id"], serial=serial, number=chip[1], carrier=chip[2], service_provider=chip[3], batch=chip[4]
+    response = await client.post(
+        "/v2/devices",
+        json={"data": [{"attributes": fleet.device_attributes(enterprise["id"], name=n, code=c)} for n, c in DEVICES]},
+    )
+    devices = response.json()["data"]
+    wanted = [
+        {
+            "attributes": fleet.chip_attributes(
+                device["id"], number=c[1], carrier=c[2], service_provider=c[3], batch=c[4]
             )
-        )
+        }
+        for device, c in zip(devices, CHIPS, strict=True)
+        if c is not None
+    ]
+    made = iter((await client.post("/v2/chips", json={"data": wanted})).json()["data"])
+    chips: list[dict[str, Any] | None] = [None if c is None else next(made) for c in CHIPS]
     created = await fleet.associate(
         (vehicle["id"], devices[1]["id"], True),
         (vehicle["id"], devices[0]["id"], False),
@@ -107,8 +111,10 @@ async def listed_ids(client: httpx.AsyncClient, scene: Scene, params: Params | N
     return [item["id"] for item in (await listed(client, scene, params))["data"]]
 
 
-async def refused(client: httpx.AsyncClient, scene: Scene, params: Params) -> list[dict[str, str]]:
-    response = await client.get(f"/v2/vehicles/{scene.vehicle}/associations/devices", params=params)
+async def refused(client: httpx.AsyncClient, params: Params) -> list[dict[str, str]]:
+    """The errors of a request refused for its parameters (checked before the vehicle is looked up,
+    so that no vehicle is needed)."""
+    response = await client.get("/v2/vehicles/V00000000000404/associations/devices", params=params)
     errors: list[dict[str, str]] = assert_problem(response, 400, "Bad Request")["errors"]
     return errors
 
@@ -212,31 +218,28 @@ class TestDefaults:
         assert len(calls) == len(connections) == 2
 
 
-class TestAttributes:
-    @pytest.mark.parametrize(
-        "params",
-        [
-            [("attributes[]", "serial"), ("attributes[]", "batch")],
-            [("attributes[0]", "serial"), ("attributes[1]", "batch")],
-            [("attributes", "serial"), ("attributes", "batch")],
-            [("attributes", "serial,batch")],
-            [("attributes", '["serial","batch"]')],
-            [("attributes", "serial"), ("attributes[]", "batch")],
-            [("attributes", "serial,batch,serial")],
-        ],
-    )
-    async def test_chosen_chip_fields(self, client: httpx.AsyncClient, scene: Scene, params: Params) -> None:
-        data = (await listed(client, scene, params))["data"]
-        assert data[0]["attributes"]["chip"] == {
-            "serial": scene.rows[0].fields["chips.serial"],
-            "batch": "LOT-B",
-        }
-        assert data[2]["attributes"]["chip"] is None
+CHOSEN_CHIP_FIELDS: list[Params] = [
+    [("attributes[]", "serial"), ("attributes[]", "batch")],
+    [("attributes[0]", "serial"), ("attributes[1]", "batch")],
+    [("attributes", "serial"), ("attributes", "batch")],
+    [("attributes", "serial,batch")],
+    [("attributes", '["serial","batch"]')],
+    [("attributes", '"serial"'), ("attributes[]", "batch")],
+    [("attributes", "serial,batch,serial")],
+]
 
-    @pytest.mark.parametrize("params", [[], [("attributes", "null")]])
-    async def test_absent_or_null_is_all(self, client: httpx.AsyncClient, scene: Scene, params: Params) -> None:
-        chip = (await listed(client, scene, params))["data"][0]["attributes"]["chip"]
-        assert set(chip) == {"serial", "number", "carrier", "service_provider", "batch"}
+
+class TestAttributes:
+    async def test_chosen_chip_fields_in_every_notation(self, client: httpx.AsyncClient, scene: Scene) -> None:
+        for params in CHOSEN_CHIP_FIELDS:
+            data = (await listed(client, scene, params))["data"]
+            assert data[0]["attributes"]["chip"] == {"serial": scene.rows[0].fields["chips.serial"], "batch": "LOT-B"}
+            assert data[2]["attributes"]["chip"] is None
+
+    async def test_absent_or_null_is_all(self, client: httpx.AsyncClient, scene: Scene) -> None:
+        for params in ([], [("attributes", "null")]):
+            chip = (await listed(client, scene, params))["data"][0]["attributes"]["chip"]
+            assert set(chip) == {"serial", "number", "carrier", "service_provider", "batch"}
 
     async def test_empty_json_array_is_none(self, client: httpx.AsyncClient, scene: Scene) -> None:
         data = (await listed(client, scene, [("attributes", "[]")]))["data"]
@@ -255,26 +258,27 @@ class TestAttributes:
             ([("attributes", "null"), ("attributes[]", "serial")], "attributes"),
         ],
     )
-    async def test_bad_values(self, client: httpx.AsyncClient, scene: Scene, params: Params, parameter: str) -> None:
-        errors = await refused(client, scene, params)
+    async def test_bad_values(self, client: httpx.AsyncClient, params: Params, parameter: str) -> None:
+        errors = await refused(client, params)
         assert errors[0]["parameter"] == parameter
 
 
+CHOSEN_INCLUDES: list[Params] = [
+    [("includes[device][]", "name"), ("includes[device][]", "code"), ("includes[enterprise][]", "cnpj")],
+    [("includes[device][0]", "name"), ("includes[device][1]", "code"), ("includes[enterprise][0]", "cnpj")],
+    [("includes[device]", "name,code"), ("includes[enterprise]", "cnpj")],
+    [("includes[device]", '["name","code"]'), ("includes[enterprise]", "cnpj")],
+    [("includes", '{"device": ["name", "code"], "enterprise": ["cnpj"]}')],
+    [("includes", '{"device": ["name", "code"]}'), ("includes[enterprise][]", "cnpj")],
+]
+
+
 class TestIncludes:
-    @pytest.mark.parametrize(
-        "params",
-        [
-            [("includes[device][]", "name"), ("includes[device][]", "code"), ("includes[enterprise][]", "cnpj")],
-            [("includes[device][0]", "name"), ("includes[device][1]", "code"), ("includes[enterprise][0]", "cnpj")],
-            [("includes[device]", "name,code"), ("includes[enterprise]", "cnpj")],
-            [("includes", '{"device": ["name", "code"], "enterprise": ["cnpj"]}')],
-            [("includes", '{"device": ["name", "code"]}'), ("includes[enterprise][]", "cnpj")],
-        ],
-    )
-    async def test_chosen_fields(self, client: httpx.AsyncClient, scene: Scene, params: Params) -> None:
-        first = (await listed(client, scene, params))["data"][0]
-        assert first["device"] == {"name": "beta", "code": "BE-200%"}
-        assert first["enterprise"] == {"cnpj": "12ABC34501DE35"}
+    async def test_chosen_fields_in_every_notation(self, client: httpx.AsyncClient, scene: Scene) -> None:
+        for params in CHOSEN_INCLUDES:
+            first = (await listed(client, scene, params))["data"][0]
+            assert first["device"] == {"name": "beta", "code": "BE-200%"}, params
+            assert first["enterprise"] == {"cnpj": "12ABC34501DE35"}, params
 
     async def test_every_field_and_only_what_is_asked(self, client: httpx.AsyncClient, scene: Scene) -> None:
         data = (await listed(client, scene, [("includes[device][]", f) for f in ("name", "imei", "code")]))["data"]
@@ -301,8 +305,8 @@ class TestIncludes:
             ([("includes[device", "name")], "includes[device"),
         ],
     )
-    async def test_bad_values(self, client: httpx.AsyncClient, scene: Scene, params: Params, parameter: str) -> None:
-        errors = await refused(client, scene, params)
+    async def test_bad_values(self, client: httpx.AsyncClient, params: Params, parameter: str) -> None:
+        errors = await refused(client, params)
         assert errors[0]["parameter"] == parameter
 
 
@@ -389,39 +393,37 @@ class TestFilters:
             ([("filter[device.name][eq]", "x")], "filter[device.name][eq]"),
         ],
     )
-    async def test_bad_values(self, client: httpx.AsyncClient, scene: Scene, params: Params, parameter: str) -> None:
-        errors = await refused(client, scene, params)
+    async def test_bad_values(self, client: httpx.AsyncClient, params: Params, parameter: str) -> None:
+        errors = await refused(client, params)
         assert errors[0]["parameter"] == parameter
 
-    async def test_every_fault_is_named(self, client: httpx.AsyncClient, scene: Scene) -> None:
+    async def test_every_fault_is_named(self, client: httpx.AsyncClient) -> None:
         errors = await refused(
-            client, scene, [("filters[x][eq]", "1"), ("sort[name]", "1"), ("includes[y][]", "z"), ("colour", "red")]
+            client, [("filters[x][eq]", "1"), ("sort[name]", "1"), ("includes[y][]", "z"), ("colour", "red")]
         )
         assert {error["parameter"] for error in errors} == {"colour"}  # unknown parameters come first
-        errors = await refused(client, scene, [("filters[x][eq]", "1"), ("sort[name]", "1"), ("includes[y][]", "z")])
+        errors = await refused(client, [("filters[x][eq]", "1"), ("sort[name]", "1"), ("includes[y][]", "z")])
         assert {error["parameter"] for error in errors} == {"filters[x][eq]", "sort[name]", "includes[y][]"}
 
 
+SEARCHES = [
+    ("ALPHA", [1]),  # device name
+    ("be-2", [0]),  # device code
+    ("vivo iot", [1]),  # chip service provider
+    ("lot", [0, 1, 3]),  # chip batch
+    ("900000001", [0, 3]),  # chip number
+    ("transportes", [0, 1, 2, 3]),  # enterprise name
+    ("abc345", [0, 1, 2, 3]),  # enterprise cnpj
+    ("%", [0, 3]),  # literal: BE-200%, TIM 100%, delta%
+    ("s_s", [0, 1, 2, 3]),  # literal underscore: Transportes_SA
+    ("nowhere", []),
+]
+
+
 class TestSearch:
-    @pytest.mark.parametrize(
-        ("search", "rows"),
-        [
-            ("ALPHA", [1]),  # device name
-            ("be-2", [0]),  # device code
-            ("vivo iot", [1]),  # chip service provider
-            ("lot", [0, 1, 3]),  # chip batch
-            ("900000001", [0, 3]),  # chip number
-            ("transportes", [0, 1, 2, 3]),  # enterprise name
-            ("abc345", [0, 1, 2, 3]),  # enterprise cnpj
-            ("%", [0, 3]),  # literal, in BE-200% and TIM 100% and delta%
-            ("s_s", [0, 1, 2, 3]),  # literal underscore: Transportes_SA
-            ("nowhere", []),
-        ],
-    )
-    async def test_contains_anywhere(
-        self, client: httpx.AsyncClient, scene: Scene, search: str, rows: list[int]
-    ) -> None:
-        assert await listed_ids(client, scene, [("search", search)]) == scene.ids(*rows)
+    async def test_contains_anywhere(self, client: httpx.AsyncClient, scene: Scene) -> None:
+        for search, rows in SEARCHES:
+            assert await listed_ids(client, scene, [("search", search)]) == scene.ids(*rows), search
 
     async def test_imei_and_serial(self, client: httpx.AsyncClient, scene: Scene) -> None:
         assert await listed_ids(client, scene, [("search", scene.rows[2].fields["device.imei"] or "")]) == scene.ids(2)
@@ -433,7 +435,7 @@ class TestSearch:
 
     async def test_at_most_100_characters(self, client: httpx.AsyncClient, scene: Scene) -> None:
         assert await listed_ids(client, scene, [("search", "x" * 100)]) == []
-        assert (await refused(client, scene, [("search", "x" * 101)]))[0]["parameter"] == "search"
+        assert (await refused(client, [("search", "x" * 101)]))[0]["parameter"] == "search"
 
 
 class TestSort:
@@ -465,8 +467,8 @@ class TestSort:
             ([("sort[number][]", "1")], "sort[number][]"),
         ],
     )
-    async def test_bad_values(self, client: httpx.AsyncClient, scene: Scene, params: Params, parameter: str) -> None:
-        errors = await refused(client, scene, params)
+    async def test_bad_values(self, client: httpx.AsyncClient, params: Params, parameter: str) -> None:
+        errors = await refused(client, params)
         assert errors[0]["parameter"] == parameter
 
 
@@ -486,14 +488,12 @@ class TestPaging:
         ("parameter", "value"),
         [("limit", "0"), ("limit", "101"), ("page", "-1"), ("page", "x"), ("count", "yes"), ("as_of", "yesterday")],
     )
-    async def test_bad_values(self, client: httpx.AsyncClient, scene: Scene, parameter: str, value: str) -> None:
-        errors = await refused(client, scene, [(parameter, value)])
+    async def test_bad_values(self, client: httpx.AsyncClient, parameter: str, value: str) -> None:
+        errors = await refused(client, [(parameter, value)])
         assert errors[0]["parameter"] == parameter
 
-    async def test_unknown_and_repeated(self, client: httpx.AsyncClient, scene: Scene) -> None:
-        assert await refused(client, scene, [("colour", "red")]) == [
-            {"parameter": "colour", "detail": "unknown parameter"}
-        ]
-        assert await refused(client, scene, [("limit", "1"), ("limit", "2")]) == [
+    async def test_unknown_and_repeated(self, client: httpx.AsyncClient) -> None:
+        assert await refused(client, [("colour", "red")]) == [{"parameter": "colour", "detail": "unknown parameter"}]
+        assert await refused(client, [("limit", "1"), ("limit", "2")]) == [
             {"parameter": "limit", "detail": "given more than once"}
         ]
