@@ -1,4 +1,11 @@
-"""Helpers of the partner API tests (a module name of its own: tests/ is not a package)."""
+"""Helpers and fixtures of the partner API tests.
+
+A module name of its own, and no tests/partner/conftest.py: tests/ is not a package, so every
+conftest.py is imported as the module "conftest", and a second one would replace the root conftest
+for the modules that import from it. Test modules bind the fixtures ``acme`` and ``globex`` by
+assignment (``acme = partner_support.acme``): ``pytest_plugins`` would come too late for assertion
+rewriting, and importing the names would read as unused imports shadowed by the test parameters.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 PROBLEM = "application/problem+json"
 CONNECTORS = "/v2/customers/connectors"
@@ -164,3 +172,15 @@ async def wait_until_blocked(db: asyncpg.Connection, timeout: float = 10.0) -> N
                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock')"""
         ):
             await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def acme(client: httpx.AsyncClient, make_api_client: Any) -> Partner:
+    """A partner, "acme", with a client holding every partner scope."""
+    return Partner(client, await make_api_client(partner="acme"))
+
+
+@pytest.fixture
+async def globex(client: httpx.AsyncClient, make_api_client: Any) -> Partner:
+    """Another partner, "globex", with a client holding every partner scope."""
+    return Partner(client, await make_api_client(partner="globex"))

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import partner_support
 import pytest
 from fastapi import FastAPI
 from partner_support import (
@@ -20,6 +21,10 @@ from partner_support import (
     count_connectors,
     insert_connectors,
 )
+
+# The partner fixtures (see partner_support for why they are not in a conftest.py).
+acme = partner_support.acme
+globex = partner_support.globex
 
 
 @pytest.fixture

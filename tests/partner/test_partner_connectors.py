@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import asyncpg
 import httpx
+import partner_support
 import pytest
 from fastapi import FastAPI
 from partner_support import (
@@ -24,6 +25,9 @@ from partner_support import (
 )
 
 from fleetreg.db import translate
+
+# The partner fixtures (see partner_support for why they are not in a conftest.py).
+acme = partner_support.acme
 
 MALFORMED_IDS = [
     "abc",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import partner_support
 import pytest
 from partner_support import (
     CONNECTORS,
@@ -18,6 +19,10 @@ from partner_support import (
     connector_rows,
     count_connectors,
 )
+
+# The partner fixtures (see partner_support for why they are not in a conftest.py).
+acme = partner_support.acme
+globex = partner_support.globex
 
 
 @dataclass
