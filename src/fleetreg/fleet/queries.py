@@ -6,7 +6,7 @@ names from these descriptions are ever put into SQL text, every value is a param
 
 Visibility: a caller bound to an enterprise sees only that enterprise's rows. Each statement that
 reads a table takes the caller's enterprise id as a parameter (NULL: every enterprise) in the
-table's ``visible`` condition.
+table's ``scope`` condition.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ class Table:
     soft_delete: bool
     search_text: str
     """The text ``search`` looks into, over alias ``t`` (the expression of the trigram index)."""
-    visible: str
-    """Condition over alias ``t`` with ``{enterprise}`` (the caller's enterprise id, NULL: all)."""
+    scope: str
+    """Condition over alias ``t``: the row is seen by a caller bound to ``{enterprise}``."""
     total_kind: str
     """Kind of the counter rows in fleet_totals."""
 
@@ -43,7 +43,12 @@ class Table:
         return ", ".join(["t.id", *(f"t.{name}" for name in self.attributes), "t.created_at", "t.updated_at"])
 
     def visible_to(self, placeholder: str) -> str:
-        return self.visible.format(enterprise=placeholder)
+        """The row is seen by the caller whose enterprise is ``placeholder`` (NULL: every row)."""
+        return f"({placeholder}::text IS NULL OR {self.scope.format(enterprise=placeholder)})"
+
+    def scoped_to(self, placeholder: str) -> str:
+        """The row is seen by a caller bound to the enterprise ``placeholder`` (never NULL)."""
+        return self.scope.format(enterprise=placeholder)
 
 
 ENTERPRISES = Table(
@@ -52,7 +57,7 @@ ENTERPRISES = Table(
     attributes=("name", "cnpj"),
     soft_delete=True,
     search_text="enterprise_search_text(t.name, t.cnpj)",
-    visible="({enterprise}::text IS NULL OR t.id = {enterprise})",
+    scope="t.id = {enterprise}",
     total_kind="enterprises",
 )
 VEHICLES = Table(
@@ -61,7 +66,7 @@ VEHICLES = Table(
     attributes=("enterprise_id", "name", "plate", "vin"),
     soft_delete=True,
     search_text="vehicle_search_text(t.name, t.plate, t.vin)",
-    visible="({enterprise}::text IS NULL OR t.enterprise_id = {enterprise})",
+    scope="t.enterprise_id = {enterprise}",
     total_kind="vehicles",
 )
 DEVICES = Table(
@@ -70,7 +75,7 @@ DEVICES = Table(
     attributes=("enterprise_id", "name", "imei", "code"),
     soft_delete=True,
     search_text="device_search_text(t.name, t.imei, t.code)",
-    visible="({enterprise}::text IS NULL OR t.enterprise_id = {enterprise})",
+    scope="t.enterprise_id = {enterprise}",
     total_kind="devices",
 )
 # A chip belongs to no enterprise: a bound caller sees it while it sits in one of its live devices.
@@ -80,8 +85,8 @@ CHIPS = Table(
     attributes=("serial", "number", "carrier", "service_provider", "batch", "device_id"),
     soft_delete=False,
     search_text="chip_search_text(t.serial, t.number, t.carrier, t.service_provider, t.batch)",
-    visible="({enterprise}::text IS NULL OR EXISTS (SELECT 1 FROM devices AS d "
-    "WHERE d.id = t.device_id AND d.enterprise_id = {enterprise} AND d.deleted_at IS NULL))",
+    scope="t.device_id IN (SELECT d.id FROM devices AS d "
+    "WHERE d.enterprise_id = {enterprise} AND d.deleted_at IS NULL)",
     total_kind="chips",
 )
 
@@ -163,7 +168,8 @@ def list_rows(query: ListQuery) -> str:
     overall) makes it a count of the matches.
     """
     table = query.table
-    conditions = [table.live, table.visible_to("$1")]
+    # Two shapes rather than "$1 IS NULL OR ...", so that each plan can use the enterprise's index.
+    conditions = [table.live, table.scoped_to("$1") if query.bound else "$1::text IS NULL"]
     number = 3
     if query.search:
         number += 1
