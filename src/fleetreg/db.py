@@ -66,9 +66,21 @@ def translate(error: BaseException) -> AppError | None:
         return Conflict("the change collided with a concurrent one; retry it")
     if isinstance(error, asyncpg.DataError):
         return BadRequest(f"a value is out of range or malformed: {error}")
-    if is_unavailable(error):
+    if is_unavailable(error) or _raised_during_an_outage(error):
         return ServiceUnavailable("the database is unavailable or too slow right now; retry shortly")
     return None
+
+
+def _raised_during_an_outage(error: BaseException) -> bool:
+    """An error raised while handling a lost connection (asyncpg's ROLLBACK on a connection the
+    server just closed, say) is part of that outage, not a bug of its own."""
+    seen = 0
+    cause = error.__cause__ or error.__context__
+    while cause is not None and seen < 10:
+        if is_unavailable(cause):
+            return True
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return False
 
 
 @contextlib.contextmanager
@@ -102,9 +114,17 @@ async def _reset_connection(connection: asyncpg.Connection) -> None:
     release: a second round trip per request, measured at a third of the throughput of a simple
     read. Nothing in fleetreg leaves such state on pooled connections (no LISTEN, session advisory
     locks, cursors outside transactions or SET), so only an unfinished transaction is undone.
+
+    This never raises: asyncpg re-raises a reset's error from ``release`` (after a commit, say), so a
+    connection that cannot roll back (a query cut off by a server shutdown leaves it mid-error) is
+    closed instead, and the pool opens a new one when needed.
     """
-    if connection.is_in_transaction():
+    if connection.is_closed() or not connection.is_in_transaction():
+        return
+    try:
         await connection.execute("ROLLBACK")
+    except Exception:
+        connection.terminate()
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
