@@ -30,9 +30,8 @@ def partner_csvs(directory: Path, customers: int, connectors: int, seed: int = 7
             customer = customer_ids[(g // 10) % customers] if g % 10 < 6 else ""
             kind = "physical" if g % 2 == 0 else "virtual"
             connector_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            out.write(
-                f"{connector_id},{1000000 + g},{kind},{1 + g % 20},{8000 + g % 999},{g * 7919 % 100000:05d},{customer}\n"
-            )
+            pin = f"{g * 7919 % 100000:05d}"
+            out.write(f"{connector_id},{1000000 + g},{kind},{1 + g % 20},{8000 + g % 999},{pin},{customer}\n")
     return customers_file, connectors_file
 
 

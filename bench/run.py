@@ -354,7 +354,8 @@ def run(options: argparse.Namespace, wrk: str, peer_dir: Path, server_url: str) 
                     measured[side].p50_ms.append(p50)
                     measured[side].errors.append(errors)
                     log(
-                        f"{workload.name:<36} {side:<8} round {round_number + 1}: {rps:10.1f} req/s  p50 {p50:8.2f} ms  errors {errors}"
+                        f"{workload.name:<36} {side:<8} round {round_number + 1}: "
+                        f"{rps:10.1f} req/s  p50 {p50:8.2f} ms  errors {errors}"
                     )
             peer_median = statistics.median(measured["peer"].rps)
             ours_median = statistics.median(measured["fleetreg"].rps)

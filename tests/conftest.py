@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -22,22 +20,10 @@ from fastapi import FastAPI
 from fleetreg import migrate
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
-from fleetreg.auth.scopes import ALL_SCOPES, PARTNER_SCOPES, parse_scope
+from fleetreg.auth.scopes import parse_scope
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.settings import Settings
-
-# Durability is irrelevant for throw-away test databases; speed is not.
-TEST_SERVER_OPTIONS = {
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-    "max_connections": "300",
-}
-
-
-def database_url_for(server_url: str, database: str) -> str:
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path="/" + database))
+from fleetreg_testing import EVERY_PARTNER_SCOPE, TEST_SERVER_OPTIONS, ApiClient, MakeApiClient, database_url_for
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -140,29 +126,6 @@ def _cheap_secret_hashing() -> Iterator[None]:
     auth_clients.HASHER = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
     yield
     auth_clients.HASHER = saved
-
-
-EVERY_PARTNER_SCOPE = " ".join(PARTNER_SCOPES)
-EVERY_SCOPE = " ".join(ALL_SCOPES)
-
-
-@dataclass(frozen=True)
-class ApiClient:
-    """An OAuth client created as `fleetreg clients create` would, with a token signed by the app."""
-
-    client_id: str
-    client_secret: str
-    partner_id: uuid.UUID | None
-    enterprise_id: str | None
-    scope: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-MakeApiClient = Callable[..., Awaitable[ApiClient]]
 
 
 @pytest.fixture

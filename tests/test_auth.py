@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import APIRouter, FastAPI
 from jwt.algorithms import RSAAlgorithm
 
-from conftest import ApiClient, MakeApiClient
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.dependencies import require_scope
@@ -29,6 +28,7 @@ from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
 from fleetreg.auth.tokens import Principal
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
+from fleetreg_testing import ApiClient, MakeApiClient
 
 probe = APIRouter(route_class=StrictRoute)
 

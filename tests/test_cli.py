@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,35 +13,7 @@ import psutil
 import pytest
 
 from fleetreg import migrate
-
-FLEETREG = [sys.executable, "-m", "fleetreg"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FLEETREG_")}
-    env.update(extra)
-    return env
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            response = httpx.get(url + "/readyz", timeout=2)
-            if response.status_code == 200:
-                return response
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not become ready")
+from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
 
 
 def leftover_processes(data_dir: Path, server_pid: int) -> list[str]:

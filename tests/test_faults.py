@@ -11,12 +11,11 @@ import httpx
 import psutil
 import pytest
 
-from conftest import TEST_SERVER_OPTIONS
 from fleetreg import migrate
 from fleetreg.auth import clients as auth_clients
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
-from test_cli import FLEETREG, environment, free_port, wait_ready
+from fleetreg_testing import FLEETREG, TEST_SERVER_OPTIONS, environment, free_port, wait_ready
 
 DB_TIMEOUT = 2.0
 

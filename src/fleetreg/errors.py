@@ -18,6 +18,7 @@ from fleetreg.problems import (
     NotFound,
     PayloadTooLarge,
 )
+from fleetreg.web import PATH_PARAMETER_NAMES
 
 
 def problem_response(error: AppError, path: str | None) -> Response:
@@ -46,6 +47,8 @@ def validation_problem(exc: RequestValidationError) -> AppError:
             position = location[1] if len(location) > 1 else "?"
             return MalformedJson(f"the body is not valid JSON: {reason} at character {position}")
         detail = _MESSAGES.get(kind, error.get("msg", "invalid"))
+        if kind == "value_error" and "error" in (error.get("ctx") or {}):
+            detail = str(error["ctx"]["error"])  # the validator's own words, without "Value error, "
         source, rest = (location[0], location[1:]) if location else ("body", ())
         if source == "body":
             if not rest and kind == "missing":
@@ -55,6 +58,8 @@ def validation_problem(exc: RequestValidationError) -> AppError:
             errors.append({"pointer": _pointer(rest), "detail": detail})
         else:
             name = str(rest[0]) if rest else str(source)
+            if source == "path":
+                name = PATH_PARAMETER_NAMES.get(name, name)
             errors.append({"parameter": name, "detail": detail})
     return BadRequest.from_errors(errors)
 

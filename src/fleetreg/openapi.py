@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 
 from fleetreg.problems import PROBLEM_JSON
 from fleetreg.settings import Settings
+from fleetreg.web import PATH_PARAMETER_NAMES
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -95,10 +96,14 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     schemas["Problem"] = PROBLEM_SCHEMA
     fleet_secured = settings.fleet_auth == "required"
 
-    for path, operations in schema.get("paths", {}).items():
+    schema["paths"] = {_contract_path(path): item for path, item in schema.get("paths", {}).items()}
+    for path, operations in schema["paths"].items():
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path":
+                    parameter["name"] = PATH_PARAMETER_NAMES.get(parameter["name"], parameter["name"])
             if _is_fleet(path) and not fleet_secured:
                 operation.pop("security", None)
             responses: dict[str, Any] = operation["responses"]
@@ -126,6 +131,12 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     if not fleet_secured:
         components.get("securitySchemes", {}).pop("FleetBearer", None)
     return schema
+
+
+def _contract_path(path: str) -> str:
+    for name, contract_name in PATH_PARAMETER_NAMES.items():
+        path = path.replace("{" + name + "}", "{" + contract_name + "}")
+    return path
 
 
 def _only_validation(response: dict[str, Any] | None) -> bool:

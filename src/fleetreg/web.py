@@ -14,6 +14,11 @@ from fastapi.routing import APIRoute
 
 from fleetreg.problems import BadRequest, UnsupportedMediaType
 
+# Path parameters whose contract name is not an identifier (seed 000: /v2/customers/connectors/
+# {connector-id}). Starlette's path templates take identifiers only, so routes use the identifier;
+# /openapi.json and the problems' "parameter" use the contract's name.
+PATH_PARAMETER_NAMES = {"connector_id": "connector-id", "customer_id": "customer-id"}
+
 # Timestamps as RFC 3339 with "Z"; UUIDs, datetimes and dataclasses natively.
 ORJSON_OPTIONS = orjson.OPT_UTC_Z
 

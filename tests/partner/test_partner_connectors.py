@@ -75,7 +75,7 @@ class TestGetConnector:
     async def test_malformed_id_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
         for connector_id in MALFORMED_IDS:
             with subtests.test(connector_id=connector_id):
-                assert_bad_request(await acme.get(f"{CONNECTORS}/{connector_id}"), parameter="connector_id")
+                assert_bad_request(await acme.get(f"{CONNECTORS}/{connector_id}"), parameter="connector-id")
 
     async def test_unknown_query_parameter_is_400(self, acme: Partner) -> None:
         created = await acme.connector("c1")
@@ -162,7 +162,7 @@ class TestAssignConnector:
         for connector_id in MALFORMED_IDS:
             with subtests.test(connector_id=connector_id):
                 response = await acme.put(f"{CONNECTORS}/{connector_id}", json={"customer_id": None})
-                assert_bad_request(response, parameter="connector_id")
+                assert_bad_request(response, parameter="connector-id")
 
     async def test_missing_customer_id_is_400(self, acme: Partner) -> None:
         created = await acme.connector("c1")
@@ -429,7 +429,7 @@ class TestDeleteConnector:
     async def test_malformed_id_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
         for connector_id in MALFORMED_IDS:
             with subtests.test(connector_id=connector_id):
-                assert_bad_request(await acme.delete(f"{CONNECTORS}/{connector_id}"), parameter="connector_id")
+                assert_bad_request(await acme.delete(f"{CONNECTORS}/{connector_id}"), parameter="connector-id")
 
     async def test_write_scope_is_not_enough(self, acme: Partner, make_api_client: Any, db: asyncpg.Connection) -> None:
         created = await acme.connector("c1")
@@ -508,13 +508,13 @@ class TestPartnerOpenApi:
     async def test_documents_every_partner_operation(self, client: httpx.AsyncClient, app: FastAPI) -> None:
         paths = (await client.get("/openapi.json")).json()["paths"]
         assert set(paths[CONNECTORS]) == {"get", "post"}
-        assert set(paths[f"{CONNECTORS}/{{connector_id}}"]) == {"get", "put", "delete"}
+        assert set(paths[f"{CONNECTORS}/{{connector-id}}"]) == {"get", "put", "delete"}
         assert set(paths[CUSTOMERS]) == {"get", "post"}
-        assert set(paths[f"{CUSTOMERS}/{{customer_id}}"]) == {"get", "put", "delete"}
+        assert set(paths[f"{CUSTOMERS}/{{customer-id}}"]) == {"get", "put", "delete"}
 
     async def test_problems_are_problem_json_and_no_validation_422(self, client: httpx.AsyncClient) -> None:
         paths = (await client.get("/openapi.json")).json()["paths"]
-        for path in (CONNECTORS, f"{CONNECTORS}/{{connector_id}}", CUSTOMERS, f"{CUSTOMERS}/{{customer_id}}"):
+        for path in (CONNECTORS, f"{CONNECTORS}/{{connector-id}}", CUSTOMERS, f"{CUSTOMERS}/{{customer-id}}"):
             for operation in paths[path].values():
                 responses = operation["responses"]
                 for status in ("400", "401", "403", "default"):
@@ -523,7 +523,7 @@ class TestPartnerOpenApi:
                     assert set(responses["422"]["content"]) == {"application/problem+json"}
 
     async def test_assignment_documents_404_and_422(self, client: httpx.AsyncClient) -> None:
-        put = (await client.get("/openapi.json")).json()["paths"][f"{CONNECTORS}/{{connector_id}}"]["put"]
+        put = (await client.get("/openapi.json")).json()["paths"][f"{CONNECTORS}/{{connector-id}}"]["put"]
         assert {"200", "400", "401", "403", "404", "422"} <= set(put["responses"])
         assert put["security"] == [{"OAuth2ClientCredentials": ["connectors:write"]}]
 

@@ -211,7 +211,7 @@ class TestGetCustomer:
     async def test_malformed_id_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
         for customer_id in MALFORMED_IDS:
             with subtests.test(customer_id=customer_id):
-                assert_bad_request(await acme.get(f"{CUSTOMERS}/{customer_id}"), parameter="customer_id")
+                assert_bad_request(await acme.get(f"{CUSTOMERS}/{customer_id}"), parameter="customer-id")
 
     async def test_read_scope_is_needed(self, acme: Partner, make_api_client: Any) -> None:
         created = await acme.customer("Ann")
@@ -239,7 +239,7 @@ class TestUpdateCustomer:
         for customer_id in MALFORMED_IDS:
             with subtests.test(customer_id=customer_id):
                 response = await acme.put(f"{CUSTOMERS}/{customer_id}", json={"name": "x"})
-                assert_bad_request(response, parameter="customer_id")
+                assert_bad_request(response, parameter="customer-id")
 
     async def test_invalid_body_is_400(self, acme: Partner, db: asyncpg.Connection, subtests: pytest.Subtests) -> None:
         created = await acme.customer("Ann")
@@ -304,7 +304,7 @@ class TestDeleteCustomer:
     async def test_malformed_id_is_400(self, acme: Partner, subtests: pytest.Subtests) -> None:
         for customer_id in MALFORMED_IDS:
             with subtests.test(customer_id=customer_id):
-                assert_bad_request(await acme.delete(f"{CUSTOMERS}/{customer_id}"), parameter="customer_id")
+                assert_bad_request(await acme.delete(f"{CUSTOMERS}/{customer_id}"), parameter="customer-id")
 
     async def test_read_scope_is_not_enough(self, acme: Partner, make_api_client: Any, db: asyncpg.Connection) -> None:
         created = await acme.customer("Ann")
