@@ -1,14 +1,26 @@
-"""Helpers of the fleet API tests (plain functions and the ``Fleet`` builder behind the fixture)."""
+"""Helpers and fixtures of the fleet API tests.
+
+A module name of its own, and no tests/fleet/conftest.py: tests/ is not a package, so every
+conftest.py is imported as the module "conftest", and a second one would replace the root conftest
+for the modules that import from it. Test modules bind the fixtures they use by assignment
+(``fleet = fleet_helpers.fleet``).
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
+from fastapi import FastAPI
 
+from fleetreg.app import create_app
 from fleetreg.fleet.formats import cnpj_check_digits
+from fleetreg.settings import Settings
 
 PROBLEM = "application/problem+json"
 
@@ -151,3 +163,40 @@ async def assert_invariants(db: asyncpg.Connection) -> None:
            AND tstzrange(a.created_at, a.ended_at) && tstzrange(b.created_at, b.ended_at)"""
     )
     assert overlapping == [], "a device's associations overlap in time"
+
+
+# -- fixtures (bound by the test modules) ---------------------------------------------------------
+
+
+@pytest.fixture
+def fleet(client: httpx.AsyncClient) -> Fleet:
+    """Creates resources through the test's ``client``."""
+    return Fleet(client)
+
+
+@pytest.fixture
+async def invariants(db: asyncpg.Connection) -> AsyncIterator[None]:
+    """After the test: the four invariants of API.md hold in the database, whatever happened."""
+    yield
+    await assert_invariants(db)
+
+
+@pytest.fixture
+def auth_settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url, data_dir=tmp_path / "data", db_pool_min=1, db_pool_max=5, fleet_auth="required"
+    )
+
+
+@pytest.fixture
+async def auth_app(auth_settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(auth_settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def auth_client(auth_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=auth_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
+        yield http

@@ -7,12 +7,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import fleet_helpers
 import httpx
 import pytest
 from fastapi import FastAPI
 from fleet_helpers import Fleet, assert_problem
 
 from fleetreg.fleet.listing import FILTER_FIELDS
+
+# the fixtures (see fleet_helpers for why they are not in a conftest.py)
+fleet = fleet_helpers.fleet
 
 Params = list[tuple[str, str]]
 
