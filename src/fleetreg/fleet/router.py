@@ -32,7 +32,7 @@ from fleetreg.fleet.listing import (
 )
 from fleetreg.fleet.queries import Table
 from fleetreg.fleet.service import Entity
-from fleetreg.problems import AppError, BadRequest, Forbidden, Unauthorized
+from fleetreg.problems import AppError, BadRequest, Forbidden
 from fleetreg.web import JSONBytes, StrictRoute, deep_object_params, json_response
 
 router = APIRouter(route_class=StrictRoute)
@@ -126,51 +126,25 @@ def _db(request: Request) -> Database:
     return db
 
 
-# -- OpenAPI: the problems each operation may answer with ---------------------------------------------------
-
-_PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string", "example": "/problems/vehicle-not-found"},
-        "title": {"type": "string", "example": "Vehicle Not Found"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "pointer": {"type": "string"},
-                    "parameter": {"type": "string"},
-                    "detail": {"type": "string"},
-                },
-            },
-        },
-    },
-}
+# -- OpenAPI: the problems each operation may answer with ----------------------------------------------
+# (fleetreg.openapi gives every problem response the Problem schema and adds the generic statuses.)
 
 
 def _problems(*kinds: type[AppError]) -> dict[int | str, dict[str, Any]]:
     titles: dict[int, list[str]] = {}
-    every: tuple[type[AppError], ...] = (BadRequest, Unauthorized, Forbidden, *kinds)
+    every: tuple[type[AppError], ...] = (BadRequest, *kinds)
     for kind in every:
         titles.setdefault(kind.status, [])
         if kind.title not in titles[kind.status]:
             titles[kind.status].append(kind.title)
     return {
-        status: {
-            "description": " or ".join(f"'{title}'" for title in names)
-            + (" (only with FLEETREG_FLEET_AUTH=required)" if status in (401, 403) else ""),
-            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
-        }
+        status: {"description": ("One of: " if len(names) > 1 else "") + ", ".join(f"'{title}'" for title in names)}
         for status, names in sorted(titles.items())
     }
 
 
 def _documented(model: type[Any], status: int = 200, *problems: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": model, "description": "OK"}, **_problems(*problems)}
+    return {status: {"model": model, "description": "Created" if status == 201 else "OK"}, **_problems(*problems)}
 
 
 # -- entities: shared handlers -------------------------------------------------------------------------------
@@ -360,7 +334,7 @@ _register(
     document=schemas.EnterpriseDocument,
     listing=list_enterprises,
     list_document=schemas.EnterpriseList,
-    create_problems=(errors.IdInUse, errors.CnpjTaken),
+    create_problems=(Forbidden, errors.IdInUse, errors.CnpjTaken),
     update_problems=(errors.CnpjTaken,),
     delete_problems=(errors.EnterpriseInUse,),
 )
