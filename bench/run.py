@@ -266,10 +266,13 @@ def main() -> None:
 
     wrk = ensure_wrk()
     peer_dir = ensure_peer()
+    server = EmbeddedPostgres(WORK / "postgres", server_options=SERVER_OPTIONS)
     if options.reload:
+        if server.is_running():  # join it, so that leaving stops it (its other holders are gone)
+            server.start()
+            server.stop()
         shutil.rmtree(WORK / "postgres", ignore_errors=True)
         (WORK / "credentials.json").unlink(missing_ok=True)
-    server = EmbeddedPostgres(WORK / "postgres", server_options=SERVER_OPTIONS)
     server_url = server.start()
     try:
         report = run(options, wrk, peer_dir, server_url)

@@ -14,6 +14,9 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+
+# Helper modules that assert (they are not conftests, so pytest would not rewrite their asserts).
+pytest.register_assert_rewrite("fleetreg_testing", "fleet_helpers", "partner_support")
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
