@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from fleetreg.cli import clients, database, exports, imports, keys, server
+from fleetreg.cli import clients, database, demo, exports, imports, keys, server
 from fleetreg.cli.common import CliError, report
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(imports.app, name="import")
 app.add_typer(exports.app, name="export")
 app.add_typer(keys.app, name="keys")
+app.command(name="demo")(demo.demo)
 
 
 def main() -> None:
