@@ -17,7 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# On a database with no data yet (a fresh clone), load the demo data and print its OAuth client first.
 run: $(STAMP)
+	$(BIN)/fleetreg demo --if-empty
 	$(BIN)/fleetreg serve
 
 test: $(STAMP)
