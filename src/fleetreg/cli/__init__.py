@@ -5,11 +5,14 @@ from __future__ import annotations
 import typer
 
 from fleetreg.cli import clients, database, demo, exports, imports, keys, server
-from fleetreg.cli.common import CliError, report
+from fleetreg.cli.common import EXIT_STATUS_HELP, examples, run_app
 
 app = typer.Typer(
     name="fleetreg",
-    help="fleetreg: the system of record for telematics hardware.",
+    help="fleetreg: the system of record for telematics hardware. Every command reads the FLEETREG_* "
+    "settings of the server (README.md), so it acts on the same database.\n\n"
+    + examples("fleetreg serve", "fleetreg import enterprises enterprises.csv", "fleetreg db current --json"),
+    epilog=EXIT_STATUS_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -25,7 +28,4 @@ app.command(name="demo")(demo.demo)
 
 
 def main() -> None:
-    try:
-        app()
-    except CliError as error:
-        report(error)
+    run_app(app)

@@ -8,10 +8,19 @@ import typer
 
 from fleetreg.auth import clients as service
 from fleetreg.auth.scopes import ALL_SCOPES
-from fleetreg.cli.common import EXIT_USAGE, fail, load_settings, print_json, run_with_database
+from fleetreg.cli.common import EXIT_USAGE, examples, fail, load_settings, print_json, run_with_database
 from fleetreg.db import Database
 
-app = typer.Typer(help="OAuth clients: create, list, revoke.", no_args_is_help=True)
+app = typer.Typer(
+    help="OAuth clients of the partner and fleet APIs: create (the secret is shown once, stored as an "
+    "argon2 hash), list, revoke.\n\n"
+    + examples(
+        'fleetreg clients create --partner acme --scope "connectors:read connectors:write" --json',
+        "fleetreg clients list --json",
+        "fleetreg clients revoke cl_4fJ8kQ2mZxWq9TbLr7NcY",
+    ),
+    no_args_is_help=True,
+)
 
 _SCOPE_HELP = "Space-separated scopes: " + ", ".join(ALL_SCOPES) + "."
 
@@ -27,6 +36,7 @@ def create(
 ) -> None:
     """Create a client and print its id and secret. The secret is shown this once only.
 
+    \b
     Examples:
       fleetreg clients create --partner acme --scope "connectors:read connectors:write" --json
       fleetreg clients create --scope "fleet:read fleet:write" --enterprise Ab3dE5gH7jK9mN1
@@ -56,7 +66,9 @@ def create(
 def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
     """List every client (never their secrets).
 
-    Example: fleetreg clients list --json
+    \b
+    Example:
+      fleetreg clients list --json
     """
     settings = load_settings()
     rows = run_with_database(settings, service.list_clients)
@@ -77,7 +89,9 @@ def revoke(
 ) -> None:
     """Revoke a client: its tokens stop working at once, in every worker.
 
-    Example: fleetreg clients revoke cl_4fJ8kQ2mZxWq9TbLr7NcY
+    \b
+    Example:
+      fleetreg clients revoke cl_4fJ8kQ2mZxWq9TbLr7NcY
     """
     settings = load_settings()
 

@@ -10,8 +10,13 @@ from typing import Any, NoReturn, TypeVar
 
 import orjson
 import typer
+import typer.main
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
+
+# Typer vendors click; its usage errors are not re-exported (tests/test_cli_errors.py would notice
+# a move).
+from typer._click import exceptions as click_exceptions
 
 from fleetreg import migrate
 from fleetreg.db import Database
@@ -22,8 +27,26 @@ from fleetreg.settings import Settings
 T = TypeVar("T")
 
 # Exit codes: 0 done, 1 the operation failed, 2 the command was used wrongly (as click does).
+EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+EXIT_STATUS_HELP = (
+    "\b\nExit status:\n"
+    "  0  done\n"
+    "  1  the operation failed: database unreachable, file unreadable, bad CSV\n"
+    "     rows, no such partner or client, ...\n"
+    "  2  the command was used wrongly: unknown command or option, missing or\n"
+    "     bad value, bad FLEETREG_* setting\n"
+    "  Errors are one line on stderr starting with 'fleetreg: error: ';\n"
+    "  the output of --json goes to stdout."
+)
+
+
+def examples(*lines: str) -> str:
+    """An "Examples:" block for a help text or epilog, kept as written (click rewraps paragraphs
+    unless they start with a \\b line)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 class CliError(Exception):
@@ -32,13 +55,50 @@ class CliError(Exception):
         self.code = code
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: messages of libpq, pg_dump and others span several."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def report(error: CliError) -> NoReturn:
-    typer.echo(f"fleetreg: error: {error}", err=True)
+    typer.echo(f"fleetreg: error: {one_line(str(error))}", err=True)
     sys.exit(error.code)
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise CliError(message, code)
+
+
+def run_app(app: typer.Typer, args: list[str] | None = None) -> NoReturn:
+    """Run the command line; every way it ends is an exit status of EXIT_STATUS_HELP, and every
+    mistake one line on stderr (click's usage errors included), never a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="fleetreg", standalone_mode=False)
+    except CliError as error:
+        report(error)
+    except click_exceptions.NoArgsIsHelpError as error:
+        error.show()  # the group's help, as --help shows it
+        sys.exit(EXIT_USAGE)
+    except click_exceptions.UsageError as error:
+        message = _lower_first(error.format_message())
+        if error.ctx is not None:
+            message += f" (see {error.ctx.command_path} --help)"
+        report(CliError(message, EXIT_USAGE))
+    except click_exceptions.ClickException as error:
+        report(CliError(error.format_message(), error.exit_code))
+    except typer.Abort:
+        report(CliError("aborted"))
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as error:
+        # A path the user gave or configured; anything else unexpected stays a traceback (a bug).
+        report(CliError(f"{error.strerror}: {error.filename}" if error.filename else str(error)))
+    sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def _lower_first(text: str) -> str:
+    """click's "Missing option '--partner'." as "missing option '--partner'"."""
+    text = text.replace("Value error, ", "").rstrip(".")
+    return text[:1].lower() + text[1:]
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -49,8 +109,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            name = "FLEETREG_" + "_".join(str(part) for part in item["loc"]).upper()
-            problems.append(f"{name}: {item['msg']}")
+            field = "_".join(str(part) for part in item["loc"])
+            # name what the user set: the command's option, or else the variable
+            name = f"--{field.replace('_', '-')}" if field in given else f"FLEETREG_{field.upper()}"
+            problems.append(f"{name}: {item['msg'].removeprefix('Value error, ')}")
         fail("; ".join(problems), EXIT_USAGE)
 
 

@@ -1,59 +1,91 @@
-"""``fleetreg db``: migrations."""
+"""``fleetreg db``: migrations, backups, a psql session."""
 
 from __future__ import annotations
 
-import json
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from fleetreg import migrate
-from fleetreg.cli.common import database_url, fail, load_settings
+from fleetreg.cli.common import EXIT_USAGE, database_url, examples, fail, load_settings, print_json
 from fleetreg.embedded import EmbeddedPostgres, binaries_dir
 
-app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app = typer.Typer(
+    help="The database: schema migrations (serve applies them at start unless --no-migrate), backups "
+    "with pg_dump, a psql session.\n\n"
+    + examples(
+        "fleetreg db current",
+        "fleetreg db upgrade && fleetreg serve --no-migrate",
+        "fleetreg db backup /backups/fleetreg-$(date +%F).dump",
+    ),
+    no_args_is_help=True,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command()
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    as_json: JsonOption = False,
 ) -> None:
-    """Apply pending migrations (up to REVISION, by default the newest).
+    """Apply pending migrations (up to REVISION, by default the newest). Concurrent runs migrate once
+    (an advisory lock).
 
-    Example: fleetreg db upgrade
+    \b
+    Examples:
+      fleetreg db upgrade
+      fleetreg db upgrade 0002 --json
     """
-    settings = load_settings()
-    with database_url(settings) as url:
-        try:
-            migrate.upgrade(url, revision)
-            typer.echo(f"database at {migrate.current_revision(url)}")
-        except OperationalError as error:
-            fail(f"cannot reach the database: {error.orig}")
+    _migrate(migrate.upgrade, revision, as_json)
 
 
 @app.command()
-def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0001 or -1.")]) -> None:
-    """Revert migrations down to REVISION.
+def downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0001 or -1.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revert migrations down to REVISION (take a backup first: a downgrade drops what it undoes).
 
-    Example: fleetreg db downgrade -1
+    \b
+    Examples:
+      fleetreg db downgrade -1
+      fleetreg db downgrade 0002
     """
+    _migrate(migrate.downgrade, revision, as_json)
+
+
+def _migrate(step: Callable[[str, str], None], revision: str, as_json: bool) -> None:
     settings = load_settings()
     with database_url(settings) as url:
         try:
-            migrate.downgrade(url, revision)
-            typer.echo(f"database at {migrate.current_revision(url)}")
+            step(url, revision)
+            now = migrate.current_revision(url)
+        except CommandError as error:  # an unknown or unreachable revision
+            fail(f"revision {revision!r}: {error}", EXIT_USAGE)
         except OperationalError as error:
             fail(f"cannot reach the database: {error.orig}")
+        except DBAPIError as error:
+            fail(f"the migration failed, its transaction was rolled back: {error.orig}")
+    if as_json:
+        print_json({"current": now, "head": migrate.head_revision()})
+    else:
+        typer.echo(f"database at {now or 'none (no migration applied)'}")
 
 
 @app.command()
-def current(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def current(as_json: JsonOption = False) -> None:
     """Print the database's migration and the newest one this version has.
 
-    Example: fleetreg db current --json
+    \b
+    Example:
+      fleetreg db current --json
     """
     settings = load_settings()
     with database_url(settings) as url:
@@ -63,7 +95,7 @@ def current(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             fail(f"cannot reach the database: {error.orig}")
     head = migrate.head_revision()
     if as_json:
-        typer.echo(json.dumps({"current": now, "head": head, "up_to_date": now == head}))
+        print_json({"current": now, "head": head, "up_to_date": now == head})
     else:
         state = "up to date" if now == head else "upgrade needed: fleetreg db upgrade"
         typer.echo(f"current: {now or 'none'}  head: {head}  ({state})")
@@ -75,10 +107,16 @@ def _tool(name: str) -> str:
 
 
 @app.command()
-def backup(file: Annotated[Path, typer.Argument(help="Where to write the dump (pg_dump custom format).")]) -> None:
-    """Dump the whole database to FILE, consistently, while the service keeps running.
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the dump (pg_dump custom format).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Dump the whole database to FILE, consistently, while the service keeps running. The token
+    signing keys (FLEETREG_DATA_DIR/keys) are files, not rows: back them up as files.
 
-    Example: fleetreg db backup var/backup-$(date +%F).dump
+    \b
+    Example:
+      fleetreg db backup var/backup-$(date +%F).dump
     """
     settings = load_settings()
     with database_url(settings) as url:
@@ -89,21 +127,31 @@ def backup(file: Annotated[Path, typer.Argument(help="Where to write the dump (p
         )
     if result.returncode != 0:
         fail(f"pg_dump failed: {result.stderr.strip()}")
-    typer.echo(f"wrote {file} ({file.stat().st_size} bytes)")
+    size = file.stat().st_size
+    if as_json:
+        print_json({"file": str(file), "bytes": size})
+    else:
+        typer.echo(f"wrote {file} ({size} bytes)")
 
 
 @app.command()
 def restore(
     file: Annotated[Path, typer.Argument(help="A dump written by `fleetreg db backup`.")],
     yes: Annotated[bool, typer.Option("--yes", help="Replace the current data without asking.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Replace the database's contents with FILE. Stop the servers first.
+    """Replace the database's contents with FILE, in one transaction (on failure nothing changes).
+    Stop the servers first. Without --yes it asks, on a terminal only.
 
-    Example: fleetreg db restore --yes var/backup-2026-11-22.dump
+    \b
+    Example:
+      fleetreg db restore --yes var/backup-2026-11-22.dump
     """
     if not file.is_file():
         fail(f"cannot read {file}: no such file")
     if not yes:
+        if not sys.stdin.isatty():
+            fail("restore replaces every row of the database: confirm with --yes", EXIT_USAGE)
         typer.confirm("This replaces every row of the database. Go on?", abort=True)
     settings = load_settings()
     with database_url(settings) as url:
@@ -115,14 +163,20 @@ def restore(
         )  # fmt: skip
     if result.returncode != 0:
         fail(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
-    typer.echo(f"restored {file}")
+    if as_json:
+        print_json({"file": str(file), "restored": True})
+    else:
+        typer.echo(f"restored {file}")
 
 
 @app.command()
 def psql() -> None:
-    """Open psql on the database (the embedded one stays up while the session lasts).
+    """Open psql on the database (the embedded one stays up while the session lasts). Its exit status
+    is psql's.
 
-    Example: fleetreg db psql
+    \b
+    Example:
+      fleetreg db psql
     """
     settings = load_settings()
     with database_url(settings) as url:
@@ -133,7 +187,9 @@ def psql() -> None:
 def url() -> None:
     """Print the database URL fleetreg uses (for the embedded server: its unix socket).
 
-    Example: psql "$(fleetreg db url)"   # while fleetreg serve runs
+    \b
+    Example:
+      psql "$(fleetreg db url)"   # while fleetreg serve runs
     """
     settings = load_settings()
     if settings.database_url is not None:

@@ -14,14 +14,29 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from fleetreg.auth import queries as auth_queries
-from fleetreg.cli.common import EXIT_FAILED, database_url, ensure_schema, fail, load_settings, print_json
+from fleetreg.cli.common import (
+    EXIT_FAILED,
+    database_url,
+    ensure_schema,
+    examples,
+    fail,
+    load_settings,
+    print_json,
+)
 from fleetreg.fleet import imports as fleet_imports
 from fleetreg.importer import ImportResult, ImportSpec, import_csv
 from fleetreg.partner import imports as partner_imports
 
 app = typer.Typer(
-    help="Bulk import from CSV files (UTF-8, the first line names the columns). All rows or none: "
-    "every bad row is reported with its line number and nothing is written.",
+    help="Bulk import from CSV files (UTF-8, the first line names the columns, in any order). All rows "
+    "or none: every bad row is reported on stderr as FILE:LINE: reason, then one 'fleetreg: error:' "
+    "line, exit status 1, and nothing is written. Ids are kept when given. `fleetreg export` writes "
+    "files in this format. Import the fleet in the order enterprises, vehicles, devices, chips.\n\n"
+    + examples(
+        "fleetreg import customers --partner acme customers.csv",
+        "fleetreg import enterprises --json enterprises.csv",
+        "fleetreg export devices | FLEETREG_DATA_DIR=/srv/copy fleetreg import devices /dev/stdin",
+    ),
     no_args_is_help=True,
 )
 
@@ -34,7 +49,9 @@ PartnerOption = Annotated[str, typer.Option(help="The partner (by name) that wil
 def customers(file: FileArgument, partner: PartnerOption, as_json: JsonOption = False) -> None:
     """Import customers. Columns: name, and optionally id (a UUID, kept; generated when empty).
 
-    Example: fleetreg import customers --partner acme customers.csv
+    \b
+    Example:
+      fleetreg import customers --partner acme customers.csv
     """
     run_import(partner_imports.CUSTOMERS, file, partner=partner, as_json=as_json)
 
@@ -44,7 +61,9 @@ def connectors(file: FileArgument, partner: PartnerOption, as_json: JsonOption =
     """Import connectors. Columns: name, type (physical|virtual), hardware_version, software_version,
     and optionally id (UUID), pin (five digits), customer_id (a customer of the same partner).
 
-    Example: fleetreg import connectors --partner acme connectors.csv
+    \b
+    Example:
+      fleetreg import connectors --partner acme connectors.csv
     """
     run_import(partner_imports.CONNECTORS, file, partner=partner, as_json=as_json)
 
@@ -54,7 +73,9 @@ def enterprises(file: FileArgument, as_json: JsonOption = False) -> None:
     """Import enterprises. Columns: name, cnpj (numeric or alphanumeric, with or without . / -), and
     optionally id (15 letters or digits, kept; generated when empty).
 
-    Example: fleetreg import enterprises enterprises.csv
+    \b
+    Example:
+      fleetreg import enterprises enterprises.csv
     """
     run_import(fleet_imports.ENTERPRISES, file, as_json=as_json)
 
@@ -64,7 +85,9 @@ def vehicles(file: FileArgument, as_json: JsonOption = False) -> None:
     """Import vehicles. Columns: enterprise_id (a live enterprise), name, and optionally id, plate,
     vin (17 letters or digits without I, O, Q).
 
-    Example: fleetreg import vehicles vehicles.csv
+    \b
+    Example:
+      fleetreg import vehicles vehicles.csv
     """
     run_import(fleet_imports.VEHICLES, file, as_json=as_json)
 
@@ -74,7 +97,9 @@ def devices(file: FileArgument, as_json: JsonOption = False) -> None:
     """Import devices. Columns: enterprise_id (a live enterprise), name, imei (15 digits, Luhn-valid,
     unique), code, and optionally id.
 
-    Example: fleetreg import devices devices.csv
+    \b
+    Example:
+      fleetreg import devices devices.csv
     """
     run_import(fleet_imports.DEVICES, file, as_json=as_json)
 
@@ -84,14 +109,18 @@ def chips(file: FileArgument, as_json: JsonOption = False) -> None:
     """Import SIM chips. Columns: serial (ICCID, 19-20 digits, Luhn-valid, unique), number (E.164),
     carrier, service_provider, batch, and optionally id and device_id (a live device holding no chip).
 
-    Example: fleetreg import chips chips.csv
+    \b
+    Example:
+      fleetreg import chips chips.csv
     """
     run_import(fleet_imports.CHIPS, file, as_json=as_json)
 
 
 def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_json: bool = False) -> None:
     """Import ``file`` per ``spec``; report like a compiler (FILE:LINE: reason) and exit 1 on errors."""
-    if not file.is_file():
+    if file.is_dir():
+        fail(f"cannot read {file}: it is a directory")
+    if not file.exists():
         fail(f"cannot read {file}: no such file")
     settings = load_settings()
     started = time.monotonic()
@@ -149,17 +178,19 @@ class _ProgressBar:
     """A progress bar over the bytes of the file, on stderr; a no-op when disabled."""
 
     def __init__(self, file: Path, entity: str, *, enabled: bool) -> None:
-        self.total = file.stat().st_size
         self.entity = entity
         self.bar: Progress | None = None
-        if enabled:
+        console = Console(stderr=True)
+        # On a terminal only (a log gets no bar), and over a regular file only (a pipe has no size).
+        if enabled and console.is_terminal and file.is_file():
+            self.total = file.stat().st_size
             self.bar = Progress(
                 TextColumn(f"importing {entity}"),
                 BarColumn(),
                 DownloadColumn(),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=console,
                 transient=True,
             )
 

@@ -9,12 +9,18 @@ from typing import Annotated
 import typer
 
 from fleetreg.auth import keys
-from fleetreg.cli.common import fail, load_settings, print_json
+from fleetreg.cli.common import examples, fail, load_settings, print_json
 
 app = typer.Typer(
-    help="Token signing keys. The newest key signs; every key listed is published at "
-    "/.well-known/jwks.json, so tokens signed before a rotation stay valid until they expire. "
-    "Running servers read the keys when they start: restart them after a change.",
+    help="Token signing keys (files in FLEETREG_DATA_DIR/keys). The newest key signs; every key listed "
+    "is published at /.well-known/jwks.json, so tokens signed before a rotation stay valid until they "
+    "expire. Running servers read the keys when they start: restart them after a change. "
+    "docs/operations.md has the whole rotation.\n\n"
+    + examples(
+        "fleetreg keys rotate            # then restart the servers",
+        "fleetreg keys list --json       # after FLEETREG_TOKEN_TTL: the old kid",
+        "fleetreg keys retire OLD_KID    # then restart the servers again",
+    ),
     no_args_is_help=True,
 )
 
@@ -30,7 +36,9 @@ def _directory() -> Path:
 def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False) -> None:
     """List the keys, oldest first; the last one signs.
 
-    Example: fleetreg keys list
+    \b
+    Example:
+      fleetreg keys list
     """
     directory = _directory()
     try:
@@ -53,7 +61,9 @@ def rotate(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     """Create a new signing key. Restart the servers; retire the old key once its tokens have expired
     (FLEETREG_TOKEN_TTL, one hour by default).
 
-    Example: fleetreg keys rotate
+    \b
+    Example:
+      fleetreg keys rotate
     """
     key = keys.rotate(_directory())
     if as_json:
@@ -63,13 +73,24 @@ def rotate(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
 
 
 @app.command()
-def retire(kid: Annotated[str, typer.Argument(help="The key id (kid) to stop publishing.")]) -> None:
+def retire(
+    kid: Annotated[str, typer.Argument(help="The key id (kid) to stop publishing.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Stop publishing an old key: tokens it signed stop verifying after the next restart.
 
-    Example: fleetreg keys retire 8I5axEM3DUnC1vn-psycpIYzqXdywzS7JF-J4wPUdkw
+    \b
+    Example:
+      fleetreg keys retire 8I5axEM3DUnC1vn-psycpIYzqXdywzS7JF-J4wPUdkw
     """
+    directory = _directory()
+    if not directory.is_dir():
+        fail(f"no key {kid}: {directory} holds no keys yet")
     try:
-        path = keys.retire(_directory(), kid)
+        path = keys.retire(directory, kid)
     except keys.SigningKeyError as error:
         fail(str(error))
-    typer.echo(f"retired {kid} (moved to {path})")
+    if as_json:
+        print_json({"kid": kid, "file": str(path)})
+    else:
+        typer.echo(f"retired {kid} (moved to {path})")
