@@ -15,16 +15,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fleetreg.auth import queries as auth_queries
-from fleetreg.cli.common import database_url, ensure_schema, fail, load_settings
+from fleetreg.cli.common import database_url, ensure_schema, examples, fail, load_settings
 from fleetreg.exporter import ExportSpec, Format, export_rows
+from fleetreg.fleet import exports as fleet_exports
 from fleetreg.partner import exports as partner_exports
 
 # What a shell reports for a process ended by SIGPIPE.
 EXIT_BROKEN_PIPE = 141
 
 app = typer.Typer(
-    help="Export to stdout as CSV (the columns of `fleetreg import`, so the file imports again) or "
-    "JSON lines. Progress goes to stderr.",
+    help="Export to stdout as CSV (the columns of `fleetreg import`, ids included, so the file imports "
+    "again unchanged) or JSON lines (one object per row, members named as the columns). Each export is "
+    "one consistent snapshot, streamed: memory stays flat however many rows. Progress goes to stderr "
+    "when it is a terminal. The fleet's files re-import in the order enterprises, vehicles, devices, "
+    "chips.\n\n"
+    + examples(
+        "fleetreg export connectors --partner acme > connectors.csv",
+        "fleetreg export chips --format jsonl | jq .serial",
+        "for t in enterprises vehicles devices chips; do fleetreg export $t > $t.csv; done",
+    ),
     no_args_is_help=True,
 )
 
@@ -42,7 +51,9 @@ PartnerOption = Annotated[str, typer.Option(help="The partner (by name) whose ro
 def customers(partner: PartnerOption, file_format: FormatOption = FileFormat.csv) -> None:
     """Export a partner's customers.
 
-    Example: fleetreg export customers --partner acme > customers.csv
+    \b
+    Example:
+      fleetreg export customers --partner acme > customers.csv
     """
     run_export(partner_exports.CUSTOMERS, file_format.value, partner=partner)
 
@@ -51,9 +62,55 @@ def customers(partner: PartnerOption, file_format: FormatOption = FileFormat.csv
 def connectors(partner: PartnerOption, file_format: FormatOption = FileFormat.csv) -> None:
     """Export a partner's connectors.
 
-    Example: fleetreg export connectors --partner acme --format jsonl > connectors.jsonl
+    \b
+    Example:
+      fleetreg export connectors --partner acme --format jsonl > connectors.jsonl
     """
     run_export(partner_exports.CONNECTORS, file_format.value, partner=partner)
+
+
+@app.command()
+def enterprises(file_format: FormatOption = FileFormat.csv) -> None:
+    """Export the live enterprises (columns id, name, cnpj).
+
+    \b
+    Example:
+      fleetreg export enterprises > enterprises.csv
+    """
+    run_export(fleet_exports.ENTERPRISES, file_format.value)
+
+
+@app.command()
+def vehicles(file_format: FormatOption = FileFormat.csv) -> None:
+    """Export the live vehicles (columns id, enterprise_id, name, plate, vin).
+
+    \b
+    Example:
+      fleetreg export vehicles > vehicles.csv
+    """
+    run_export(fleet_exports.VEHICLES, file_format.value)
+
+
+@app.command()
+def devices(file_format: FormatOption = FileFormat.csv) -> None:
+    """Export the live devices (columns id, enterprise_id, name, imei, code).
+
+    \b
+    Example:
+      fleetreg export devices --format jsonl > devices.jsonl
+    """
+    run_export(fleet_exports.DEVICES, file_format.value)
+
+
+@app.command()
+def chips(file_format: FormatOption = FileFormat.csv) -> None:
+    """Export the SIM chips (columns id, serial, number, carrier, service_provider, batch, device_id).
+
+    \b
+    Example:
+      fleetreg export chips > chips.csv
+    """
+    run_export(fleet_exports.CHIPS, file_format.value)
 
 
 def run_export(spec: ExportSpec, file_format: Format, *, partner: str | None = None) -> None:
@@ -78,13 +135,15 @@ async def _export(url: str, spec: ExportSpec, file_format: Format, partner: str 
                 fail(f"no partner named {partner!r}")
             parameters.append(partner_id)
         total = int(await connection.fetchval(spec.count, *parameters))
+        console = Console(stderr=True)
         progress = Progress(
             TextColumn(f"exporting {spec.entity}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=console,
             transient=True,
+            disable=not console.is_terminal,
         )
         with progress:
             task = progress.add_task(spec.entity, total=total)
