@@ -49,7 +49,10 @@ def demo(
 
     result, removed = run_with_database(settings, work)
     if result is None:
-        message = "the database holds data already: demo not loaded (`fleetreg demo` loads it anyway)"
+        message = (
+            "the database holds data already: demo not loaded "
+            "(`fleetreg demo` adds what is missing of it and prints a new demo client)"
+        )
         typer.echo(f"fleetreg demo: {message}", err=as_json)
         if as_json:
             print_json({"partner": None, "client_id": None, "client_secret": None})
