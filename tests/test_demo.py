@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -121,7 +122,7 @@ async def token(http: httpx.AsyncClient, credentials: dict[str, Any]) -> httpx.R
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The service's own access to the test's database, as the command uses it."""
-    pool = Database(database_url, min_size=1, max_size=4)
+    pool = Database(database_url, min_size=1, max_size=4, timeout=30)
     await pool.open()
     yield pool
     await pool.close()
@@ -190,6 +191,16 @@ class TestIdempotent:
         await db.execute("DELETE FROM chips WHERE device_id IS NULL")
         await db.execute("DELETE FROM connectors WHERE name = 'DEMO-1008'")
         assert (await demo.load(database)).created == 2
+        assert await demo_state(db) == LOADED
+        await assert_totals_exact(db)
+
+    async def test_two_runs_at_once_load_once(self, database: Database, db: asyncpg.Connection) -> None:
+        async def run() -> demo.DemoResult:
+            async with demo.exclusive(database):
+                return await demo.load(database)
+
+        first, second = await asyncio.gather(run(), run())
+        assert sorted([first.created, second.created])[0] == 0
         assert await demo_state(db) == LOADED
         await assert_totals_exact(db)
 

@@ -19,8 +19,9 @@ attached to deleted vehicles the API no longer shows. The next load makes fresh 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ from fleetreg.problems import AppError
 
 PARTNER = "demo-partner"
 SCOPE = " ".join(ALL_SCOPES)
+# pg_advisory_lock key of a demo run: "fleetdmo" in ASCII.
+_LOCK_KEY = int.from_bytes(b"fleetdmo", "big")
 
 
 class DemoError(Exception):
@@ -253,6 +256,17 @@ class DemoResult:
 
 def _all_chips() -> list[DemoChip]:
     return [device.chip for e in ENTERPRISES for device in e.devices if device.chip] + list(SPARE_CHIPS)
+
+
+@contextlib.asynccontextmanager
+async def exclusive(db: Database) -> AsyncIterator[None]:
+    """One demo run at a time on a database: two at once would each see the other's half-made data."""
+    async with db.connection() as connection:
+        await connection.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        try:
+            yield
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
 
 
 async def is_empty(db: Database) -> bool:

@@ -40,10 +40,11 @@ def demo(
 
     async def work(db: Database) -> tuple[service.DemoResult | None, int]:
         try:
-            if if_empty and not await service.is_empty(db):
-                return None, 0
-            removed = await service.reset(db) if reset else 0
-            return await service.load(db), removed
+            async with service.exclusive(db):
+                if if_empty and not await service.is_empty(db):
+                    return None, 0
+                removed = await service.reset(db) if reset else 0
+                return await service.load(db), removed
         except service.DemoError as error:
             fail(str(error))
 
