@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from fastapi import Request, Response, params
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from fleetreg.problems import BadRequest, UnsupportedMediaType
@@ -23,10 +24,14 @@ PATH_PARAMETER_NAMES = {"connector_id": "connector-id", "customer_id": "customer
 ORJSON_OPTIONS = orjson.OPT_UTC_Z
 
 
-class JSONBytes(Response):
-    """A response whose body is JSON built by the caller (with ``dumps``), not re-encoded by FastAPI."""
+class JSONBytes(JSONResponse):
+    """A response whose body is JSON built by the caller (with ``dumps``), not re-encoded by FastAPI.
 
-    media_type = "application/json"
+    A JSONResponse, so that OpenAPI documents a route's ``response_class=JSONBytes`` by its model alone
+    (for any other class FastAPI adds ``"type": "string"`` beside the model's ``$ref``)."""
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else dumps(content)
 
 
 def dumps(value: Any) -> bytes:
