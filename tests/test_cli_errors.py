@@ -149,7 +149,7 @@ class TestFailures:
         assert result.stderr.splitlines() == [
             f"{bad_enterprises}:2: cnpj '123': a CNPJ has 14 characters, 12 digits or letters and 2 check digits "
             "(dots, slash and dash allowed)",
-            f"fleetreg: error: nothing was imported: 1 errors in {bad_enterprises}",
+            f"fleetreg: error: nothing was imported: 1 error in {bad_enterprises}",
         ]
 
     def test_bad_csv_with_json(self, database_url: str, bad_enterprises: Path) -> None:

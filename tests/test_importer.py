@@ -190,7 +190,7 @@ class TestCommand:
         result = run_cli(database_url, "import", "connectors", "--partner", "acme", str(bad))
         assert result.returncode == 1
         assert f"{bad}:3: type must be physical or virtual, not 'weird'" in result.stderr
-        assert "nothing was imported: 1 errors" in result.stderr
+        assert "nothing was imported: 1 error in" in result.stderr
 
     async def test_json_result(
         self, database_url: str, partner_id: uuid.UUID, tmp_path: Path, db: asyncpg.Connection

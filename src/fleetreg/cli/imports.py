@@ -148,7 +148,9 @@ def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_j
     if not result.ok:
         total = len(result.errors) + result.more_errors
         if not as_json:
-            typer.echo(f"fleetreg: error: nothing was imported: {total} errors in {file}", err=True)
+            typer.echo(
+                f"fleetreg: error: nothing was imported: {total} error{'s' if total != 1 else ''} in {file}", err=True
+            )
         raise typer.Exit(EXIT_FAILED)
 
 
