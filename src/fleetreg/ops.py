@@ -46,7 +46,17 @@ async def readyz(request: Request) -> dict[str, str]:
     return {"status": "ready", "migration": head}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
     app_metrics = request.app.state.metrics
     db: Database = request.app.state.db

@@ -46,15 +46,35 @@ def _text(longest: int) -> AfterValidator:
     return _checked(lambda value: formats.check_text(value, longest=longest), "text")
 
 
-FleetId = Annotated[StrictStr, _checked(formats.check_id, "id"), Field(examples=["Ab3dE5gH7jK9mN1"])]
-Name = Annotated[StrictStr, _text(200)]
-ShortText = Annotated[StrictStr, _text(100)]
-Plate = Annotated[StrictStr, _text(20)]
-Cnpj = Annotated[StrictStr, _checked(formats.normalize_cnpj, "cnpj"), Field(examples=["12.ABC.345/01DE-35"])]
-Vin = Annotated[StrictStr, _checked(formats.normalize_vin, "vin"), Field(examples=["9BWZZZ377VT004251"])]
-Imei = Annotated[StrictStr, _checked(formats.check_imei, "imei"), Field(examples=["490154203237518"])]
-Iccid = Annotated[StrictStr, _checked(formats.check_iccid, "iccid"), Field(examples=["8955010012345678903"])]
-E164 = Annotated[StrictStr, _checked(formats.check_e164, "e164"), Field(examples=["+5511987654321"])]
+def _described(example: str | None = None, **schema: Any) -> Any:
+    """What OpenAPI says of a value (length, pattern); the validators above check it, with their own
+    messages. Check digits (CNPJ, Luhn) are beyond a JSON schema and are in the descriptions."""
+    return Field(examples=[example] if example else None, json_schema_extra=schema)
+
+
+FleetId = Annotated[
+    StrictStr, _checked(formats.check_id, "id"), _described("Ab3dE5gH7jK9mN1", pattern=formats.ID_PATTERN)
+]
+Name = Annotated[StrictStr, _text(200), _described(minLength=1, maxLength=200)]
+ShortText = Annotated[StrictStr, _text(100), _described(minLength=1, maxLength=100)]
+Plate = Annotated[StrictStr, _text(20), _described(minLength=1, maxLength=20)]
+Cnpj = Annotated[
+    StrictStr,
+    _checked(formats.normalize_cnpj, "cnpj"),
+    _described("12.ABC.345/01DE-35", pattern=r"^[./-]*([0-9A-Za-z][./-]*){12}[0-9][./-]*[0-9][./-]*$"),
+]
+Vin = Annotated[
+    StrictStr,
+    _checked(formats.normalize_vin, "vin"),
+    _described("9BWZZZ377VT004251", pattern=r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"),
+]
+Imei = Annotated[StrictStr, _checked(formats.check_imei, "imei"), _described("490154203237518", pattern=r"^[0-9]{15}$")]
+Iccid = Annotated[
+    StrictStr, _checked(formats.check_iccid, "iccid"), _described("8955010012345678908", pattern=r"^[0-9]{19,20}$")
+]
+E164 = Annotated[
+    StrictStr, _checked(formats.check_e164, "e164"), _described("+5511987654321", pattern=r"^\+[1-9][0-9]{1,14}$")
+]
 
 
 class StrictModel(BaseModel):
