@@ -8,10 +8,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from fleetreg.app import create_app
+from fleetreg.fleet import formats
 from fleetreg.settings import Settings
+from fleetreg.web import PATH_PARAMETER_NAMES
 
 # Every operation of API.md (sections 2, 3 and 4), with its parameters: path parameter names are
 # the seeds' (connector-id), query parameters those API.md lists.
@@ -67,11 +69,85 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
 
 
 def test_every_route_is_documented(app: FastAPI) -> None:
-    documented = operations(app.openapi())
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.include_in_schema:
-            for method in route.methods:
-                assert (method.lower(), route.path_format) in documented, f"{method} {route.path_format}"
+    # app.routes holds the included routers, not their routes: FastAPI's own walk finds those.
+    document = app.openapi()
+    documented = operations(document)
+    routes = [context.original_route for context in iter_route_contexts(app.routes)]
+    api_routes = [route for route in routes if isinstance(route, APIRoute) and route.include_in_schema]
+    assert len(api_routes) >= 35
+    for route in api_routes:
+        path = route.path_format
+        for name, contract_name in PATH_PARAMETER_NAMES.items():
+            path = path.replace("{" + name + "}", "{" + contract_name + "}")
+        for method in route.methods:
+            operation = documented.get((method.lower(), path))
+            assert operation is not None, f"{method} {path}"
+            if route.body_field is not None:
+                body = operation["requestBody"]
+                assert body["required"] is True, (method, path)
+                assert body["content"]["application/json"]["schema"], (method, path)
+
+
+def _schemas_in(value: Any) -> list[dict[str, Any]]:
+    found = []
+    if isinstance(value, dict):
+        found.append(value)
+        for member in value.values():
+            found.extend(_schemas_in(member))
+    elif isinstance(value, list):
+        for member in value:
+            found.extend(_schemas_in(member))
+    return found
+
+
+def test_every_response_has_a_media_type_and_a_schema(openapi: dict[str, Any]) -> None:
+    for (method, path), operation in operations(openapi).items():
+        for status, response in operation["responses"].items():
+            if status == "204":
+                assert "content" not in response, (method, path)
+                continue
+            assert response.get("content"), (method, path, status)
+            for media_type, content in response["content"].items():
+                assert content.get("schema"), (method, path, status, media_type)
+    # A $ref with siblings is ANDed with them in OpenAPI 3.1: {"type": "string", "$ref": ...} refused
+    # every fleet document until JSONBytes became a JSONResponse.
+    for schema in _schemas_in(openapi):
+        if "$ref" in schema:
+            assert set(schema) <= {"$ref", "description", "title"}, schema
+
+
+def test_request_members_say_their_lengths_and_patterns(openapi: dict[str, Any]) -> None:
+    schemas = openapi["components"]["schemas"]
+    vehicle = schemas["VehicleAttributes"]["properties"]
+    assert vehicle["enterprise_id"]["pattern"] == "^[A-Za-z0-9]{15}$"
+    assert (vehicle["name"]["minLength"], vehicle["name"]["maxLength"]) == (1, 200)
+    device = schemas["DeviceAttributes"]["properties"]
+    assert device["imei"]["pattern"] == "^[0-9]{15}$"
+    assert (device["code"]["minLength"], device["code"]["maxLength"]) == (1, 100)
+    chip = schemas["ChipAttributes"]["properties"]
+    assert chip["serial"]["pattern"] == "^[0-9]{19,20}$"
+    assert chip["number"]["pattern"] == r"^\+[1-9][0-9]{1,14}$"
+    assert "pattern" in schemas["EnterpriseAttributes"]["properties"]["cnpj"]
+    assert schemas["NewConnector"]["properties"]["pin"]["anyOf"][0]["pattern"] == "^[0-9]{5}$"
+
+
+def test_examples_are_values_the_service_accepts(openapi: dict[str, Any]) -> None:
+    checks = {
+        "cnpj": formats.normalize_cnpj,
+        "imei": formats.check_imei,
+        "serial": formats.check_iccid,
+        "number": formats.check_e164,
+        "vin": formats.normalize_vin,
+    }
+    seen = set()
+    for schema in openapi["components"]["schemas"].values():
+        for name, member in schema.get("properties", {}).items():
+            for variant in [member, *member.get("anyOf", [])]:
+                for example in variant.get("examples", []):
+                    if name in checks:
+                        checks[name](example)  # raises ValueError for an example it would refuse
+                        seen.add(name)
+    assert seen == set(checks)
 
 
 def test_operations_and_parameters_are_api_mds(openapi: dict[str, Any]) -> None:
