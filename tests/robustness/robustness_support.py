@@ -7,11 +7,13 @@ collected first.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,9 +25,37 @@ if _FLEET_TESTS not in sys.path:
 
 from fleet_helpers import Fleet, assert_invariants, luhn_complete  # noqa: E402
 
-from fleetreg_testing import FLEETREG, environment, free_port, wait_ready  # noqa: E402
+from fleetreg_testing import FLEETREG, database_url_for, environment, free_port, wait_ready  # noqa: E402
 
-__all__ = ["Fleet", "Served", "assert_invariants", "assert_totals_exact", "luhn_complete", "served"]
+__all__ = [
+    "Fleet",
+    "Served",
+    "assert_invariants",
+    "assert_totals_exact",
+    "fresh_database",
+    "luhn_complete",
+    "served",
+]
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, template: str) -> Iterator[str]:
+    """A database of its own, copied from the migrated template, dropped on exit (for fixtures
+    wider than one test, which cannot use the function-scoped ``database_url``)."""
+    name = f"fleetreg_robust_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield database_url_for(server_url, name)
+    finally:
+        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin_execute(server_url: str, statement: str) -> None:
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
 
 
 async def assert_totals_exact(db: asyncpg.Connection) -> None:

@@ -1,0 +1,270 @@
+"""Fifty clients racing through real HTTP against ``fleetreg serve --workers 2``: two processes, each
+with its own pool, so nothing but the database orders the requests. Every answer is a documented
+status, exactly one request wins where the contract says so, and the database is consistent after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, fresh_database, served
+
+from fleetreg.auth import clients as auth_clients
+from fleetreg.db import Database
+
+RACERS = 50
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def race_database(postgres_server: str, template_database: str) -> Iterator[str]:
+    """One database for the module's tests (each works on rows of its own), so that one server
+    serves them all: starting two workers costs seconds."""
+    with fresh_database(postgres_server, template_database) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(race_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Default pools (10 connections per worker): the racers beyond 20 wait for a connection, which
+    must not turn into a 503 (the wait is shorter than FLEETREG_DB_TIMEOUT)."""
+    with served(race_database, tmp_path_factory.mktemp("races"), workers=2) as running:
+        yield running
+
+
+@pytest.fixture
+async def db(race_database: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(race_database)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def http(server: Served) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=RACERS, max_keepalive_connections=RACERS)
+    async with httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as client:
+        yield client
+
+
+NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+def fleet(http: httpx.AsyncClient) -> Fleet:
+    """Numbers shared by the module's tests, which share a database: CNPJs and IMEIs stay unique."""
+    helper = Fleet(http)
+    helper._numbers = NUMBERS
+    return helper
+
+
+async def race(requests: list[Awaitable[httpx.Response]]) -> list[httpx.Response]:
+    return list(await asyncio.gather(*requests))
+
+
+def outcomes(responses: list[httpx.Response]) -> Counter[tuple[int, str]]:
+    return Counter(
+        (response.status_code, response.json().get("title", "") if response.status_code >= 400 else "")
+        for response in responses
+    )
+
+
+async def test_fifty_devices_race_to_be_one_vehicles_main(fleet: Fleet, db: asyncpg.Connection) -> None:
+    enterprise = (await fleet.enterprise())["id"]
+    vehicle = (await fleet.vehicle(enterprise))["id"]
+    devices = [(await fleet.device(enterprise))["id"] for _ in range(RACERS)]
+    responses = await race([fleet.associate_raw((vehicle, device, True)) for device in devices])
+    assert outcomes(responses) == {(200, ""): 1, (400, "Vehicle Already Has Main Device"): RACERS - 1}
+    [winner] = [response.json()["data"][0] for response in responses if response.status_code == 200]
+    rows = await db.fetch("SELECT id, is_main_device, ended_at FROM device_associations WHERE vehicle_id = $1", vehicle)
+    assert [tuple(row) for row in rows] == [(winner["id"], True, None)]
+    await assert_invariants(db)
+
+
+async def test_fifty_promotions_on_one_vehicle(fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    """Every secondary made main at once: each promotion is legal, so all succeed, one after the
+    other; the vehicle ends with exactly one main (the last to commit)."""
+    enterprise = (await fleet.enterprise())["id"]
+    vehicle = (await fleet.vehicle(enterprise))["id"]
+    devices = [(await fleet.device(enterprise))["id"] for _ in range(RACERS + 1)]
+    created = await fleet.associate((vehicle, devices[0], True), *((vehicle, device, False) for device in devices[1:]))
+    body = {"data": {"attributes": {"is_main_device": True}}}
+    responses = await race(
+        [http.patch(f"/v2/vehicles/{vehicle}/associations/devices/{item['id']}", json=body) for item in created[1:]]
+    )
+    assert outcomes(responses) == {(200, ""): RACERS}
+    mains = await db.fetch(
+        "SELECT id FROM device_associations WHERE vehicle_id = $1 AND ended_at IS NULL AND is_main_device", vehicle
+    )
+    assert len(mains) == 1
+    assert mains[0]["id"] in {item["id"] for item in created[1:]}
+    await assert_invariants(db)
+
+
+async def test_fifty_vehicles_race_for_one_device(fleet: Fleet, db: asyncpg.Connection) -> None:
+    enterprise = (await fleet.enterprise())["id"]
+    vehicles = [(await fleet.vehicle(enterprise))["id"] for _ in range(RACERS)]
+    device = (await fleet.device(enterprise))["id"]
+    responses = await race([fleet.associate_raw((vehicle, device, True)) for vehicle in vehicles])
+    assert outcomes(responses) == {(200, ""): 1, (400, "Device(s) Already Associated With Another Vehicle"): RACERS - 1}
+    [winner] = [response.json()["data"][0] for response in responses if response.status_code == 200]
+    rows = await db.fetch("SELECT id, vehicle_id, ended_at FROM device_associations WHERE device_id = $1", device)
+    assert [tuple(row) for row in rows] == [(winner["id"], winner["attributes"]["vehicle_id"], None)]
+    await assert_invariants(db)
+
+
+async def test_deletes_racing_with_associations(fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    """Half the racers associate devices with a vehicle, the other half delete those devices and
+    the vehicle: never an active association of a deleted row, never a 500."""
+    enterprise = (await fleet.enterprise())["id"]
+    vehicle = (await fleet.vehicle(enterprise))["id"]
+    devices = [(await fleet.device(enterprise))["id"] for _ in range(RACERS // 2)]
+    requests: list[Awaitable[httpx.Response]] = []
+    for number, device in enumerate(devices):
+        requests.append(fleet.associate_raw((vehicle, device, number == 0)))
+        requests.append(http.delete(f"/v2/devices/{device}" if number else f"/v2/vehicles/{vehicle}"))
+    responses = await race(requests)
+    allowed = {
+        (200, ""),
+        (204, ""),
+        (400, "One Vehicle-Device Association Must Be Main"),
+        (404, "Vehicle Not Found"),
+        (404, "Device Not Found"),
+        (409, "Vehicle In Use"),
+        (409, "Device In Use"),
+    }
+    assert set(outcomes(responses)) <= allowed, outcomes(responses)
+    orphans = await db.fetchval(
+        """SELECT count(*) FROM device_associations a JOIN vehicles v ON v.id = a.vehicle_id
+           JOIN devices d ON d.id = a.device_id
+           WHERE a.ended_at IS NULL AND (v.deleted_at IS NOT NULL OR d.deleted_at IS NOT NULL)"""
+    )
+    assert orphans == 0
+    await assert_invariants(db)
+    await assert_totals_exact(db)
+
+
+# -- the partner API ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def partner_headers(race_database: str, http: httpx.AsyncClient) -> dict[str, str]:
+    """A token of a client of a new partner with every partner scope, from POST /oauth/token."""
+    database = Database(race_database, min_size=1, max_size=1)
+    await database.open()
+    try:
+        scope = "customers:read customers:write connectors:read connectors:write connectors:provision"
+        partner = f"partner {uuid.uuid4().hex}"
+        client = await auth_clients.create_client(database, scope=scope, partner_name=partner, enterprise_id=None)
+    finally:
+        await database.close()
+    response = await http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.client_secret},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def connector_body(name: str, **members: Any) -> dict[str, Any]:
+    return {"name": name, "type": "physical", "hardware_version": "1.0", "software_version": "2.0", **members}
+
+
+async def test_fifty_assign_one_connector_to_different_customers(
+    http: httpx.AsyncClient, partner_headers: dict[str, str], db: asyncpg.Connection
+) -> None:
+    """Assigning is not exclusive (the last assignment holds): all fifty succeed, one after the
+    other, and the connector ends with exactly one of those customers, counted once."""
+    customers = []
+    for number in range(RACERS):
+        response = await http.post("/v2/customers", json={"name": f"Customer {number}"}, headers=partner_headers)
+        assert response.status_code == 201, response.text
+        customers.append(response.json()["id"])
+    response = await http.post("/v2/customers/connectors", json=connector_body("R1"), headers=partner_headers)
+    assert response.status_code == 201, response.text
+    connector = response.json()["id"]
+    responses = await race(
+        [
+            http.put(f"/v2/customers/connectors/{connector}", json={"customer_id": customer}, headers=partner_headers)
+            for customer in customers
+        ]
+    )
+    assert outcomes(responses) == {(200, ""): RACERS}
+    assert sorted(response.json()["customer_id"] for response in responses) == sorted(customers)
+    final = await db.fetchval("SELECT customer_id::text FROM connectors WHERE id = $1::uuid", connector)
+    assert final in customers
+    listed = await http.get("/v2/customers/connectors", params={"customer_id": final}, headers=partner_headers)
+    assert listed.json()["total"] == 1
+    assert (
+        await db.fetchval("SELECT sum(n) FROM customer_connector_totals WHERE customer_id = ANY($1::uuid[])", customers)
+        == 1
+    )
+    await assert_totals_exact(db)
+
+
+async def test_assignments_racing_with_customer_deletes(
+    http: httpx.AsyncClient, partner_headers: dict[str, str], db: asyncpg.Connection
+) -> None:
+    """Twenty-five assignments of one connector, each to a customer that another racer deletes:
+    each pair ends either with the assignment (and the delete refused) or the delete (and the
+    assignment refused), and never with a connector assigned to a deleted customer."""
+    pairs = RACERS // 2
+    customers = []
+    for number in range(pairs):
+        response = await http.post("/v2/customers", json={"name": f"Customer {number}"}, headers=partner_headers)
+        customers.append(response.json()["id"])
+    connectors = []
+    for number in range(pairs):
+        response = await http.post(
+            "/v2/customers/connectors", json=connector_body(f"R{number}"), headers=partner_headers
+        )
+        connectors.append(response.json()["id"])
+    requests: list[Awaitable[httpx.Response]] = []
+    for connector, customer in zip(connectors, customers, strict=True):
+        requests.append(
+            http.put(f"/v2/customers/connectors/{connector}", json={"customer_id": customer}, headers=partner_headers)
+        )
+        requests.append(http.delete(f"/v2/customers/{customer}", headers=partner_headers))
+    responses = await race(requests)
+    allowed = {(200, ""), (204, ""), (409, "Customer Has Connectors"), (422, "Unknown Customer")}
+    assert set(outcomes(responses)) <= allowed, outcomes(responses)
+    for number in range(pairs):
+        assigned, deleted = responses[2 * number], responses[2 * number + 1]
+        assert (assigned.status_code, deleted.status_code) in {(200, 409), (422, 204)}
+    dangling = await db.fetchval(
+        "SELECT count(*) FROM connectors c WHERE customer_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM customers u WHERE u.id = c.customer_id)"
+    )
+    assert dangling == 0
+    await assert_totals_exact(db)
+
+
+async def test_fifty_provision_connectors_with_one_name(
+    http: httpx.AsyncClient, partner_headers: dict[str, str], db: asyncpg.Connection
+) -> None:
+    responses = await race(
+        [
+            http.post(
+                "/v2/customers/connectors", json=connector_body("Same", pin=f"{number:05d}"), headers=partner_headers
+            )
+            for number in range(RACERS)
+        ]
+    )
+    assert outcomes(responses) == {(201, ""): 1, (409, "Connector Name Taken"): RACERS - 1}
+    [winner] = [response.json() for response in responses if response.status_code == 201]
+    rows = await db.fetch(
+        """SELECT id::text, pin FROM connectors
+           WHERE name = 'Same' AND partner_id = (SELECT partner_id FROM connectors WHERE id = $1::uuid)""",
+        winner["id"],
+    )
+    assert [tuple(row) for row in rows] == [(winner["id"], winner["pin"])]
+    await assert_totals_exact(db)
