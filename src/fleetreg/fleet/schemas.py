@@ -81,9 +81,26 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _without_null(schema: dict[str, Any], model: type[Any]) -> None:
+    """OpenAPI: a ``not_null`` member of a patch may be left out but not be null."""
+    for name in getattr(model, "not_null", ()):
+        member = schema.get("properties", {}).get(name, {})
+        variants = member.get("anyOf", [])
+        if {"type": "null"} in variants:
+            kept = [variant for variant in variants if variant != {"type": "null"}]
+            del member["anyOf"]
+            if len(kept) == 1:
+                member.update(kept[0])
+            else:
+                member["anyOf"] = kept
+            if member.get("default", 0) is None:
+                del member["default"]
+
+
 class _NotNull(StrictModel):
     """A patch: members left out keep their value; the members in ``not_null`` may not be null."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_without_null)
     not_null: ClassVar[tuple[str, ...]] = ()
 
     @field_validator("*", mode="before")
