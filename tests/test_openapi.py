@@ -129,6 +129,12 @@ def test_request_members_say_their_lengths_and_patterns(openapi: dict[str, Any])
     assert chip["number"]["pattern"] == r"^\+[1-9][0-9]{1,14}$"
     assert "pattern" in schemas["EnterpriseAttributes"]["properties"]["cnpj"]
     assert schemas["NewConnector"]["properties"]["pin"]["anyOf"][0]["pattern"] == "^[0-9]{5}$"
+    # a patch may leave a member out; only plate, vin and a chip's device_id may be null
+    changes = schemas["VehicleChanges"]["properties"]
+    assert changes["name"]["type"] == "string"
+    assert "anyOf" not in changes["name"]
+    assert {"type": "null"} in changes["plate"]["anyOf"]
+    assert schemas["AssociationChanges"]["properties"]["is_main_device"]["type"] == "boolean"
 
 
 def test_examples_are_values_the_service_accepts(openapi: dict[str, Any]) -> None:

@@ -79,6 +79,14 @@ PATH_KINDS = {
     "association_id": "associations",
 }
 
+# Body members holding ids, and the kind of resource whose known ids replace generated ones.
+BODY_KINDS = {
+    "customer_id": "customers",
+    "enterprise_id": "enterprises",
+    "vehicle_id": "vehicles",
+    "device_id": "devices",
+}
+
 
 @dataclass
 class Target:
@@ -89,15 +97,34 @@ class Target:
     ids: dict[str, list[str]] = field(default_factory=dict)
 
     def aim(self, case: Any) -> None:
-        """Replace about half of the generated path ids by known ones (chosen from the case itself, so
-        that a derandomized run sends the same requests every time)."""
-        choice = random.Random(repr(sorted((case.path_parameters or {}).items())))
-        for name, value in list((case.path_parameters or {}).items()):
+        """Replace about half of the generated ids, in the path and in the body, by ids that exist.
+        The choice is drawn from the case itself, so a derandomized run sends the same requests."""
+        body = case.body if isinstance(case.body, dict | list) else None
+        choice = random.Random(repr((sorted((case.path_parameters or {}).items()), body)))
+        for name in list(case.path_parameters or {}):
             known = self.ids.get(PATH_KINDS.get(name, ""), [])
             if known and choice.random() < 0.5:
                 case.path_parameters[name] = choice.choice(known)
-            else:
-                case.path_parameters[name] = value
+        if body is not None:
+            self._aim_body(body, choice)
+
+    def _aim_body(self, value: Any, choice: random.Random) -> None:
+        if isinstance(value, list):
+            for item in value:
+                self._aim_body(item, choice)
+        elif isinstance(value, dict):
+            if value.get("type") == "device_association" and isinstance(value.get("id"), str):
+                self._replace(value, "id", "associations", choice)
+            for key, member in value.items():
+                if key in BODY_KINDS and isinstance(member, str):
+                    self._replace(value, key, BODY_KINDS[key], choice)
+                else:
+                    self._aim_body(member, choice)
+
+    def _replace(self, value: dict[str, Any], key: str, kind: str, choice: random.Random) -> None:
+        known = self.ids.get(kind, [])
+        if known and choice.random() < 0.5:
+            value[key] = choice.choice(known)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.client.post(path, json=body, headers=self.headers)
