@@ -172,6 +172,12 @@ class TestFailures:
         result = run("keys", "retire", "nokid", FLEETREG_DATA_DIR=str(tmp_path))
         assert_one_line_error(result, FAILED, "no key nokid")
 
+    def test_a_kid_may_start_with_a_dash(self, tmp_path: Path) -> None:
+        """A kid is base64url: "-abc" is the argument, not an unknown option."""
+        (tmp_path / "keys").mkdir()
+        result = run("keys", "retire", "-abc", FLEETREG_DATA_DIR=str(tmp_path))
+        assert_one_line_error(result, FAILED, "no key -abc")
+
     def test_data_dir_that_is_a_file(self, tmp_path: Path) -> None:
         (tmp_path / "file").touch()
         result = run("keys", "rotate", FLEETREG_DATA_DIR=str(tmp_path / "file"))

@@ -72,7 +72,8 @@ def rotate(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
         typer.echo(f"new signing key {key.kid}; restart the servers to sign with it")
 
 
-@app.command()
+# A kid is base64url and may start with "-": take such a word as the argument, not as an option.
+@app.command(context_settings={"ignore_unknown_options": True})
 def retire(
     kid: Annotated[str, typer.Argument(help="The key id (kid) to stop publishing.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
