@@ -192,6 +192,11 @@ class TestJsonForScripts:
         assert state["current"] == state["head"]
         current = json.loads(run("db", "current", "--json", FLEETREG_DATABASE_URL=empty_database_url).stdout)
         assert current["up_to_date"] is True
+        # "-1" is a relative revision, not an unknown option
+        one_back = run("db", "downgrade", "-1", "--json", FLEETREG_DATABASE_URL=empty_database_url)
+        assert one_back.returncode == 0, one_back.stderr
+        assert json.loads(one_back.stdout)["current"] == str(int(state["head"]) - 1).zfill(4)
+        assert run("db", "upgrade", FLEETREG_DATABASE_URL=empty_database_url).returncode == 0
         dump = tmp_path / "b.dump"
         backed_up = run("db", "backup", "--json", str(dump), FLEETREG_DATABASE_URL=empty_database_url)
         assert json.loads(backed_up.stdout) == {"file": str(dump), "bytes": dump.stat().st_size}

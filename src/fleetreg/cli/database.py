@@ -30,7 +30,11 @@ app = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-@app.command()
+# A relative revision ("-1") is the argument, not an unknown option.
+_REVISION_ARGUMENT = {"ignore_unknown_options": True}
+
+
+@app.command(context_settings=_REVISION_ARGUMENT)
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     as_json: JsonOption = False,
@@ -46,7 +50,7 @@ def upgrade(
     _migrate(migrate.upgrade, revision, as_json)
 
 
-@app.command()
+@app.command(context_settings=_REVISION_ARGUMENT)
 def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. 0001 or -1.")],
     as_json: JsonOption = False,
