@@ -1,0 +1,166 @@
+"""The server killed with SIGKILL in the middle of a 1000-item bulk write leaves all of it or none of
+it in the database, with the counter tables exact; served again, the same request is answered
+consistently (created when nothing was left, "already exists" when everything was).
+
+Each round kills the server at another moment: as soon as the request's transaction is open in
+PostgreSQL (seen in pg_stat_activity), or after a fixed delay (while the body is still read, while
+it is checked, or around the commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, served
+
+from fleetreg.fleet.formats import new_id
+
+pytestmark = pytest.mark.slow
+
+ITEMS = 1000
+IN_TRANSACTION = -1.0  # kill as soon as a transaction of the server is open (the checks to come)
+AT_INSERT = -2.0  # kill once the transaction runs its INSERT (the checks done, the commit to come)
+ROUNDS = [IN_TRANSACTION, AT_INSERT, 0.05, 0.15]
+
+
+async def server_is_at(db: asyncpg.Connection, when: float) -> bool:
+    return bool(
+        await db.fetchval(
+            r"""SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+               AND application_name = 'fleetreg' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+               AND ($1 OR (state = 'active' AND query ~* '\minsert\s+into\M')))""",
+            when == IN_TRANSACTION,
+        )
+    )
+
+
+async def kill_during(
+    server: Served, db: asyncpg.Connection, send: Callable[[httpx.AsyncClient], Any], when: float
+) -> httpx.Response | None:
+    """Send a request and SIGKILL the server (all its processes) ``when`` seconds later, or at the
+    moment IN_TRANSACTION or AT_INSERT; the response when it came first."""
+    async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+        request = asyncio.create_task(send(http))
+        started = time.monotonic()
+        if when < 0:
+            while not request.done() and not await server_is_at(db, when):
+                assert time.monotonic() - started < 30, "the moment to kill never came"
+        else:
+            await asyncio.sleep(when)
+        server.kill()
+        try:
+            response: httpx.Response = await request
+        except httpx.TransportError:
+            return None
+        return response
+
+
+async def wait_for_server_backends_gone(db: asyncpg.Connection) -> None:
+    """PostgreSQL ends the killed server's sessions (rolling back what they had open) once it notices."""
+    deadline = time.monotonic() + 30
+    while await db.fetchval(
+        """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+           AND application_name = 'fleetreg' AND pid <> pg_backend_pid()"""
+    ):
+        assert time.monotonic() < deadline, "the killed server's sessions stay"
+        await asyncio.sleep(0.05)
+
+
+async def test_kill_during_a_bulk_device_create(database_url: str, tmp_path: Path, db: asyncpg.Connection) -> None:
+    data_dir = tmp_path / "data"
+    outcomes = []
+    pending: list[tuple[dict[str, Any], int]] = []  # (body, rows it left): re-sent to the next server
+    for round_number, when in enumerate([*ROUNDS, None]):
+        with served(database_url, data_dir) as server:
+            async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+                for body, left in pending:
+                    # the same ids again: created when the killed request left nothing, 409 otherwise
+                    again = await http.post("/v2/devices", json=body)
+                    assert again.status_code == (201 if left == 0 else 409), again.text
+                    if left:
+                        assert again.json()["title"] == "Id Already In Use"
+                pending = []
+                if when is None:
+                    break
+                fleet = Fleet(http)
+                fleet._numbers = iter(range(round_number * 10_000 + 1, 10**9))
+                enterprise = (await fleet.enterprise())["id"]
+                body = {
+                    "data": [{"id": new_id(), "attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]
+                }
+
+            response = await kill_during(
+                server, db, lambda client, body=body: client.post("/v2/devices", json=body), when
+            )
+        await wait_for_server_backends_gone(db)
+        left = await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise)
+        assert left in (0, ITEMS), f"round {round_number} (kill at {when}): {left} of {ITEMS} devices"
+        if response is not None:
+            assert response.status_code == 201, response.text
+            assert left == ITEMS
+        await assert_totals_exact(db)
+        outcomes.append((when, left, response is not None))
+        pending.append((body, left))
+    assert outcomes[0] == (IN_TRANSACTION, 0, False), f"a kill before the commit must leave nothing: {outcomes}"
+    assert outcomes[1][0] == AT_INSERT
+    assert not outcomes[1][2], f"the kill at the INSERT came too late: {outcomes}"
+
+
+async def test_kill_during_a_bulk_association_create(database_url: str, tmp_path: Path, db: asyncpg.Connection) -> None:
+    """1000 devices onto one vehicle (one main, 999 secondaries) in one request."""
+    data_dir = tmp_path / "data"
+    outcomes = []
+    pending: list[tuple[dict[str, Any], int]] = []
+    for round_number, when in enumerate([*ROUNDS, None]):
+        with served(database_url, data_dir) as server:
+            async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+                for body, left in pending:
+                    again = await http.post("/v2/vehicles/associations/devices", json=body)
+                    if left == 0:
+                        assert again.status_code == 200, again.text
+                    else:
+                        assert again.status_code == 400, again.text
+                        assert again.json()["title"] == "Device(s) Already Associated With Another Vehicle"
+                pending = []
+                if when is None:
+                    break
+                fleet = Fleet(http)
+                fleet._numbers = iter(range(round_number * 10_000 + 1, 10**9))
+                enterprise = (await fleet.enterprise())["id"]
+                vehicle = (await fleet.vehicle(enterprise))["id"]
+                devices = await http.post(
+                    "/v2/devices",
+                    json={"data": [{"attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]},
+                )
+                assert devices.status_code == 201, devices.text
+                body = {
+                    "data": [
+                        {"vehicle_id": vehicle, "device_id": device["id"], "is_main_device": number == 0}
+                        for number, device in enumerate(devices.json()["data"])
+                    ]
+                }
+
+            def send(client: httpx.AsyncClient, body: dict[str, Any] = body) -> Any:
+                return client.post("/v2/vehicles/associations/devices", json=body)
+
+            response = await kill_during(server, db, send, when)
+        await wait_for_server_backends_gone(db)
+        left = await db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle)
+        assert left in (0, ITEMS), f"round {round_number} (kill at {when}): {left} of {ITEMS} associations"
+        if response is not None:
+            assert response.status_code == 200, response.text
+            assert left == ITEMS
+        await assert_invariants(db)
+        await assert_totals_exact(db)
+        outcomes.append((when, left, response is not None))
+        pending.append((body, left))
+    assert outcomes[0] == (IN_TRANSACTION, 0, False), f"a kill before the commit must leave nothing: {outcomes}"
+    assert outcomes[1][0] == AT_INSERT
+    assert not outcomes[1][2], f"the kill at the INSERT came too late: {outcomes}"
