@@ -106,9 +106,22 @@ def normalize_vin(text: str) -> str:
     return upper
 
 
+def unstorable(text: str) -> str | None:
+    """Why PostgreSQL cannot take ``text`` (a NUL character, a lone UTF-16 surrogate), or None."""
+    if "\x00" in text:
+        return "must not contain the NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no lone surrogates)"
+    return None
+
+
 def check_text(text: str, *, longest: int) -> str:
     if not text:
         raise ValueError("must not be empty")
     if len(text) > longest:
         raise ValueError(f"must have at most {longest} characters")
+    if reason := unstorable(text):
+        raise ValueError(reason)
     return text

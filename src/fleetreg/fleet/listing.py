@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetreg.fleet.formats import unstorable
 from fleetreg.problems import BadRequest
 
 DEEP_PARAMETERS = ("attributes", "includes", "filters", "sort")
@@ -248,6 +249,9 @@ def _filters(leaves: list[Leaf], errors: _Errors) -> tuple[Filter, ...]:
             continue
         if len(leaf.value) > LONGEST_FILTER_VALUE:
             errors.add(leaf.parameter, f"a filter value has at most {LONGEST_FILTER_VALUE} characters")
+            continue
+        if reason := unstorable(leaf.value):
+            errors.add(leaf.parameter, f"a filter value {reason}")
             continue
         if (name, op) in filters:
             errors.add(leaf.parameter, f"filter {name} {op} is given more than once")

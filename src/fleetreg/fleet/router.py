@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from asyncpg import Record
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from fleetreg.auth.dependencies import FleetAccess, fleet_access
 from fleetreg.db import Database
-from fleetreg.fleet import errors, schemas, service
+from fleetreg.fleet import errors, formats, schemas, service
 from fleetreg.fleet.formats import ID_PATTERN
 from fleetreg.fleet.listing import (
     CHIP_FIELDS,
@@ -64,6 +64,22 @@ def _rfc3339(value: Any) -> Any:
     return value
 
 
+def _in_range(value: datetime | None) -> datetime | None:
+    # 9999-12-31T23:59:59-01:00 is a valid RFC 3339 time past the last instant PostgreSQL (and Python) know.
+    if value is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise PydanticCustomError("rfc3339", "must be between years 0001 and 9999 in UTC") from None
+    return value
+
+
+def _storable(value: str | None) -> str | None:
+    if value is not None and (reason := formats.unstorable(value)):
+        raise PydanticCustomError("text", reason)
+    return value
+
+
 def _id_path(description: str) -> Any:
     return Path(pattern=ID_PATTERN, description=description, examples=["Ab3dE5gH7jK9mN1"])
 
@@ -75,12 +91,15 @@ Count = Annotated[
     bool, Query(description="true: meta.count gives the total of matches."), BeforeValidator(_strict_bool)
 ]
 Search = Annotated[
-    str | None, Query(max_length=100, description="Case-insensitive 'contains' over the text attributes.")
+    str | None,
+    Query(max_length=100, description="Case-insensitive 'contains' over the text attributes."),
+    AfterValidator(_storable),
 ]
 AsOf = Annotated[
     datetime | None,
     Query(description="An RFC 3339 instant: the associations active then, instead of now."),
     BeforeValidator(_rfc3339),
+    AfterValidator(_in_range),
 ]
 EnterpriseFilter = Annotated[str | None, Query(pattern=ID_PATTERN, description="Only those of this enterprise.")]
 EnterpriseId = Annotated[str, _id_path("The enterprise's id.")]
