@@ -43,6 +43,7 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         answered_413 = False
+        client_gone = False  # the client closed the connection before sending its whole request
         received = 0
 
         async def send_with_id(message: Message) -> None:
@@ -71,11 +72,13 @@ class RequestContextMiddleware:
             await send({"type": "http.response.body", "body": body})
 
         async def receive_limited() -> Message:
-            nonlocal received, answered_413
+            nonlocal received, answered_413, client_gone
             if answered_413:
                 return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.disconnect":
+                client_gone = True
+            elif message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     if not response_started:
@@ -93,6 +96,8 @@ class RequestContextMiddleware:
         except Exception:
             if answered_413:
                 return  # the app gave up on the body we cut off; the client has its 413
+            if client_gone:
+                return  # the app gave up on a body that never came whole: no one to answer, no bug
             error_log.exception(
                 "unhandled error",
                 extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
@@ -101,6 +106,8 @@ class RequestContextMiddleware:
                 raise
             await send_problem(InternalError())
         finally:
+            if client_gone:
+                status = 499  # as nginx counts them: "client closed request", whatever the app made of it
             duration = time.perf_counter() - started
             route = _route_template(scope)
             self.metrics.observe_request(scope["method"], route, status, duration)

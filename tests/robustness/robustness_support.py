@@ -143,9 +143,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(database_url: str, data_dir: Path, *, workers: int = 1, **settings: str) -> Iterator[Served]:
+def served(
+    database_url: str, data_dir: Path, *, workers: int = 1, output: Path | None = None, **settings: str
+) -> Iterator[Served]:
     """``fleetreg serve`` on a free port against ``database_url``, ready; stopped (and its process
-    group killed) on exit whatever happened."""
+    group killed) on exit whatever happened. ``output``: a file for its stdout and stderr (its logs)."""
     port = free_port()
     env = environment(
         FLEETREG_DATABASE_URL=database_url,
@@ -153,9 +155,12 @@ def served(database_url: str, data_dir: Path, *, workers: int = 1, **settings: s
         FLEETREG_LOG_LEVEL="warning",
         **{f"FLEETREG_{name.upper()}": value for name, value in settings.items()},
     )
+    sink = open(output, "ab") if output is not None else None  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [*FLEETREG, "serve", "--port", str(port), "--workers", str(workers), "--no-migrate"],
         env=env,
+        stdout=sink,
+        stderr=sink,
         start_new_session=True,  # its own process group, so that its workers can be killed with it
     )
     server = Served(process, port)
@@ -164,3 +169,5 @@ def served(database_url: str, data_dir: Path, *, workers: int = 1, **settings: s
         yield server
     finally:
         server.stop()
+        if sink is not None:
+            sink.close()
