@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 ITEMS = 1000
 IN_TRANSACTION = -1.0  # kill as soon as a transaction of the server is open (the checks to come)
 AT_INSERT = -2.0  # kill once the transaction runs its INSERT (the checks done, the commit to come)
+AT_UPDATE = -3.0  # likewise for an UPDATE
 ROUNDS = [IN_TRANSACTION, AT_INSERT, 0.05, 0.15]
 
 
@@ -35,8 +36,9 @@ async def server_is_at(db: asyncpg.Connection, when: float) -> bool:
         await db.fetchval(
             r"""SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
                AND application_name = 'fleetreg' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
-               AND ($1 OR (state = 'active' AND query ~* '\minsert\s+into\M')))""",
+               AND ($1 OR (state = 'active' AND query ~* $2)))""",
             when == IN_TRANSACTION,
+            r"\mupdate\s+device_associations\M" if when == AT_UPDATE else r"\minsert\s+into\M",
         )
     )
 
@@ -164,3 +166,72 @@ async def test_kill_during_a_bulk_association_create(database_url: str, tmp_path
     assert outcomes[0] == (IN_TRANSACTION, 0, False), f"a kill before the commit must leave nothing: {outcomes}"
     assert outcomes[1][0] == AT_INSERT
     assert not outcomes[1][2], f"the kill at the INSERT came too late: {outcomes}"
+
+
+async def test_kill_during_a_bulk_end(database_url: str, tmp_path: Path, db: asyncpg.Connection) -> None:
+    """Ending 1000 associations at once (DELETE): all end or none, their vehicle keeps its main
+    until then."""
+    data_dir = tmp_path / "data"
+    with served(database_url, data_dir) as server:
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            fleet = Fleet(http)
+            enterprise = (await fleet.enterprise())["id"]
+            vehicle = (await fleet.vehicle(enterprise))["id"]
+            devices = await http.post(
+                "/v2/devices",
+                json={"data": [{"attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]},
+            )
+            created = await fleet.associate(
+                *((vehicle, device["id"], number == 0) for number, device in enumerate(devices.json()["data"]))
+            )
+        body = {"data": [{"type": "device_association", "id": association["id"]} for association in created]}
+
+        def send(client: httpx.AsyncClient) -> Any:
+            return client.request("DELETE", "/v2/vehicles/associations/devices", json=body)
+
+        response = await kill_during(server, db, send, AT_UPDATE)
+    assert response is None
+    await wait_for_server_backends_gone(db)
+    active = await db.fetchval(
+        "SELECT count(*) FROM device_associations WHERE vehicle_id = $1 AND ended_at IS NULL", vehicle
+    )
+    assert active == ITEMS
+    await assert_invariants(db)
+    with served(database_url, data_dir) as server:
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            again = await send(http)
+            assert again.status_code == 200, again.text
+    assert await db.fetchval("SELECT count(*) FROM device_associations WHERE ended_at IS NULL") == 0
+    await assert_invariants(db)
+
+
+async def test_database_session_killed_during_a_bulk_create(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    """The server's database session terminated (pg_terminate_backend) while it inserts 1000
+    devices: the client gets a 503 problem, nothing is written, and the next requests succeed (the
+    pool replaces the dead connection)."""
+    with served(database_url, tmp_path / "data") as server:
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            fleet = Fleet(http)
+            enterprise = (await fleet.enterprise())["id"]
+            for _ in range(3):
+                body = {"data": [{"attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]}
+                request = asyncio.create_task(http.post("/v2/devices", json=body))
+                started = time.monotonic()
+                while not request.done() and not await server_is_at(db, AT_INSERT):
+                    assert time.monotonic() - started < 30, "the INSERT never came"
+                await db.execute(
+                    """SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()
+                       AND application_name = 'fleetreg' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"""
+                )
+                response = await request
+                assert response.status_code == 503, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == 0
+                await assert_totals_exact(db)
+            statuses = [(await http.post("/v2/devices", json=body)).status_code]
+            statuses += [(await http.get("/readyz")).status_code for _ in range(5)]
+            assert statuses == [201, 200, 200, 200, 200, 200]
+            assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == ITEMS
+            await assert_totals_exact(db)
