@@ -25,6 +25,7 @@ from fleetreg.middleware import RequestContextMiddleware
 from fleetreg.migrate import head_revision
 from fleetreg.openapi import install_openapi
 from fleetreg.partner import router as partner_router
+from fleetreg.partner.fastlane import ConnectorReadFastLane
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
 
@@ -79,12 +80,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by fleetreg.docs from local assets
         redoc_url=None,
+        # FastAPI's native OpenTelemetry looks up its providers on every request; fleetreg has its own
+        # metrics and logs (measured in bench/README.md).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.router.route_class = StrictRoute
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.head_revision = head_revision()
     install_error_handlers(app)
+    # Added first, so it runs inside RequestContextMiddleware (request id, limits, metrics, logs).
+    app.add_middleware(ConnectorReadFastLane)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(ops.router)
     install_docs(app)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import asyncpg
 from asyncpg import Record
@@ -81,6 +81,14 @@ def _raised_during_an_outage(error: BaseException) -> bool:
             return True
         cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return False
+
+
+def _raise_translated(error: Exception) -> NoReturn:
+    """Raise the ``AppError`` that ``error`` means, or ``error`` itself when it is a bug."""
+    app_error = translate(error)
+    if app_error is None:
+        raise error
+    raise app_error from error
 
 
 @contextlib.contextmanager
@@ -188,18 +196,37 @@ class Database:
                     yield connection
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
-        async with self.connection() as connection:
-            result: list[Record] = await connection.fetch(query, *args)
-            return result
+        result: list[Record] = await self._read("fetch", query, args)
+        return result
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None:
-        async with self.connection() as connection:
-            result: Record | None = await connection.fetchrow(query, *args)
-            return result
+        result: Record | None = await self._read("fetchrow", query, args)
+        return result
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        async with self.connection() as connection:
-            return await connection.fetchval(query, *args)
+        return await self._read("fetchval", query, args)
+
+    async def _read(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
+        """``connection()`` for one statement, spelled out: the hot reads skip two generator-based
+        context managers, and ``asyncio.timeout`` bounds the wait for a connection where asyncpg's
+        own acquire timeout would start a task per request (measured in bench/README.md)."""
+        pool = self.pool
+        try:
+            async with asyncio.timeout(self.timeout):
+                connection = await pool.acquire()
+        except Exception as error:
+            _raise_translated(error)
+        try:
+            return await getattr(connection, method)(query, *args)
+        except AppError:
+            raise
+        except Exception as error:
+            if isinstance(error, TimeoutError):
+                connection.terminate()  # as _terminated_on_timeout does
+            _raise_translated(error)
+        finally:
+            with contextlib.suppress(Exception):  # the reset never raises; a closed pool may
+                await pool.release(connection)
 
     async def write(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction and commit it; retry on serialization failure or deadlock.

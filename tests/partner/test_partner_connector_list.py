@@ -357,7 +357,7 @@ class TestListConnectorsTotal:
         assert (await acme.list_connectors({"customer_id": customer["id"], "type": "physical"}))["total"] == 777
 
     async def test_one_statement_per_request(self, acme: Partner, app: FastAPI, pool: dict[str, Any]) -> None:
-        # Database.fetch is one statement on one pooled connection; count every way to the database.
+        # Database.fetchrow is one statement on one pooled connection; count every way to the database.
         calls: list[str] = []
         db = app.state.db
         for method in ("fetch", "fetchrow", "fetchval", "write"):
@@ -371,4 +371,4 @@ class TestListConnectorsTotal:
         params = {"customer_id": pool["ann"]["id"], "type": "virtual", "assigned": "true", "limit": 1}
         body = await acme.list_connectors(params)
         assert body["total"] == 1
-        assert calls == ["fetch"]
+        assert calls == ["fetchrow"]

@@ -47,9 +47,8 @@ def _quoted(text: str) -> str:
     return text.replace("\\", "").replace('"', "'")
 
 
-async def authenticate(request: Request, authorization: str | None) -> Principal:
+async def authenticate(state: AuthState, authorization: str | None) -> Principal:
     """The caller behind ``Authorization: Bearer <token>``, or 401 (429 past the rate limit)."""
-    state: AuthState = request.app.state.auth
     if not authorization:
         raise Unauthorized("a bearer token is required", headers={"WWW-Authenticate": _CHALLENGE})
     scheme, _, token = authorization.partition(" ")
@@ -85,18 +84,23 @@ def _insufficient(scope: str) -> Forbidden:
     )
 
 
+async def partner_caller(state: AuthState, authorization: str | None, scope: str) -> Principal:
+    """The partner-bound caller of a token holding ``scope``, or the 401/403/429 problem."""
+    principal = await authenticate(state, authorization)
+    if scope not in principal.scopes:
+        raise _insufficient(scope)
+    if principal.partner_id is None:
+        raise Forbidden("this client acts for no partner")
+    return principal
+
+
 def require_scope(scope: str) -> Any:
     """A dependency giving the partner-bound ``Principal`` of a token that holds ``scope``."""
 
     async def partner_principal(
         request: Request, authorization: Annotated[str | None, Security(partner_oauth)]
     ) -> Principal:
-        principal = await authenticate(request, authorization)
-        if scope not in principal.scopes:
-            raise _insufficient(scope)
-        if principal.partner_id is None:
-            raise Forbidden("this client acts for no partner")
-        return principal
+        return await partner_caller(request.app.state.auth, authorization, scope)
 
     return Security(partner_principal, scopes=[scope])
 
@@ -116,7 +120,7 @@ def fleet_access(*, write: bool) -> Any:
     ) -> FleetAccess:
         if request.app.state.settings.fleet_auth == "none":
             return FleetAccess()
-        principal = await authenticate(request, request.headers.get("authorization"))
+        principal = await authenticate(request.app.state.auth, request.headers.get("authorization"))
         if scope not in principal.scopes:
             raise _insufficient(scope)
         return FleetAccess(principal.enterprise_id)

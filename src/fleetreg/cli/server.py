@@ -15,6 +15,7 @@ import uvicorn
 
 from fleetreg.cli.common import database_url, ensure_schema, load_settings
 from fleetreg.logs import configure_logging, uvicorn_log_config
+from fleetreg.protocol import HttpProtocol
 
 log = logging.getLogger("fleetreg.serve")
 
@@ -64,7 +65,7 @@ def serve(
                     port=settings.port,
                     workers=settings.workers,
                     loop="uvloop",
-                    http="httptools",
+                    http=HttpProtocol,
                     log_config=uvicorn_log_config(settings.log_level),
                     access_log=False,
                     server_header=False,

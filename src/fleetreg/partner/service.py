@@ -45,8 +45,9 @@ def connector_filters(
 
 async def list_connectors(
     db: Database, partner_id: uuid.UUID, filters: ConnectorFilters, *, limit: int, offset: int
-) -> tuple[list[Row], int]:
-    """One page of the partner's connectors ordered by name, then id, and the total of all matches."""
+) -> tuple[bytes, int]:
+    """One page of the partner's connectors ordered by name, then id (JSON objects joined by commas),
+    and the total of all matches."""
     return await queries.connector_page(db, partner_id, filters, limit, offset)
 
 

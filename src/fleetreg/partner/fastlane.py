@@ -1,0 +1,124 @@
+"""The seed's two connector reads, served without FastAPI's per-request machinery.
+
+``GET /v2/customers/connectors`` and ``GET /v2/customers/connectors/{connector-id}`` are the hot
+paths partners poll. FastAPI spends most of such a request matching routes and solving dependencies
+(measured in bench/README.md); this ASGI layer answers the requests whose every parameter is plainly
+valid with the router's own functions (``partner.router.connector_list``, ``service.get_connector``)
+and the same authentication (``auth.dependencies.partner_caller``), so the answer is the same bytes.
+Anything else - an unknown, repeated or malformed parameter, a name filter, another method - goes on
+to the FastAPI routes, which say precisely what is wrong. It sits inside ``RequestContextMiddleware``:
+request ids, the body limit, metrics and the access log apply as to every request.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fleetreg.auth.dependencies import partner_caller
+from fleetreg.errors import problem_response
+from fleetreg.partner import service
+from fleetreg.partner.router import CONNECTORS, connector_list, router
+from fleetreg.partner.schemas import CONNECTOR_TYPES, LIMIT_DEFAULT, LIMIT_MAX
+from fleetreg.problems import AppError
+from fleetreg.web import json_response
+
+_ITEM_PREFIX = CONNECTORS + "/"
+_ITEM = _ITEM_PREFIX + "{connector_id}"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DIGITS = re.compile(r"[0-9]{1,18}")  # below int64's limit, so always a valid offset
+_BOOLEANS = {"true": True, "false": False}
+
+
+class _NotPlain(Exception):
+    """The request is not one the fast lane answers; FastAPI's route will."""
+
+
+def _list_arguments(query_string: bytes) -> dict[str, Any]:
+    """The list's parameters when each is given at most once (``type`` at most twice) in its plain
+    spelling; ``_NotPlain`` otherwise."""
+    arguments: dict[str, Any] = {
+        "assigned": None,
+        "customer_id": None,
+        "limit": LIMIT_DEFAULT,
+        "offset": 0,
+        "connector_type": None,
+    }
+    seen: set[str] = set()
+    # Decoded as Starlette decodes it, so that both lanes read the same parameters.
+    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if key in seen and key != "type":
+            raise _NotPlain
+        seen.add(key)
+        if key == "customer_id" and _UUID.fullmatch(value):
+            arguments["customer_id"] = uuid.UUID(value)
+        elif key == "assigned" and value in _BOOLEANS:
+            arguments["assigned"] = _BOOLEANS[value]
+        elif key == "limit" and _DIGITS.fullmatch(value) and int(value) <= LIMIT_MAX:
+            arguments["limit"] = int(value)
+        elif key == "offset" and _DIGITS.fullmatch(value):
+            arguments["offset"] = int(value)
+        elif key == "type" and value in CONNECTOR_TYPES and value not in (arguments["connector_type"] or ()):
+            arguments["connector_type"] = [*(arguments["connector_type"] or ()), value]
+        else:
+            raise _NotPlain
+    return arguments
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class ConnectorReadFastLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # The APIRoutes that would have served these requests: metrics and logs name their templates.
+        self._routes = {
+            route.path: route
+            for route in router.routes
+            if isinstance(route, APIRoute) and route.path in (CONNECTORS, _ITEM) and "GET" in (route.methods or ())
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        try:
+            if path == CONNECTORS:
+                arguments = _list_arguments(scope["query_string"])
+                template = CONNECTORS
+            elif (
+                path.startswith(_ITEM_PREFIX) and _UUID.fullmatch(path, len(_ITEM_PREFIX)) and not scope["query_string"]
+            ):
+                connector_id = uuid.UUID(path[len(_ITEM_PREFIX) :])
+                template = _ITEM
+            else:
+                raise _NotPlain
+        except _NotPlain:
+            await self.app(scope, receive, send)
+            return
+
+        scope["route"] = self._routes[template]
+        state = scope["app"].state
+        try:
+            principal = await partner_caller(state.auth, _authorization(scope), "connectors:read")
+            partner_id = principal.partner_id
+            assert partner_id is not None  # partner_caller admits only partner-bound clients
+            if template == CONNECTORS:
+                response = await connector_list(state.db, partner_id, name=None, **arguments)
+            else:
+                response = json_response(await service.get_connector(state.db, partner_id, connector_id))
+        except AppError as error:
+            response = problem_response(error, path)
+        # What Response.__call__ sends, without its generality (background tasks, file sends).
+        await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
