@@ -82,6 +82,9 @@ def machine(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient, db: asyn
             self.deleted: set[str] = set()
             self.associations: dict[str, Association] = {}
             self.touched: set[str] = set()  # vehicles whose list to compare after this step
+            self.chip_of: dict[str, str] = {}  # device -> the chip installed in it
+            self.chips: list[str] = []
+            self.deleted_chips: list[str] = []
 
         # -- helpers ----------------------------------------------------------------------------
 
@@ -92,14 +95,33 @@ def machine(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient, db: asyn
             return [a for a in self.associations.values() if a.active]
 
         def add_vehicle(self, enterprise: str) -> None:
-            vehicle = run(fleet.vehicle(enterprise))["id"]
-            self.vehicles.append(vehicle)
-            self.enterprise_of[vehicle] = enterprise
+            response = run(
+                client.post("/v2/vehicles", json={"data": {"attributes": fleet.vehicle_attributes(enterprise)}})
+            )
+            self.check(response, Expected(404, "Enterprise Not Found") if enterprise in self.deleted else Expected(201))
+            if response.status_code == 201:
+                self.vehicles.append(response.json()["data"]["id"])
+                self.enterprise_of[self.vehicles[-1]] = enterprise
 
         def add_device(self, enterprise: str) -> None:
-            device = run(fleet.device(enterprise))["id"]
-            self.devices.append(device)
-            self.enterprise_of[device] = enterprise
+            response = run(
+                client.post("/v2/devices", json={"data": {"attributes": fleet.device_attributes(enterprise)}})
+            )
+            self.check(response, Expected(404, "Enterprise Not Found") if enterprise in self.deleted else Expected(201))
+            if response.status_code == 201:
+                self.devices.append(response.json()["data"]["id"])
+                self.enterprise_of[self.devices[-1]] = enterprise
+
+        def chip_target(self, pick: int, how: str) -> tuple[str, Expected]:
+            """A device for a chip, and what installing one there gives."""
+            free = [d for d in self.live(self.devices) if d not in self.chip_of]
+            pool = {"free": free, "holding": list(self.chip_of), "any": self.devices}[how] or self.devices
+            device = pool[pick % len(pool)]
+            if device in self.deleted:
+                return device, Expected(404, "Device Not Found")
+            if device in self.chip_of:
+                return device, Expected(409, "Device Already Has Chip")
+            return device, Expected(200)
 
         def check(self, response: httpx.Response, expected: Expected) -> None:
             assert response.status_code == expected.status, (expected, response.text)
@@ -287,7 +309,7 @@ def machine(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient, db: asyn
             device = devices[pick % len(devices)]
             if device in self.deleted:
                 expected = Expected(404, "Device Not Found")
-            elif any(a.device == device for a in self.active()):
+            elif any(a.device == device for a in self.active()) or device in self.chip_of:
                 expected = Expected(409, "Device In Use")
             else:
                 expected = Expected(204)
@@ -296,6 +318,66 @@ def machine(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient, db: asyn
             self.touched = {a.vehicle for a in self.active() if a.device == device}
             if response.status_code == 204:
                 self.deleted.add(device)
+
+        @rule(second=st.booleans())
+        def delete_enterprise(self, second: bool) -> None:
+            enterprise = self.enterprises[second]
+            if enterprise in self.deleted:
+                expected = Expected(404, "Enterprise Not Found")
+            elif any(self.enterprise_of[i] == enterprise for i in self.live(self.vehicles + self.devices)):
+                expected = Expected(409, "Enterprise In Use")
+            else:
+                expected = Expected(204)
+            response = run(client.delete(f"/v2/enterprises/{enterprise}"))
+            self.check(response, expected)
+            if response.status_code == 204:
+                self.deleted.add(enterprise)
+
+        @rule(pick=index, how=st.sampled_from(["free", "free", "holding", "any", "stock"]))
+        def new_chip(self, pick: int, how: str) -> None:
+            """A chip in stock, or installed in a device (404 deleted, 409 holding one already)."""
+            if how == "stock":
+                device, expected = None, Expected(201)
+            else:
+                device, expected = self.chip_target(pick, how)
+                expected = Expected(201) if expected.status == 200 else expected
+            response = run(client.post("/v2/chips", json={"data": {"attributes": fleet.chip_attributes(device)}}))
+            self.check(response, expected)
+            if response.status_code == 201:
+                self.chips.append(response.json()["data"]["id"])
+                if device is not None:
+                    self.chip_of[device] = self.chips[-1]
+                    self.touched = {a.vehicle for a in self.active() if a.device == device}
+
+        @precondition(lambda self: self.chips)
+        @rule(chip_pick=index, pick=index, how=st.sampled_from(["free", "free", "holding", "any", "remove", "delete"]))
+        def move_chip(self, chip_pick: int, pick: int, how: str) -> None:
+            """Install a chip in another device, remove it (device_id null), or delete it."""
+            chip = self.chips[chip_pick % len(self.chips)]
+            holder = next((d for d, c in self.chip_of.items() if c == chip), None)
+            if how == "delete":
+                self.check(run(client.delete(f"/v2/chips/{chip}")), Expected(204))
+                self.chips.remove(chip)
+                self.deleted_chips.append(chip)
+                device = None
+            elif how == "remove":
+                response = run(client.patch(f"/v2/chips/{chip}", json={"data": {"attributes": {"device_id": None}}}))
+                self.check(response, Expected(200))
+                device = None
+            else:
+                device, expected = self.chip_target(pick, how)
+                if device == holder:
+                    expected = Expected(200)
+                body = {"data": {"attributes": {"device_id": device}}}
+                response = run(client.patch(f"/v2/chips/{chip}", json=body))
+                self.check(response, expected)
+                if response.status_code != 200:
+                    return
+            if holder is not None:
+                del self.chip_of[holder]
+            if device is not None:
+                self.chip_of[device] = chip
+            self.touched = {a.vehicle for a in self.active() if a.device in (holder, device)}
 
         @precondition(lambda self: len(self.live(self.vehicles)) < 5 and len(self.vehicles) < 20)
         @rule(second=st.booleans())
@@ -332,7 +414,13 @@ def machine(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient, db: asyn
                     self.enterprises,
                 )
             )
-            assert {row["id"] for row in deleted} == self.deleted
+            assert {row["id"] for row in deleted} == self.deleted - set(self.enterprises)
+            chips = run(
+                db.fetch("SELECT id, device_id FROM chips WHERE id = ANY($1::text[])", self.chips + self.deleted_chips)
+            )
+            assert {(row["id"], row["device_id"]) for row in chips} == {
+                (chip, next((d for d, c in self.chip_of.items() if c == chip), None)) for chip in self.chips
+            }
 
         @invariant()
         def listed_associations_agree(self) -> None:
@@ -343,10 +431,17 @@ def machine(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient, db: asyn
                     continue
                 assert response.status_code == 200, response.text
                 listed = [
-                    (item["id"], item["attributes"]["device_id"], item["attributes"]["is_main_device"])
+                    (
+                        item["id"],
+                        item["attributes"]["device_id"],
+                        item["attributes"]["is_main_device"],
+                        item["attributes"]["chip"] is not None,
+                    )
                     for item in response.json()["data"]
                 ]
-                expected = {(a.id, a.device, a.main) for a in self.active() if a.vehicle == vehicle}
+                expected = {
+                    (a.id, a.device, a.main, a.device in self.chip_of) for a in self.active() if a.vehicle == vehicle
+                }
                 assert set(listed) == expected
                 assert len(listed) == len(expected)
                 if listed:
