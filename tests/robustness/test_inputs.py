@@ -9,6 +9,7 @@ reach asyncpg and come back as a generic 400 without ``errors``, its detail quot
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -91,3 +92,18 @@ async def test_the_last_and_first_instants_are_fine(client: httpx.AsyncClient) -
     for instant in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59%2B01:00"):
         response = await client.get(f"/v2/devices/{UNKNOWN}/associations?as_of={instant}")
         assert response.status_code == 404, response.text  # past validation, to the device lookup
+
+
+@pytest.mark.parametrize("how", ["form", "basic"])
+async def test_a_client_id_with_a_nul_is_an_unknown_client(client: httpx.AsyncClient, how: str) -> None:
+    # It used to reach the database and come back as a problem+json 400, not RFC 6749's JSON error.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    if how == "form":
+        body, headers = "grant_type=client_credentials&client_id=cl_a%00b&client_secret=x", form
+    else:
+        basic = base64.b64encode(b"cl_a\x00b:x").decode()
+        body, headers = "grant_type=client_credentials", {**form, "Authorization": f"Basic {basic}"}
+    response = await client.post("/oauth/token", content=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == "invalid_client"
