@@ -5,6 +5,7 @@ command was used wrongly; ``--json`` for scripts; ``--help`` with an example eve
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -102,6 +103,14 @@ class TestFailures:
     )
     def test_database_unreachable(self, unreachable: str, args: list[str]) -> None:
         assert_one_line_error(run(*args, FLEETREG_DATABASE_URL=unreachable), FAILED, "cannot reach the database")
+
+    def test_port_in_use(self, unreachable: str) -> None:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = run("serve", "--port", str(port), FLEETREG_DATABASE_URL=unreachable)
+        assert_one_line_error(result, FAILED, f"cannot listen on 127.0.0.1:{port}: Address already in use")
 
     def test_import_with_database_unreachable(self, unreachable: str, tmp_path: Path) -> None:
         path = tmp_path / "e.csv"

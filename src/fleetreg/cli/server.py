@@ -7,13 +7,14 @@ import logging
 import os
 import shutil
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Annotated
 
 import typer
 import uvicorn
 
-from fleetreg.cli.common import database_url, ensure_schema, load_settings
+from fleetreg.cli.common import database_url, ensure_schema, fail, load_settings
 from fleetreg.logs import configure_logging, uvicorn_log_config
 from fleetreg.protocol import HttpProtocol
 
@@ -30,13 +31,17 @@ def serve(
 ) -> None:
     """Serve the HTTP API. Without FLEETREG_DATABASE_URL it starts (or joins) the embedded PostgreSQL
     under FLEETREG_DATA_DIR, applies pending migrations, and stops the database again on exit.
+    SIGTERM or Ctrl-C lets in-flight requests finish (up to 30 s); exit status 0. Logs are JSON lines
+    on stderr.
 
+    \b
     Examples:
       fleetreg serve
       fleetreg serve --port 9000 --workers 2
       FLEETREG_DATABASE_URL=postgresql://app@db/fleetreg fleetreg serve --no-migrate
     """
     settings = load_settings(host=host, port=port, workers=workers)
+    _check_address_free(settings.host, settings.port)
     configure_logging(settings.log_level)
     with database_url(settings) as url:
         ensure_schema(url, migrate_it=not no_migrate)
@@ -71,9 +76,30 @@ def serve(
                     server_header=False,
                     timeout_graceful_shutdown=30,
                 )
+        except SystemExit as stopped:
+            # uvicorn exits with status 3 when the app fails to start; its log lines say why
+            if stopped.code not in (None, 0):
+                fail("the server did not start; the log lines above say why")
+            raise
         finally:
             if metrics_dir is not None:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _check_address_free(host: str, port: int) -> None:
+    """Fail in one line, before the database starts, when the address cannot be listened on (uvicorn
+    would log the error and exit with status 3 after start-up)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror}")
+    family, kind, protocol, _, address = infos[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as error:
+            fail(f"cannot listen on {host}:{port}: {error.strerror}")
 
 
 class _Stopped(Exception):
