@@ -235,3 +235,26 @@ async def test_database_session_killed_during_a_bulk_create(
             assert statuses == [201, 200, 200, 200, 200, 200]
             assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == ITEMS
             await assert_totals_exact(db)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_sigterm_during_a_bulk_create_finishes_it(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection, workers: int
+) -> None:
+    """A graceful stop (SIGTERM) while 1000 devices are inserted: the request in flight completes
+    and is answered, then the server exits cleanly."""
+    with served(database_url, tmp_path / "data", workers=workers) as server:
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            fleet = Fleet(http)
+            enterprise = (await fleet.enterprise())["id"]
+            body = {"data": [{"attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]}
+            request = asyncio.create_task(http.post("/v2/devices", json=body))
+            started = time.monotonic()
+            while not request.done() and not await server_is_at(db, AT_INSERT):
+                assert time.monotonic() - started < 30, "the INSERT never came"
+            server.process.terminate()
+            response = await request
+        assert response.status_code == 201, response.text
+        assert await asyncio.to_thread(server.process.wait, 30) == 0
+    assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == ITEMS
+    await assert_totals_exact(db)
