@@ -2,14 +2,16 @@
 
 The operations are read from the app's routes (``iter_route_contexts``, as FastAPI's OpenAPI does), so a
 new endpoint is covered the day it is added: the partner API's, and the fleet API's with
-FLEETREG_FLEET_AUTH=required. On each: another partner's token finds nothing of this partner's (404),
-and a revoked client's token, an expired token, a token signed by another key and an ``alg: none``
-token are 401 ``invalid_token``. Then the body limit (413) and the per-client rate limit (429) on every
-operation they apply to, and the logs: no client secret, token or PIN appears in any log line,
-whatever the request and however it ends.
+FLEETREG_FLEET_AUTH=required. On each: another partner's token, or a client bound to another
+enterprise, finds nothing of this partner's or enterprise's (404), and a revoked client's token, an
+expired token, a token signed by another key and an ``alg: none`` token are 401 ``invalid_token``.
+Then the body limit (413) and the per-client rate limit (429) on every operation they apply to, and
+the logs: no client secret, token or PIN appears in any log line, whatever the request and however
+it ends.
 
-(tests/test_auth.py has each token defect on one probe route, tests/partner/test_partner_tenancy.py
-each tenancy rule with its database state; this module sweeps them over the whole API.)
+(tests/test_auth.py has each token defect on one probe route, tests/partner/test_partner_tenancy.py and
+tests/fleet/test_fleet_auth.py each tenancy rule with its details; this module sweeps them over the
+whole API.)
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from robustness_support import Fleet
 
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
+from fleetreg.fleet import schemas as fleet_schemas
 from fleetreg.logs import JsonFormatter
 from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
@@ -296,6 +300,109 @@ class TestTenancy:
         ):
             after = await service.http.get(path, headers=acme_headers)
             assert (after.status_code, after.json()) == (200, before)
+
+
+def _fleet_bodies(theirs: dict[str, str]) -> dict[Any, dict[str, Any]]:
+    """A valid body for each fleet request model, naming the other enterprise's rows where it can."""
+    patch = {"data": {}}
+    return {
+        fleet_schemas.EnterpriseCreate: {"data": {"attributes": {"name": "Mine", "cnpj": "11222333000181"}}},
+        fleet_schemas.VehicleCreate: {"data": {"attributes": {"enterprise_id": theirs["enterprise"], "name": "V"}}},
+        fleet_schemas.DeviceCreate: {
+            "data": {
+                "attributes": {
+                    "enterprise_id": theirs["enterprise"],
+                    "name": "D",
+                    "imei": "490154203237518",
+                    "code": "D",
+                }
+            }
+        },
+        fleet_schemas.ChipCreate: {
+            "data": {
+                "attributes": {
+                    "serial": "8955010012345678908",
+                    "number": "+5511987654321",
+                    "carrier": "V",
+                    "service_provider": "V",
+                    "batch": "B",
+                    "device_id": theirs["device"],
+                }
+            }
+        },
+        fleet_schemas.AssociationCreate: {
+            "data": [{"vehicle_id": theirs["vehicle"], "device_id": theirs["spare"], "is_main_device": False}]
+        },
+        fleet_schemas.AssociationEnd: {"data": [{"type": "device_association", "id": theirs["association"]}]},
+        fleet_schemas.EnterprisePatch: patch,
+        fleet_schemas.VehiclePatch: patch,
+        fleet_schemas.DevicePatch: patch,
+        fleet_schemas.ChipPatch: patch,
+        fleet_schemas.AssociationPatch: patch,
+    }
+
+
+async def _enterprise(fleet: Fleet) -> dict[str, str]:
+    enterprise = (await fleet.enterprise())["id"]
+    vehicle = (await fleet.vehicle(enterprise))["id"]
+    device, spare = (await fleet.device(enterprise))["id"], (await fleet.device(enterprise))["id"]
+    chip = (await fleet.chip(device))["id"]
+    (association,) = await fleet.associate((vehicle, device, True))
+    return {
+        "enterprise": enterprise,
+        "vehicle": vehicle,
+        "device": device,
+        "spare": spare,
+        "chip": chip,
+        "association": association["id"],
+    }
+
+
+class TestEnterpriseBinding:
+    async def test_another_enterprises_rows_are_not_found_on_every_fleet_operation(
+        self, service: Service, subtests: pytest.Subtests
+    ) -> None:
+        admin = await service.client(None, "fleet:read fleet:write")
+        fleet = Fleet(service.http, {"Authorization": f"Bearer {admin.token}"})
+        mine, theirs = await _enterprise(fleet), await _enterprise(fleet)
+        bound = await auth_clients.create_client(
+            service.app.state.db, scope="fleet:read fleet:write", partner_name=None, enterprise_id=mine["enterprise"]
+        )
+        token = service.app.state.auth.tokens.issue(
+            bound.client_id, parse_scope(bound.scope), None, bound.enterprise_id
+        )
+        ids = {f"{kind}_id": value for kind, value in theirs.items()}
+        bodies = _fleet_bodies(theirs)
+
+        async def their_rows() -> list[Any]:
+            return [
+                (await service.http.get(path, headers=fleet.headers)).json()["data"]
+                for path in (
+                    f"/v2/enterprises/{theirs['enterprise']}",
+                    f"/v2/vehicles/{theirs['vehicle']}",
+                    f"/v2/devices/{theirs['device']}",
+                    f"/v2/chips/{theirs['chip']}",
+                    f"/v2/vehicles/{theirs['vehicle']}/associations/devices",
+                )
+            ]
+
+        before = await their_rows()
+        for operation in [operation for operation in secured_operations(service.app) if not operation.partner]:
+            with subtests.test(operation=str(operation)):
+                body = None
+                if operation.body_model is not None:
+                    assert operation.body_model in bodies, f"add a sample body for {operation}"
+                    body = bodies[operation.body_model]
+                response = await service.send(operation, token, ids, body)
+                if operation.path_parameters or operation.method != "GET":
+                    expected = 403 if operation.path == "/v2/enterprises" else 404  # bound: creates no enterprise
+                    assert response.status_code == expected, response.text
+                    assert response.headers["content-type"] == PROBLEM
+                else:
+                    assert response.status_code == 200, response.text
+                    listed = json.dumps(response.json())
+                    assert not any(value in listed for value in theirs.values()), listed
+        assert await their_rows() == before
 
 
 # -- limits -----------------------------------------------------------------------------------------------
