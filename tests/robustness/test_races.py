@@ -153,6 +153,65 @@ async def test_deletes_racing_with_associations(fleet: Fleet, http: httpx.AsyncC
     await assert_totals_exact(db)
 
 
+async def test_enterprise_delete_racing_with_creates_in_it(
+    fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Vehicles and devices created in an enterprise while it is deleted: the delete either goes
+    first (every create then finds no enterprise) or finds members (409); never a live row in a
+    deleted enterprise, and the totals stay exact."""
+    enterprise = (await fleet.enterprise())["id"]
+    requests: list[Awaitable[httpx.Response]] = []
+    for number in range(RACERS - 1):
+        path, attributes = (
+            ("/v2/vehicles", fleet.vehicle_attributes(enterprise))
+            if number % 2
+            else ("/v2/devices", fleet.device_attributes(enterprise))
+        )
+        requests.append(http.post(path, json={"data": {"attributes": attributes}}))
+    requests.insert(RACERS // 2, http.delete(f"/v2/enterprises/{enterprise}"))
+    responses = await race(requests)
+    deleted = responses[RACERS // 2].status_code == 204
+    results = outcomes(responses)
+    if deleted:
+        assert set(results) <= {(201, ""), (204, ""), (404, "Enterprise Not Found")}, results
+        assert results[(201, "")] == 0, "created before the delete, so the delete must have failed"
+    else:
+        assert results == {(201, ""): RACERS - 1, (409, "Enterprise In Use"): 1}, results
+    stranded = await db.fetchval(
+        """SELECT count(*) FROM (SELECT enterprise_id FROM vehicles WHERE deleted_at IS NULL
+                                 UNION ALL SELECT enterprise_id FROM devices WHERE deleted_at IS NULL) AS live
+           JOIN enterprises e ON e.id = live.enterprise_id WHERE e.deleted_at IS NOT NULL"""
+    )
+    assert stranded == 0
+    await assert_totals_exact(db)
+
+
+async def test_chips_racing_into_a_device_being_deleted(
+    fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Forty-nine chips installed into one device while it is deleted: at most one gets in, and
+    then the delete is refused; a deleted device never holds a chip."""
+    enterprise = (await fleet.enterprise())["id"]
+    device = (await fleet.device(enterprise))["id"]
+    chips = [(await fleet.chip())["id"] for _ in range(RACERS - 1)]
+    body = {"data": {"attributes": {"device_id": device}}}
+    requests: list[Awaitable[httpx.Response]] = [http.patch(f"/v2/chips/{chip}", json=body) for chip in chips]
+    requests.insert(RACERS // 2, http.delete(f"/v2/devices/{device}"))
+    responses = await race(requests)
+    results = outcomes(responses)
+    if responses[RACERS // 2].status_code == 204:
+        assert results == {(204, ""): 1, (404, "Device Not Found"): RACERS - 1}, results
+        assert await db.fetchval("SELECT count(*) FROM chips WHERE device_id = $1", device) == 0
+    else:
+        assert results == {
+            (200, ""): 1,
+            (409, "Device In Use"): 1,
+            (409, "Device Already Has Chip"): RACERS - 2,
+        }, results
+        assert await db.fetchval("SELECT count(*) FROM chips WHERE device_id = $1", device) == 1
+    await assert_totals_exact(db)
+
+
 # -- the partner API ---------------------------------------------------------------------------------
 
 
