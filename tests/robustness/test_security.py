@@ -20,10 +20,14 @@ import asyncio
 import base64
 import json
 import logging
+import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,13 +41,14 @@ from robustness_support import Fleet
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
+from fleetreg.db import Database
 from fleetreg.fleet import schemas as fleet_schemas
 from fleetreg.logs import JsonFormatter
 from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
 from fleetreg.settings import Settings
 from fleetreg.web import PATH_PARAMETER_NAMES
-from fleetreg_testing import EVERY_PARTNER_SCOPE, EVERY_SCOPE, ApiClient
+from fleetreg_testing import EVERY_PARTNER_SCOPE, EVERY_SCOPE, FLEETREG, ApiClient, environment, free_port, wait_ready
 
 PROBLEM = "application/problem+json"
 FLEET_ID = "ZZZZZZZZZZZZZZZ"  # well-formed (15 letters or digits), never generated
@@ -542,3 +547,75 @@ class TestLogs:
         for secret in secrets:
             for line in [*lines, printed.out, printed.err]:
                 assert secret not in line, f"{secret!r} is in the log: {line}"
+
+
+class TestServedLogs:
+    async def test_a_served_fleetreg_logs_json_lines_without_secrets(
+        self, database_url: str, settings: Settings, tmp_path: Path
+    ) -> None:
+        """The same through ``fleetreg serve`` at log level debug: uvicorn's own loggers included, every
+        stderr line is a JSON object, and none holds a secret, token or PIN."""
+        setup = Database(database_url, min_size=1, max_size=1, timeout=10)
+        await setup.open()
+        try:
+            api = await auth_clients.create_client(setup, scope=EVERY_SCOPE, partner_name="acme", enterprise_id=None)
+        finally:
+            await setup.close()
+        port = free_port()
+        stderr_path = tmp_path / "stderr.log"
+        env = environment(
+            FLEETREG_DATABASE_URL=database_url, FLEETREG_DATA_DIR=str(tmp_path / "data"), FLEETREG_LOG_LEVEL="debug"
+        )
+        pin = "97531"
+        basic = base64.b64encode(f"{api.client_id}:{api.client_secret}".encode()).decode()
+        secrets = [api.client_secret, basic, pin, api.client_secret[::-1]]
+        with stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(
+                [*FLEETREG, "serve", "--port", str(port), "--no-migrate"],
+                env=env,
+                stderr=stderr,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                base = f"http://127.0.0.1:{port}"
+                await asyncio.to_thread(wait_ready, base, process)
+                async with httpx.AsyncClient(base_url=base) as http:
+                    form = {"grant_type": "client_credentials"}
+                    token = (
+                        await http.post(TOKEN_ENDPOINT, data=form, headers={"Authorization": f"Basic {basic}"})
+                    ).json()["access_token"]
+                    wrong = {**form, "client_id": api.client_id, "client_secret": api.client_secret[::-1]}
+                    assert (await http.post(TOKEN_ENDPOINT, data=wrong)).status_code == 401
+                    secrets.append(token)
+                    bearer = {"Authorization": f"Bearer {token}"}
+                    new = {
+                        "name": "S1",
+                        "type": "virtual",
+                        "hardware_version": "1",
+                        "software_version": "1",
+                        "pin": pin,
+                    }
+                    created = await http.post(CONNECTORS, json=new, headers=bearer)
+                    assert created.status_code == 201, created.text
+                    connector = f"{CONNECTORS}/{created.json()['id']}"
+                    assert (
+                        await http.put(connector, json={"customer_id": None, "pin": pin}, headers=bearer)
+                    ).status_code == 400
+                    assert (await http.get(CONNECTORS, params={"name": pin}, headers=bearer)).status_code == 200
+                    assert (await http.get(connector, headers={"Authorization": f"Bearer {token}x"})).status_code == 401
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=30)
+        lines = stderr_path.read_text().splitlines()
+        assert len(lines) >= 6, lines
+        for line in lines:
+            record = json.loads(line)  # one JSON object per line, from every logger
+            assert isinstance(record, dict), line
+            for secret in secrets:
+                assert secret not in line, f"{secret!r} is in the log: {line}"
+        assert any(json.loads(line).get("logger") == "fleetreg.access" for line in lines)
