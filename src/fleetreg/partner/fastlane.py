@@ -6,8 +6,9 @@ paths partners poll. FastAPI spends most of such a request matching routes and s
 valid with the router's own functions (``partner.router.connector_list``, ``service.get_connector``)
 and the same authentication (``auth.dependencies.partner_caller``), so the answer is the same bytes.
 Anything else - an unknown, repeated or malformed parameter, a name filter, another method - goes on
-to the FastAPI routes, which say precisely what is wrong. It sits inside ``RequestContextMiddleware``:
-request ids, the body limit, metrics and the access log apply as to every request.
+to the FastAPI routes, which say precisely what is wrong. ``fleetreg.app.FleetregApp`` asks it first,
+ahead of Starlette's middleware stack; its answers pass through a ``RequestContextMiddleware`` of
+their own, so request ids, metrics and the access log apply to them as to every request.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi.routing import APIRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from fleetreg.auth.dependencies import partner_caller
 from fleetreg.errors import problem_response
+from fleetreg.metrics import Metrics
+from fleetreg.middleware import RequestContextMiddleware
 from fleetreg.partner import service
 from fleetreg.partner.router import CONNECTORS, connector_list, router
 from fleetreg.partner.schemas import CONNECTOR_TYPES, LIMIT_DEFAULT, LIMIT_MAX
@@ -30,6 +33,7 @@ from fleetreg.web import json_response
 
 _ITEM_PREFIX = CONNECTORS + "/"
 _ITEM = _ITEM_PREFIX + "{connector_id}"
+_PLAN = "fleetreg.fast_lane"  # the scope key under which takes() leaves what _answer is to do
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _DIGITS = re.compile(r"[0-9]{1,18}")  # below int64's limit, so always a valid offset
 _BOOLEANS = {"true": True, "false": False}
@@ -78,8 +82,11 @@ def _authorization(scope: Scope) -> str | None:
 
 
 class ConnectorReadFastLane:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    """``takes(scope)`` decides (and notes how to answer), ``serve`` answers in a request context of its
+    own: request id, metrics and access log as ``RequestContextMiddleware`` gives every request."""
+
+    def __init__(self, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.serve = RequestContextMiddleware(self._answer, max_body_bytes=max_body_bytes, metrics=metrics)
         # The APIRoutes that would have served these requests: metrics and logs name their templates.
         self._routes = {
             route.path: route
@@ -87,26 +94,24 @@ class ConnectorReadFastLane:
             if isinstance(route, APIRoute) and route.path in (CONNECTORS, _ITEM) and "GET" in (route.methods or ())
         }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
-            await self.app(scope, receive, send)
-            return
+    def takes(self, scope: Scope) -> bool:
+        """True for a GET of the list or of one connector whose every parameter is plainly valid."""
+        if scope["method"] != "GET":
+            return False
         path: str = scope["path"]
         try:
             if path == CONNECTORS:
-                arguments = _list_arguments(scope["query_string"])
-                template = CONNECTORS
-            elif (
-                path.startswith(_ITEM_PREFIX) and _UUID.fullmatch(path, len(_ITEM_PREFIX)) and not scope["query_string"]
-            ):
-                connector_id = uuid.UUID(path[len(_ITEM_PREFIX) :])
-                template = _ITEM
-            else:
-                raise _NotPlain
+                scope[_PLAN] = (CONNECTORS, _list_arguments(scope["query_string"]))
+                return True
         except _NotPlain:
-            await self.app(scope, receive, send)
-            return
+            return False
+        if path.startswith(_ITEM_PREFIX) and _UUID.fullmatch(path, len(_ITEM_PREFIX)) and not scope["query_string"]:
+            scope[_PLAN] = (_ITEM, uuid.UUID(path[len(_ITEM_PREFIX) :]))
+            return True
+        return False
 
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        template, arguments = scope.pop(_PLAN)
         scope["route"] = self._routes[template]
         state = scope["app"].state
         try:
@@ -116,9 +121,9 @@ class ConnectorReadFastLane:
             if template == CONNECTORS:
                 response = await connector_list(state.db, partner_id, name=None, **arguments)
             else:
-                response = json_response(await service.get_connector(state.db, partner_id, connector_id))
+                response = json_response(await service.get_connector(state.db, partner_id, arguments))
         except AppError as error:
-            response = problem_response(error, path)
+            response = problem_response(error, scope["path"])
         # What Response.__call__ sends, without its generality (background tasks, file sends).
         await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})
