@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 ASSOCIATIONS = "/v2/vehicles/associations/devices"
 MACHINE_SETTINGS = settings(
-    max_examples=60,
+    max_examples=50,
     stateful_step_count=20,
     deadline=None,
     derandomize=True,  # the same sequences on every run and in CI
