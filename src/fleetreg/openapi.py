@@ -62,6 +62,22 @@ _DESCRIPTIONS = {
     "503": "The database is unavailable; retry shortly.",
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def _header(description: str, schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": schema}
+
+
+_TEXT = {"type": "string"}
+_REQUEST_ID = _header("The request's id: the client's X-Request-ID when short and plain, else a new one.", _TEXT)
+# Headers that come with a status, whatever the operation.
+_STATUS_HEADERS = {
+    "201": {"Location": _header("The created resource (when one was created).", _TEXT, required=False)},
+    "401": {"WWW-Authenticate": _header("The challenge; its error says what was wrong with the credentials.", _TEXT)},
+    "403": {"WWW-Authenticate": _header("Names the scope the token lacks.", _TEXT, required=False)},
+    "405": {"Allow": _header("The methods the path takes.", _TEXT)},
+    "429": {"Retry-After": _header("Seconds to wait before the next request.", {"type": "integer", "minimum": 1})},
+}
 _FLEET_PREFIXES = ("/v2/enterprises", "/v2/vehicles", "/v2/devices", "/v2/chips")
 
 
@@ -128,6 +144,10 @@ def build_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
             needed.add("400")  # an unknown query parameter is refused on every operation
             for status in sorted(needed):
                 responses.setdefault(status, _problem_response(status))
+            for status, response in responses.items():
+                headers = response.setdefault("headers", {})
+                headers.update(_STATUS_HEADERS.get(status, {}))
+                headers["X-Request-ID"] = _REQUEST_ID
     if not fleet_secured:
         components.get("securitySchemes", {}).pop("FleetBearer", None)
     return schema
