@@ -211,3 +211,16 @@ def test_fleet_api_security_follows_the_setting(openapi: dict[str, Any], setting
     secured = create_app(settings.model_copy(update={"fleet_auth": "required"})).openapi()
     assert operations(secured)[fleet]["security"] == [{"FleetBearer": []}]
     assert secured["components"]["securitySchemes"]["FleetBearer"]["scheme"] == "bearer"
+
+
+def test_response_headers_are_documented(openapi: dict[str, Any]) -> None:
+    for (method, path), operation in operations(openapi).items():
+        for status, response in operation["responses"].items():
+            headers = response["headers"]
+            assert headers["X-Request-ID"]["required"] is True, (method, path, status)
+            if status == "401":
+                assert headers["WWW-Authenticate"]["required"] is True, (method, path)
+            if status == "429":
+                assert headers["Retry-After"]["schema"]["type"] == "integer", (method, path)
+    created = operations(openapi)[("post", "/v2/customers/connectors")]["responses"]["201"]
+    assert "Location" in created["headers"]

@@ -15,6 +15,7 @@ operation and phase.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -40,16 +42,24 @@ from fleetreg.db import Database
 from fleetreg.settings import Settings
 from fleetreg_testing import EVERY_SCOPE
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 BASE_URL = f"http://{asgi.HOST}"
 
+# Examples per operation and phase; FLEETREG_TEST_FUZZ_EXAMPLES=500 for a deeper run by hand.
+EXAMPLES = int(os.environ.get("FLEETREG_TEST_FUZZ_EXAMPLES", "25"))
 CONFIG = {
     "seed": 20261122,
-    "generation": {"mode": "all", "max-examples": 25, "deterministic": True},
+    "generation": {"mode": "all", "max-examples": EXAMPLES, "deterministic": True},
     "phases": {"stateful": {"enabled": False}},
 }
 HYPOTHESIS = hypothesis_settings(
-    max_examples=25,
+    max_examples=EXAMPLES,
     deadline=None,
     derandomize=True,
     database=None,
