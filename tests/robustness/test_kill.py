@@ -10,6 +10,7 @@ it is checked, or around the commit).
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +19,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, served
+from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, luhn_complete, served
 
-from fleetreg.fleet.formats import new_id
+from fleetreg.fleet.formats import cnpj_check_digits, new_id
+from fleetreg_testing import FLEETREG, environment
 
 pytestmark = pytest.mark.slow
 
@@ -258,4 +260,49 @@ async def test_sigterm_during_a_bulk_create_finishes_it(
         assert response.status_code == 201, response.text
         assert await asyncio.to_thread(server.process.wait, 30) == 0
     assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == ITEMS
+    await assert_totals_exact(db)
+
+
+@pytest.mark.parametrize("moment", ["COPY", "INSERT"])
+async def test_kill_during_a_csv_import(tmp_path: Path, database_url: str, db: asyncpg.Connection, moment: str) -> None:
+    """``fleetreg import devices`` killed while it copies the file into its staging table, or while
+    it moves the rows into ``devices``: nothing is imported, the totals are exact, the tables are
+    not left locked, and the same import run again imports every row."""
+    enterprise = "E" + "0" * 13 + "1"
+    cnpj = "123456780001" + cnpj_check_digits("123456780001")
+    await db.execute("INSERT INTO enterprises (id, name, cnpj) VALUES ($1, 'Importer', $2)", enterprise, cnpj)
+    rows = 5_000
+    csv_file = tmp_path / "devices.csv"
+    with csv_file.open("w") as out:
+        out.write("id,enterprise_id,name,imei,code\n")
+        for number in range(rows):
+            out.write(f"D{number:014d},{enterprise},Tracker {number},{luhn_complete(f'86{number:012d}')},C{number}\n")
+    command = [*FLEETREG, "import", "devices", str(csv_file), "--json"]
+    env = environment(FLEETREG_DATABASE_URL=database_url, FLEETREG_LOG_LEVEL="warning")
+    pattern = r"\mcopy\M" if moment == "COPY" else r"\minsert\s+into\s+devices\M"
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        started = time.monotonic()
+        while not await db.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+               AND state = 'active' AND query ~* $1 AND pid <> pg_backend_pid())""",
+            pattern,
+        ):
+            assert process.poll() is None, "the import ended before the moment to kill it"
+            assert time.monotonic() - started < 60, f"no {moment} seen"
+        process.kill()
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while await db.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ):
+        assert time.monotonic() < deadline, "the killed import's session stays"
+        await asyncio.sleep(0.05)
+    assert await db.fetchval("SELECT count(*) FROM devices") == 0
+    await assert_totals_exact(db)
+    done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == rows
     await assert_totals_exact(db)
