@@ -107,3 +107,25 @@ async def test_a_client_id_with_a_nul_is_an_unknown_client(client: httpx.AsyncCl
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"] == "invalid_client"
+
+
+NESTED = "%5B" * 3000 + "%5D" * 3000  # [[[...]]] three thousand deep, URL-encoded
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"filters=%7B%22device.name%22%3A{NESTED}%7D",
+        f"includes={NESTED}",
+        f"attributes={NESTED}",
+        f"includes[device]={NESTED}",
+        "filters=" + "%7B%22a%22%3A" * 900 + "1" + "%7D" * 900,  # {"a":{"a":...}} parses, then is walked
+    ],
+    ids=["filters", "includes", "attributes", "includes[device]", "objects"],
+)
+async def test_json_nested_thousands_deep_in_a_parameter_is_400(client: httpx.AsyncClient, query: str) -> None:
+    # It used to raise RecursionError while parsing or walking the value: a 500.
+    response = await client.get(f"/v2/vehicles/{UNKNOWN}/associations/devices?{query}")
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"][0]["parameter"] == query.split("=", 1)[0]

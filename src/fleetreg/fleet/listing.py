@@ -112,9 +112,33 @@ def parse_object_parameters(items: Iterable[tuple[str, str]]) -> ObjectParameter
     return result
 
 
-def _json_leaves(parameter: str, text: str, errors: _Errors, *, expect: type) -> list[Leaf]:
+# No object parameter nests deeper than 3 (filters={"device.name": {"eq": "x"}}); what does is refused
+# before anything recurses into it.
+_DEEPEST = 8
+
+
+def _loads(text: str) -> Any:
+    """``json.loads``, refusing (``ValueError``) JSON nested deeper than ``_DEEPEST``: parsing or walking
+    ``[[[[...]]]]`` a few thousand deep would otherwise end in a RecursionError, a 500."""
     try:
         value = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _DEEPEST:
+            raise ValueError("nested too deeply")
+        if isinstance(item, dict):
+            stack.extend((inner, depth + 1) for inner in item.values())
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1) for inner in item)
+    return value
+
+
+def _json_leaves(parameter: str, text: str, errors: _Errors, *, expect: type) -> list[Leaf]:
+    try:
+        value = _loads(text)
     except ValueError:
         noun = "object" if expect is dict else "array"
         errors.add(parameter, f"give it in bracket notation or as one JSON {noun}; this is not valid JSON")
@@ -149,7 +173,7 @@ def _attribute_leaves(parameter: str, text: str, errors: _Errors) -> list[Leaf]:
     if text.startswith(("[", '"')):
         if text.startswith('"'):
             try:
-                return [Leaf(("",), json.loads(text), parameter)]
+                return [Leaf(("",), _loads(text), parameter)]
             except ValueError:
                 errors.add(parameter, "not valid JSON")
                 return []
@@ -162,7 +186,7 @@ def _names(leaf: Leaf, errors: _Errors, allowed: tuple[str, ...], what: str) -> 
     value = leaf.value
     if isinstance(value, str) and value.startswith("["):
         try:
-            decoded = json.loads(value)
+            decoded = _loads(value)
         except ValueError:
             decoded = None
         if not isinstance(decoded, list) or not all(isinstance(name, str) for name in decoded):
