@@ -1,0 +1,151 @@
+"""Micro-measurements behind the choices in bench/README.md, each alternative side by side in one run.
+
+    .venv/bin/python -m bench.evidence        (needs `make bench` to have loaded bench/.work once)
+
+CPU time (time.process_time) per operation of this process, median of 5 runs: insensitive to other
+processes competing for the machine, unlike requests per second.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import orjson
+import uvloop
+
+from bench.run import SERVER_OPTIONS, WORK, database_url
+from fleetreg.auth.keys import KeyRing
+from fleetreg.auth.revocations import RevokedClients
+from fleetreg.auth.scopes import parse_scope
+from fleetreg.auth.tokens import TokenService
+from fleetreg.embedded import EmbeddedPostgres
+from fleetreg.partner.queries import CONNECTOR_BY_ID, ConnectorFilters, connector_page_query
+
+RUNS = 5
+
+
+def per_call_us(function: Callable[[], object], calls: int) -> float:
+    samples = []
+    for _ in range(RUNS):
+        started = time.process_time()
+        for _ in range(calls):
+            function()
+        samples.append((time.process_time() - started) / calls * 1e6)
+    return statistics.median(samples)
+
+
+async def per_call_us_async(function: Callable[[], Awaitable[object]], calls: int) -> float:
+    samples = []
+    for _ in range(RUNS):
+        started = time.process_time()
+        for _ in range(calls):
+            await function()
+        samples.append((time.process_time() - started) / calls * 1e6)
+    return statistics.median(samples)
+
+
+def row(name: str, chosen: float, alternative: float, alternative_name: str) -> str:
+    return f"| {name} | {chosen:.1f} | {alternative_name}: {alternative:.1f} | {alternative / chosen:.1f}x |"
+
+
+async def database_rows(url: str) -> list[str]:
+    lines = []
+    cached = await asyncpg.connect(url)
+    partner = await cached.fetchval("SELECT partner_id FROM connectors LIMIT 1")
+    connector_id = await cached.fetchval("SELECT id FROM connectors LIMIT 1")
+    customer = await cached.fetchval("SELECT customer_id FROM connectors WHERE customer_id IS NOT NULL LIMIT 1")
+    uncached = await asyncpg.connect(url, statement_cache_size=0)
+    lines.append(
+        row(
+            "get by id, one statement (asyncpg, prepared statement cached)",
+            await per_call_us_async(lambda: cached.fetchrow(CONNECTOR_BY_ID, partner, connector_id), 2000),
+            await per_call_us_async(lambda: uncached.fetchrow(CONNECTOR_BY_ID, partner, connector_id), 2000),
+            "prepared anew each time",
+        )
+    )
+
+    sql, args = connector_page_query(ConnectorFilters(customer_id=customer), 100, 0)
+    args[0] = partner
+    # The page as rows decoded into dicts and encoded by orjson, against the same page as JSON from PostgreSQL.
+    rows_sql = (
+        "SELECT id::text, customer_id::text, hardware_version, name, pin, software_version, type "
+        "FROM connectors WHERE partner_id = $1 AND customer_id = $2 ORDER BY name, id LIMIT 100"
+    )
+
+    async def page_as_json() -> bytes:
+        record = await cached.fetchrow(sql, *args)
+        return b"[%b]" % bytes(record["items"])
+
+    async def page_as_rows() -> bytes:
+        records = await cached.fetch(rows_sql, partner, customer)
+        return orjson.dumps([dict(record) for record in records])
+
+    lines.append(
+        row(
+            "a page of 60 connectors: JSON built by PostgreSQL",
+            await per_call_us_async(page_as_json, 1000),
+            await per_call_us_async(page_as_rows, 1000),
+            "rows decoded to dicts, orjson",
+        )
+    )
+    records = [dict(record) for record in await cached.fetch(rows_sql, partner, customer)]
+    lines.append(
+        row(
+            "encoding that page (60 dicts)",
+            per_call_us(lambda: orjson.dumps(records), 5000),
+            per_call_us(lambda: json.dumps(records, separators=(",", ":")).encode(), 5000),
+            "json.dumps",
+        )
+    )
+    for connection in (cached, uncached):
+        await connection.close()
+    return lines
+
+
+async def token_rows() -> list[str]:
+    with tempfile.TemporaryDirectory() as directory:
+        tokens = TokenService(
+            KeyRing.from_directory(Path(directory)), RevokedClients(), issuer="fleetreg", audience="fleetreg", ttl=3600
+        )
+        token = tokens.issue("client", parse_scope("connectors:read"), uuid.uuid4(), None)
+
+        async def cached() -> object:
+            return await tokens.verify(token)
+
+        async def verified() -> object:
+            return await tokens._verify_signature_and_claims(token)
+
+        return [
+            row(
+                "bearer token check (ES256 JWT), cached per token",
+                await per_call_us_async(cached, 20000),
+                await per_call_us_async(verified, 500),
+                "signature and claims verified each time",
+            )
+        ]
+
+
+async def main() -> None:
+    server = EmbeddedPostgres(WORK / "postgres", server_options=SERVER_OPTIONS)
+    url = database_url(server.start(), "fleetreg")
+    try:
+        lines = [
+            "| operation | chosen (µs CPU) | alternative (µs CPU) | alternative / chosen |",
+            "| --- | ---: | ---: | ---: |",
+            *await token_rows(),
+            *await database_rows(url),
+        ]
+    finally:
+        server.stop()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    uvloop.run(main())
