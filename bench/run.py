@@ -409,6 +409,10 @@ def ratio_workloads(peer_url: str, fleetreg_url: str, partner_id: str, token: st
     ]
 
 
+# Reported, not a target: an offset is rows PostgreSQL reads and skips, so the last page of a
+# million costs a million index entries (the contract pages by offset; bench/README.md).
+DEEP_OFFSET = "connectors, last page (offset = total - 25), informational"
+
 # The vehicle association list, filtered (a chip and a device field), with includes and count=true.
 ASSOCIATION_QUERY = (
     "filters[chips.carrier][ilk]=i&filters[device.name][sw]=Tracker&includes[device][]=imei"
@@ -428,7 +432,7 @@ def growth_paths(url: str, partner_id: str) -> dict[str, list[str]]:
         "connectors, no filter": ["/v2/customers/connectors"],
         "connectors by customer_id": [f"/v2/customers/connectors?customer_id={c}" for c in customers],
         "connectors assigned=true&type=virtual": ["/v2/customers/connectors?assigned=true&type=virtual"],
-        "connectors, last page (offset = total - 25)": [],  # filled in by run(): the offset differs
+        DEEP_OFFSET: [],  # filled in by run(): the offset differs
         "customers": ["/v2/customers"],
         "vehicle associations, filters + includes + count=true": [
             f"/v2/vehicles/{v}/associations/devices?{ASSOCIATION_QUERY}" for v in vehicles
@@ -519,9 +523,7 @@ def run(options: argparse.Namespace, wrk: str, peer_dir: Path, server_url: str) 
             total = int(
                 sample(url, f"SELECT count(*) FROM connectors WHERE partner_id = '{credentials['partner_id']}'")[0]
             )
-            paths[name]["connectors, last page (offset = total - 25)"] = [
-                f"/v2/customers/connectors?offset={max(0, total - 25)}"
-            ]
+            paths[name][DEEP_OFFSET] = [f"/v2/customers/connectors?offset={max(0, total - 25)}"]
         for endpoint in paths["big"]:
             p50s: dict[str, list[float]] = {"small": [], "big": []}
             errors = 0
@@ -610,11 +612,16 @@ def render(report: dict[str, Any]) -> str:
     ]
     for name, row in report["growth"].items():
         met = row["ratio"] <= GROWTH_LIMIT and row["errors"] == 0
-        if not met:
-            unmet.append(f"growth of {name}")
+        if name == DEEP_OFFSET:
+            verdict = "(no target)"
+        else:
+            verdict = ("yes" if met else "NO") + ("" if not row["errors"] else " (errors)")
+            if not met:
+                unmet.append(f"growth of {name}")
+        target = "-" if name == DEEP_OFFSET else f"<= {GROWTH_LIMIT:g}"
         lines.append(
             f"| {name} | {row['small_p50_ms']:.2f} | {row['big_p50_ms']:.2f} | {row['ratio']:.2f} | "
-            f"<= {GROWTH_LIMIT:g} | {'yes' if met else 'NO'}{'' if not row['errors'] else ' (errors)'} |"
+            f"{target} | {verdict} |"
         )
     bulk = report["bulk_create_1000_ms"]
     imports = report["imports"]
