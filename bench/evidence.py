@@ -9,7 +9,10 @@ processes competing for the machine, unlike requests per second.
 from __future__ import annotations
 
 import json
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -18,15 +21,18 @@ from pathlib import Path
 
 import asyncpg
 import orjson
+import psutil
 import uvloop
 
-from bench.run import SERVER_OPTIONS, WORK, database_url
+from bench.run import ROOT, SERVER_OPTIONS, WORK, database_url, wait_until_up
+from fleetreg.app import create_app
 from fleetreg.auth.keys import KeyRing
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.auth.tokens import TokenService
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.partner.queries import CONNECTOR_BY_ID, ConnectorFilters, connector_page_query
+from fleetreg.settings import Settings
 
 RUNS = 5
 
@@ -132,6 +138,84 @@ async def token_rows() -> list[str]:
         ]
 
 
+async def app_rows(url: str) -> list[str]:
+    """A connector GET through the whole ASGI app (auth, database, JSON), by the fast lane and by the
+    FastAPI route it stands in for."""
+    settings = Settings(database_url=url, data_dir=WORK / "fleetreg-data", log_level="warning")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        connection = await asyncpg.connect(url)
+        partner, connector_id = await connection.fetchrow("SELECT partner_id, id::text FROM connectors LIMIT 1")
+        await connection.close()
+        token = app.state.auth.tokens.issue("bench", parse_scope("connectors:read"), partner, None)
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+            "path": f"/v2/customers/connectors/{connector_id}", "query_string": b"", "root_path": "",
+            "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
+            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000),
+        }  # fmt: skip
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                assert message["status"] == 200
+
+        async def get() -> None:
+            await app(dict(scope, state={}), receive, send)
+
+        fast = await per_call_us_async(get, 1000)
+        lane = app.fast_lane
+        app.fast_lane = None
+        routed = await per_call_us_async(get, 1000)
+        app.fast_lane = lane
+    return [row("GET one connector through the app: the fast lane", fast, routed, "FastAPI's route")]
+
+
+def server_rows() -> list[str]:
+    """A trivial ASGI app under uvicorn: uvloop + httptools against asyncio + h11, CPU per request."""
+    lines = []
+    results = {}
+    for loop, http in (("uvloop", "httptools"), ("asyncio", "h11")):
+        port = 8190
+        command = [sys.executable, "-m", "uvicorn", "bench.evidence:trivial_app", "--port", str(port),
+                   "--loop", loop, "--http", http, "--no-access-log", "--log-level", "warning"]  # fmt: skip
+        server = subprocess.Popen(command, cwd=ROOT)
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/")
+            process = psutil.Process(server.pid)
+            before = process.cpu_times()
+            result = subprocess.run(
+                ["wrk", "-t1", "-c32", "-d5s", f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True
+            )
+            after = process.cpu_times()
+            requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))  # type: ignore[union-attr]
+            cpu = (after.user + after.system - before.user - before.system) / requests * 1e6
+            results[loop] = cpu
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    lines.append(
+        row(
+            "an HTTP request to a trivial app: uvicorn on uvloop + httptools",
+            results["uvloop"],
+            results["asyncio"],
+            "asyncio + h11",
+        )
+    )
+    return lines
+
+
+async def trivial_app(
+    scope: dict[str, object], receive: object, send: Callable[[dict[str, object]], Awaitable[None]]
+) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
 async def main() -> None:
     server = EmbeddedPostgres(WORK / "postgres", server_options=SERVER_OPTIONS)
     url = database_url(server.start(), "fleetreg")
@@ -141,6 +225,8 @@ async def main() -> None:
             "| --- | ---: | ---: | ---: |",
             *await token_rows(),
             *await database_rows(url),
+            *await app_rows(url),
+            *server_rows(),
         ]
     finally:
         server.stop()
