@@ -10,6 +10,7 @@ it is checked, or around the commit).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 import pytest
 from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, luhn_complete, served
 
@@ -306,3 +308,61 @@ async def test_kill_during_a_csv_import(tmp_path: Path, database_url: str, db: a
     assert done.returncode == 0, done.stderr
     assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == rows
     await assert_totals_exact(db)
+
+
+async def test_one_worker_killed_during_a_bulk_create(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    """SIGKILL of the worker (of two) that runs a 1000-item create, inside its transaction: nothing
+    is written, the other worker keeps answering, and the supervisor starts a new worker."""
+    with served(database_url, tmp_path / "data", workers=2) as server:
+        supervisor = psutil.Process(server.process.pid)
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            fleet = Fleet(http)
+            enterprise = (await fleet.enterprise())["id"]
+            body = {"data": [{"attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]}
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            request = asyncio.create_task(http.post("/v2/devices", json=body))
+            started = time.monotonic()
+            while not request.done() and not await server_is_at(db, IN_TRANSACTION):
+                assert time.monotonic() - started < 30, "no transaction seen"
+            # the worker holding our connection: the one whose socket's peer is our end of it
+            [ours] = [
+                c.laddr.port for c in psutil.Process().net_connections() if c.raddr and c.raddr.port == server.port
+            ]
+            [worker] = [
+                w for w in workers_of(supervisor) if any(c.raddr and c.raddr.port == ours for c in w.net_connections())
+            ]
+            worker.kill()
+            with pytest.raises(httpx.TransportError):
+                await request
+        deadline = time.monotonic() + 30
+        while await server_is_at(db, IN_TRANSACTION):
+            assert time.monotonic() < deadline, "the killed worker's transaction stays open"
+            await asyncio.sleep(0.05)
+        assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == 0
+        await assert_totals_exact(db)
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            assert (await http.get("/readyz")).status_code == 200
+            deadline = time.monotonic() + 30
+            while len([w for w in workers_of(supervisor) if w.pid != worker.pid]) < 2:
+                assert time.monotonic() < deadline, "the supervisor did not replace the worker"
+                await asyncio.sleep(0.2)
+            again = await http.post("/v2/devices", json=body)
+            assert again.status_code == 201, again.text
+        assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == ITEMS
+        await assert_totals_exact(db)
+
+
+def workers_of(supervisor: psutil.Process) -> list[psutil.Process]:
+    """uvicorn's worker processes (not multiprocessing's resource tracker)."""
+    workers = []
+    for child in supervisor.children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if (
+                child.is_running()
+                and child.status() != psutil.STATUS_ZOMBIE
+                and "spawn_main" in " ".join(child.cmdline())
+            ):
+                workers.append(child)
+    return workers
