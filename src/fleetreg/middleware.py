@@ -78,7 +78,9 @@ class RequestContextMiddleware:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.disconnect":
-                client_gone = True
+                # before any answer: the request never came whole (after one, a streaming response
+                # may merely be learning that a satisfied client has closed the connection)
+                client_gone = client_gone or not response_started
             elif message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
