@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -209,6 +210,61 @@ async def test_chips_racing_into_a_device_being_deleted(
             (409, "Device Already Has Chip"): RACERS - 2,
         }, results
         assert await db.fetchval("SELECT count(*) FROM chips WHERE device_id = $1", device) == 1
+    await assert_totals_exact(db)
+
+
+async def test_fifty_random_association_writes_at_once(
+    fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Rounds of fifty random writes at once over four vehicles and sixteen devices (associate,
+    end, promote, delete, in bodies listing several vehicles in any order): each answer is one of
+    the operation's documented problems (never a 500, a 503, or a generic conflict left by a
+    deadlock), and the invariants hold after each round."""
+    rng = random.Random(20261123)
+    enterprise = (await fleet.enterprise())["id"]
+    vehicles = [(await fleet.vehicle(enterprise))["id"] for _ in range(4)]
+    devices = [(await fleet.device(enterprise))["id"] for _ in range(16)]
+    documented = {
+        "associate": {
+            (200, ""),
+            (404, "Vehicle Not Found"),
+            (404, "Device Not Found"),
+            (400, "Device(s) Already Associated With Another Vehicle"),
+            (400, "Vehicle Already Has Main Device"),
+            (400, "One Vehicle-Device Association Must Be Main"),
+        },
+        "end": {(200, ""), (404, "Association Not Found"), (400, "One Vehicle-Device Association Must Be Main")},
+        "promote": {(200, ""), (404, "Association Not Found")},
+        "delete": {(204, ""), (404, "Device Not Found"), (409, "Device In Use")},
+    }
+    for _ in range(3):
+        active = await db.fetch(
+            "SELECT id, vehicle_id FROM device_associations WHERE ended_at IS NULL AND vehicle_id = ANY($1::text[])",
+            vehicles,
+        )
+        requests: list[tuple[str, Awaitable[httpx.Response]]] = []
+        for _ in range(RACERS):
+            kind = rng.choice(["associate", "associate", "end", "promote", "delete"] if active else ["associate"])
+            if kind == "associate":
+                items = [
+                    (rng.choice(vehicles), device, rng.random() < 0.5)
+                    for device in rng.sample(devices, rng.randint(1, 3))
+                ]
+                requests.append((kind, fleet.associate_raw(*items)))
+            elif kind == "end":
+                ids = list({row["id"] for row in rng.sample(active, min(len(active), rng.randint(1, 3)))})
+                requests.append((kind, fleet.end(*ids)))
+            elif kind == "promote":
+                row = rng.choice(active)
+                path = f"/v2/vehicles/{row['vehicle_id']}/associations/devices/{row['id']}"
+                requests.append((kind, http.patch(path, json={"data": {"attributes": {"is_main_device": True}}})))
+            else:
+                requests.append((kind, http.delete(f"/v2/devices/{rng.choice(devices)}")))
+        responses = await race([request for _, request in requests])
+        for (kind, _), response in zip(requests, responses, strict=True):
+            outcome = (response.status_code, response.json().get("title", "") if response.status_code >= 400 else "")
+            assert outcome in documented[kind], (kind, response.text)
+        await assert_invariants(db)
     await assert_totals_exact(db)
 
 
