@@ -31,7 +31,7 @@ from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.auth.tokens import TokenService
 from fleetreg.embedded import EmbeddedPostgres
-from fleetreg.partner.queries import CONNECTOR_BY_ID, ConnectorFilters, connector_page_query
+from fleetreg.partner.queries import CONNECTOR_JSON_BY_ID, ConnectorFilters, connector_page_query
 from fleetreg.settings import Settings
 
 RUNS = 5
@@ -71,8 +71,8 @@ async def database_rows(url: str) -> list[str]:
     lines.append(
         row(
             "get by id, one statement (asyncpg, prepared statement cached)",
-            await per_call_us_async(lambda: cached.fetchrow(CONNECTOR_BY_ID, partner, connector_id), 2000),
-            await per_call_us_async(lambda: uncached.fetchrow(CONNECTOR_BY_ID, partner, connector_id), 2000),
+            await per_call_us_async(lambda: cached.fetchval(CONNECTOR_JSON_BY_ID, partner, connector_id), 2000),
+            await per_call_us_async(lambda: uncached.fetchval(CONNECTOR_JSON_BY_ID, partner, connector_id), 2000),
             "prepared anew each time",
         )
     )

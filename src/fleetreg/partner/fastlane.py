@@ -29,7 +29,7 @@ from fleetreg.partner import service
 from fleetreg.partner.router import CONNECTORS, connector_list, router
 from fleetreg.partner.schemas import CONNECTOR_TYPES, LIMIT_DEFAULT, LIMIT_MAX
 from fleetreg.problems import AppError
-from fleetreg.web import json_response
+from fleetreg.web import JSONBytes
 
 _ITEM_PREFIX = CONNECTORS + "/"
 _ITEM = _ITEM_PREFIX + "{connector_id}"
@@ -121,7 +121,7 @@ class ConnectorReadFastLane:
             if template == CONNECTORS:
                 response = await connector_list(state.db, partner_id, name=None, **arguments)
             else:
-                response = json_response(await service.get_connector(state.db, partner_id, arguments))
+                response = JSONBytes(await service.get_connector(state.db, partner_id, arguments))
         except AppError as error:
             response = problem_response(error, scope["path"])
         # What Response.__call__ sends, without its generality (background tasks, file sends).

@@ -31,7 +31,14 @@ CUSTOMER_COLUMNS = "id::text AS id, name, created_at"
 
 # -- connectors -----------------------------------------------------------------------------------
 
-CONNECTOR_BY_ID = f"SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE partner_id = $1 AND id = $2"
+# The same connector as its JSON object (UTF-8 bytes), as a read renders it: see connector_page_query.
+CONNECTOR_JSON_BY_ID = """
+SELECT convert_to(row_to_json(c)::text, 'UTF8')
+FROM (
+    SELECT id, customer_id, hardware_version, name, pin, software_version, type
+    FROM connectors WHERE partner_id = $1 AND id = $2
+) AS c
+"""
 
 # A name already taken inserts nothing (and returns no row), also when a concurrent insert of the same
 # name commits first. A customer_id of no customer of the partner violates connectors_customer_fkey.

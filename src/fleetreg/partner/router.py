@@ -185,7 +185,7 @@ async def connectors_collection_other_methods(request: Request) -> Response:
 async def get_connector(
     request: Request, principal: Annotated[Principal, require_scope("connectors:read")], connector_id: ConnectorId
 ) -> Response:
-    return json_response(await service.get_connector(_db(request), _partner(principal), connector_id))
+    return JSONBytes(await service.get_connector(_db(request), _partner(principal), connector_id))
 
 
 @router.put(

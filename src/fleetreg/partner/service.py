@@ -51,11 +51,12 @@ async def list_connectors(
     return await queries.connector_page(db, partner_id, filters, limit, offset)
 
 
-async def get_connector(db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID) -> Row:
-    row = await db.fetchrow(queries.CONNECTOR_BY_ID, partner_id, connector_id)
-    if row is None:
+async def get_connector(db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID) -> bytes:
+    """The connector as its JSON object, built by PostgreSQL (the hot read: no decoding to re-encode)."""
+    body: bytes | None = await db.fetchval(queries.CONNECTOR_JSON_BY_ID, partner_id, connector_id)
+    if body is None:
         raise _connector_not_found(connector_id)
-    return dict(row)
+    return body
 
 
 async def create_connector(db: Database, partner_id: uuid.UUID, new: NewConnector) -> Row:
