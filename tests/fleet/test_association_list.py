@@ -190,8 +190,8 @@ class TestDefaults:
     ) -> None:
         db = app.state.db
         calls: list[str] = []
-        original_fetch, original_connection = db.fetch, db.connection
-        connections: list[None] = []
+        original_fetch, original_connection, original_read = db.fetch, db.connection, db._read
+        connections: list[None] = []  # checkouts from the pool, by connection() or by a read
 
         async def counted(query: str, *args: Any) -> Any:
             calls.append(query)
@@ -201,11 +201,16 @@ class TestDefaults:
             connections.append(None)
             return original_connection()
 
+        async def counted_read(*args: Any) -> Any:
+            connections.append(None)
+            return await original_read(*args)
+
         def forbidden(*args: Any, **kwargs: Any) -> Any:
             raise AssertionError("a second way to the database")
 
         monkeypatch.setattr(db, "fetch", counted)
         monkeypatch.setattr(db, "connection", counted_connection)
+        monkeypatch.setattr(db, "_read", counted_read)
         for name in ("fetchrow", "fetchval", "write"):
             monkeypatch.setattr(db, name, forbidden)
         params = [
