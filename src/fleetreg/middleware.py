@@ -38,7 +38,7 @@ class RequestContextMiddleware:
             return
 
         started = time.perf_counter()
-        request_id = _request_id(scope)
+        request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         request_id_header = (b"x-request-id", request_id.encode())
         status = 500
@@ -60,17 +60,7 @@ class RequestContextMiddleware:
         async def send_problem(error: AppError) -> None:
             nonlocal status, response_started
             status, response_started = error.status, True
-            body = error.body(scope.get("path"))
-            headers = [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                request_id_header,
-                *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
-            ]
-            if isinstance(error, PayloadTooLarge):
-                headers.append((b"connection", b"close"))
-            await send({"type": "http.response.start", "status": error.status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await send_problem_to(send, error, scope, request_id_header)
 
         async def receive_limited() -> Message:
             nonlocal received, answered_413, client_gone
@@ -101,32 +91,56 @@ class RequestContextMiddleware:
                 return  # the app gave up on the body we cut off; the client has its 413
             if client_gone:
                 return  # the app gave up on a body that never came whole: no one to answer, no bug
-            error_log.exception(
-                "unhandled error",
-                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
-            )
+            log_unhandled(scope, request_id)
             if response_started:
                 raise
             await send_problem(InternalError())
         finally:
             if client_gone:
                 status = 499  # as nginx counts them: "client closed request", whatever the app made of it
-            duration = time.perf_counter() - started
-            route = _route_template(scope)
-            self.metrics.observe_request(scope["method"], route, status, duration)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration * 1000, 3),
-                        "client": _client(scope),
-                    },
-                )
+            observe(self.metrics, scope, request_id, status, started)
+
+
+def observe(metrics: Metrics, scope: Scope, request_id: str, status: int, started: float) -> None:
+    """The request's metrics and its access log line."""
+    duration = time.perf_counter() - started
+    route = _route_template(scope)
+    metrics.observe_request(scope["method"], route, status, duration)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "client": _client(scope),
+            },
+        )
+
+
+def log_unhandled(scope: Scope, request_id: str) -> None:
+    """The traceback of the exception being handled, with the request it broke."""
+    error_log.exception(
+        "unhandled error", extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]}
+    )
+
+
+async def send_problem_to(send: Send, error: AppError, scope: Scope, request_id_header: tuple[bytes, bytes]) -> None:
+    """``error`` as a whole problem+json response, carrying the request id."""
+    body = error.body(scope.get("path"))
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        request_id_header,
+        *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
+    ]
+    if isinstance(error, PayloadTooLarge):
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -139,7 +153,7 @@ _ID_PREFIX = secrets.token_hex(8)
 _id_counter = itertools.count(1)
 
 
-def _request_id(scope: Scope) -> str:
+def request_id_for(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             if _CLIENT_REQUEST_ID.match(value):
