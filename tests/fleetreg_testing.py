@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -55,6 +56,22 @@ class ApiClient:
 
 
 MakeApiClient = Callable[..., Awaitable[ApiClient]]
+
+
+def claims_for(api: ApiClient, **changes: Any) -> dict[str, Any]:
+    """The claims fleetreg puts in a token of ``api``'s client, with ``changes`` (None leaves one out)."""
+    now = int(time.time())
+    claims = {
+        "iss": "fleetreg",
+        "aud": "fleetreg",
+        "sub": api.client_id,
+        "iat": now,
+        "exp": now + 600,
+        "scope": api.scope,
+        "partner_id": str(api.partner_id),
+    }
+    claims.update(changes)
+    return {key: value for key, value in claims.items() if value is not None}
 
 
 FLEETREG = [sys.executable, "-m", "fleetreg"]

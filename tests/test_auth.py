@@ -28,7 +28,7 @@ from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
 from fleetreg.auth.tokens import Principal
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
-from fleetreg_testing import ApiClient, MakeApiClient
+from fleetreg_testing import MakeApiClient, claims_for
 
 probe = APIRouter(route_class=StrictRoute)
 
@@ -248,21 +248,6 @@ class TestJwks:
         (key_file,) = (tmp_path / "keys").glob("*.pem")
         assert key_file.stat().st_mode & 0o777 == 0o600
         assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
-
-
-def claims_for(api: ApiClient, **changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims = {
-        "iss": "fleetreg",
-        "aud": "fleetreg",
-        "sub": api.client_id,
-        "iat": now,
-        "exp": now + 600,
-        "scope": api.scope,
-        "partner_id": str(api.partner_id),
-    }
-    claims.update(changes)
-    return {key: value for key, value in claims.items() if value is not None}
 
 
 def signed(app: FastAPI, claims: dict[str, Any]) -> str:

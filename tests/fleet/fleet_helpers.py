@@ -38,6 +38,20 @@ def luhn_complete(digits: str) -> str:
     raise AssertionError("unreachable")
 
 
+def cnpj_of(number: int) -> str:
+    """A valid CNPJ made from ``number`` (its 12 first digits, then the check digits)."""
+    base = f"{number:012d}"
+    return base + cnpj_check_digits(base)
+
+
+def imei_of(number: int) -> str:
+    return luhn_complete(f"35{number:012d}")
+
+
+def iccid_of(number: int) -> str:
+    return luhn_complete(f"895501{number:012d}")
+
+
 def assert_problem(response: httpx.Response, status: int, title: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
@@ -65,11 +79,10 @@ class Fleet:
         return next(self._numbers)
 
     def cnpj(self) -> str:
-        base = f"{self.number():012d}"
-        return base + cnpj_check_digits(base)
+        return cnpj_of(self.number())
 
     def imei(self) -> str:
-        return luhn_complete(f"35{self.number():012d}")
+        return imei_of(self.number())
 
     def iccid(self) -> str:
         return luhn_complete(f"895501{self.number():012d}")

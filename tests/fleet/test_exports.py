@@ -15,10 +15,11 @@ from typing import Any
 import asyncpg
 import psutil
 import pytest
-from fleet_helpers import luhn_complete
+from fleet_helpers import cnpj_of as cnpj
+from fleet_helpers import iccid_of as iccid
+from fleet_helpers import imei_of as imei
 
 from fleetreg.fleet import exports as fleet_exports
-from fleetreg.fleet.formats import cnpj_check_digits
 from fleetreg_testing import FLEETREG, database_url_for, environment
 
 FLEET_TYPES = ("enterprises", "vehicles", "devices", "chips")
@@ -29,19 +30,6 @@ COLUMNS = {
     "chips": "id, serial, number, carrier, service_provider, batch, device_id",
 }
 AWKWARD_NAMES = ["Smith, Jones & Co", 'She said "hi"', "two\nlines", "São Paulo Frotas", " spaced ", "NULL", ""]
-
-
-def cnpj(number: int) -> str:
-    base = f"{number:012d}"
-    return base + cnpj_check_digits(base)
-
-
-def imei(number: int) -> str:
-    return luhn_complete(f"35{number:012d}")
-
-
-def iccid(number: int) -> str:
-    return luhn_complete(f"895501{number:012d}")
 
 
 def fleet_id(prefix: str, number: int) -> str:

@@ -11,28 +11,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from fleet_helpers import luhn_complete
+from fleet_helpers import cnpj_of as cnpj
+from fleet_helpers import iccid_of as iccid
+from fleet_helpers import imei_of as imei
 
-from fleetreg.fleet.formats import cnpj_check_digits
 from fleetreg.fleet.imports import CHIPS, DEVICES, ENTERPRISES, VEHICLES
 from fleetreg.importer import ImportResult, ImportSpec, import_csv
 
 
 def csv(text: str) -> io.BytesIO:
     return io.BytesIO(text.encode())
-
-
-def cnpj(number: int) -> str:
-    base = f"{number:012d}"
-    return base + cnpj_check_digits(base)
-
-
-def imei(number: int) -> str:
-    return luhn_complete(f"35{number:012d}")
-
-
-def iccid(number: int) -> str:
-    return luhn_complete(f"895501{number:012d}")
 
 
 async def load(db: asyncpg.Connection, spec: ImportSpec, text: str) -> ImportResult:

@@ -48,7 +48,16 @@ from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
 from fleetreg.settings import Settings
 from fleetreg.web import PATH_PARAMETER_NAMES
-from fleetreg_testing import EVERY_PARTNER_SCOPE, EVERY_SCOPE, FLEETREG, ApiClient, environment, free_port, wait_ready
+from fleetreg_testing import (
+    EVERY_PARTNER_SCOPE,
+    EVERY_SCOPE,
+    FLEETREG,
+    ApiClient,
+    claims_for,
+    environment,
+    free_port,
+    wait_ready,
+)
 
 PROBLEM = "application/problem+json"
 FLEET_ID = "ZZZZZZZZZZZZZZZ"  # well-formed (15 letters or digits), never generated
@@ -157,32 +166,17 @@ async def service(settings: Settings) -> AsyncIterator[Service]:
 # -- tokens -----------------------------------------------------------------------------------------------
 
 
-def claims_of(api: ApiClient, **changes: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims = {
-        "iss": "fleetreg",
-        "aud": "fleetreg",
-        "sub": api.client_id,
-        "iat": now,
-        "exp": now + 600,
-        "scope": api.scope,
-        "partner_id": str(api.partner_id),
-    }
-    claims.update(changes)
-    return claims
-
-
 def expired(service: Service, api: ApiClient) -> str:
     now = int(time.time())
     key = service.app.state.auth.tokens.keys.signing
-    claims = claims_of(api, iat=now - 700, exp=now - 100)
+    claims = claims_for(api, iat=now - 700, exp=now - 100)
     return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
 
 
 def signed_by_another_key(service: Service, api: ApiClient) -> str:
     stranger = ec.generate_private_key(ec.SECP256R1())
     kid = service.app.state.auth.tokens.keys.signing.kid  # pretending to be ours
-    return jwt.encode(claims_of(api), stranger, algorithm="ES256", headers={"kid": kid})
+    return jwt.encode(claims_for(api), stranger, algorithm="ES256", headers={"kid": kid})
 
 
 def alg_none(service: Service, api: ApiClient) -> str:
@@ -190,7 +184,7 @@ def alg_none(service: Service, api: ApiClient) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
     header = {"alg": "none", "typ": "JWT", "kid": service.app.state.auth.tokens.keys.signing.kid}
-    return f"{part(header)}.{part(claims_of(api))}."
+    return f"{part(header)}.{part(claims_for(api))}."
 
 
 async def revoked(service: Service, api: ApiClient) -> str:
