@@ -92,3 +92,94 @@ async def test_unreachable_database_is_service_unavailable(tmp_path: object) -> 
     with pytest.raises(ServiceUnavailable):
         await db.fetchval("SELECT 1")
     await db.close()
+
+
+# -- the pool (fleetreg.pool): what a full pool does with connections coming back -------------------
+
+
+async def backends(db: asyncpg.Connection) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'fleetreg'"
+        )
+    )
+
+
+async def test_a_connection_given_back_goes_to_the_request_waiting_for_it(database_url: str) -> None:
+    database = Database(database_url, min_size=0, max_size=1)
+    await database.open()
+    try:
+        async with database.connection() as held:
+            waiting = asyncio.create_task(database.fetchval("SELECT pg_backend_pid()"))
+            await asyncio.sleep(0.05)
+            assert not waiting.done(), "the one connection is in use"
+            assert database.pool_usage() == (1, 1, 1)
+            holder_pid = await held.fetchval("SELECT pg_backend_pid()")
+        assert await asyncio.wait_for(waiting, 5) == holder_pid, "the waiter got the same connection"
+        assert database.pool_usage() == (1, 0, 1)
+    finally:
+        await database.close()
+
+
+async def test_a_request_that_waits_too_long_is_service_unavailable(database_url: str) -> None:
+    database = Database(database_url, min_size=0, max_size=1, timeout=0.2)
+    await database.open()
+    try:
+        async with database.connection():
+            with pytest.raises(ServiceUnavailable):
+                await database.fetchval("SELECT 1")
+        # the waiter that gave up left nothing behind: the connection is free for the next request
+        assert await asyncio.wait_for(database.fetchval("SELECT 1"), 1) == 1
+        assert database.pool_usage() == (1, 0, 1)
+    finally:
+        await database.close()
+
+
+async def test_a_statement_that_times_out_closes_its_connection(database_url: str) -> None:
+    database = Database(database_url, min_size=1, max_size=1, timeout=0.3)
+    await database.open()
+    try:
+        first = await database.fetchval("SELECT pg_backend_pid()")
+        with pytest.raises(ServiceUnavailable):
+            await database.fetchval("SELECT pg_sleep(10)")
+        # closed at once, not reused mid-statement: the next request opens a new connection
+        assert database.pool_usage() == (0, 0, 1)
+        assert await database.fetchval("SELECT pg_backend_pid()") != first
+        assert database.pool_usage() == (1, 0, 1)
+    finally:
+        await database.close()
+
+
+async def test_a_waiter_cancelled_as_it_is_handed_a_connection_passes_it_on(database_url: str) -> None:
+    database = Database(database_url, min_size=0, max_size=1, timeout=2)
+    await database.open()
+    try:
+        cancelled = None
+        async with database.connection():
+            cancelled = asyncio.create_task(database.fetchval("SELECT 1"))
+            await asyncio.sleep(0.05)
+        cancelled.cancel()  # in the same turn as the connection was handed to it
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert await asyncio.wait_for(database.fetchval("SELECT 3"), 1) == 3
+        assert database.pool_usage() == (1, 0, 1)
+    finally:
+        await database.close()
+
+
+async def test_closing_the_pool_answers_waiters_and_closes_connections_in_use(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    database = Database(database_url, min_size=0, max_size=1)
+    await database.open()
+    async with database.connection() as held:
+        waiting = asyncio.create_task(database.fetchval("SELECT 1"))
+        await asyncio.sleep(0.05)
+        pool = database.pool
+        await database.close()
+        with pytest.raises(ServiceUnavailable):
+            await waiting
+        assert not held.is_closed(), "a connection in use is not cut off under its user"
+    assert held.is_closed(), "it is closed when it comes back"
+    assert pool.usage() == (0, 0)
+    assert await backends(db) == 0

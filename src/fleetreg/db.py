@@ -15,12 +15,12 @@ from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import asyncpg
 from asyncpg import Record
-from asyncpg.pool import PoolConnectionProxy
 
+from fleetreg.pool import ConnectionPool
 from fleetreg.problems import AppError, BadRequest, Conflict, ServiceUnavailable
 
 T = TypeVar("T")
-Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+Connection: TypeAlias = asyncpg.Connection
 log = logging.getLogger("fleetreg.db")
 
 # constraint name -> the error a violation of it means to the client. Each domain registers its own
@@ -104,40 +104,11 @@ def translated_errors() -> Any:
         raise app_error from error
 
 
-@contextlib.contextmanager
-def _terminated_on_timeout(connection: Connection) -> Any:
-    """A statement that timed out may sit on a hung server: close its connection at once rather than
-    let the pool wait (on that same server) to cancel the statement and reset the connection."""
-    try:
-        yield
-    except TimeoutError:
-        connection.terminate()
-        raise
-
-
-async def _reset_connection(connection: asyncpg.Connection) -> None:
-    """Make a released connection fit for the next request.
-
-    asyncpg's default reset runs "advisory unlock all; CLOSE ALL; UNLISTEN *; RESET ALL" on every
-    release: a second round trip per request, measured at a third of the throughput of a simple
-    read. Nothing in fleetreg leaves such state on pooled connections (no LISTEN, session advisory
-    locks, cursors outside transactions or SET), so only an unfinished transaction is undone.
-
-    This never raises: asyncpg re-raises a reset's error from ``release`` (after a commit, say), so a
-    connection that cannot roll back (a query cut off by a server shutdown leaves it mid-error) is
-    closed instead, and the pool opens a new one when needed.
-    """
-    if connection.is_closed() or not connection.is_in_transaction():
-        return
-    try:
-        await connection.execute("ROLLBACK")
-    except Exception:
-        connection.terminate()
-
-
-async def _init_connection(connection: asyncpg.Connection) -> None:
-    # Timestamps come back aware and in UTC whatever the server's default; rendered as RFC 3339 "Z".
-    await connection.execute("SET TIME ZONE 'UTC'")
+def _ended_cleanly(error: BaseException | None) -> bool:
+    """Whether a connection is fit for the next request after its user ended with ``error``: a
+    statement that failed in the server (a constraint, a bad value) ends cleanly; a timeout, a
+    cancellation or a broken socket may leave it mid-statement, on a server that may be hung."""
+    return error is None or isinstance(error, AppError | asyncpg.PostgresError)
 
 
 class Database:
@@ -146,28 +117,25 @@ class Database:
         self.min_size = min(min_size, max_size)
         self.max_size = max_size
         self.timeout = timeout
-        self._pool: asyncpg.Pool | None = None
-        self._checked_out = 0  # connections handed out by _acquire and not yet released
+        self._pool: ConnectionPool | None = None
+
+    async def _connect(self) -> asyncpg.Connection:
+        connection: asyncpg.Connection = await asyncpg.connect(
+            self.url,
+            timeout=self.timeout,  # to connect, so that a (re)connection never waits longer
+            command_timeout=self.timeout,
+            # Timestamps come back aware and in UTC whatever the server's default; rendered as RFC 3339 "Z".
+            server_settings={"application_name": "fleetreg", "TimeZone": "UTC"},
+        )
+        return connection
 
     async def open(self) -> None:
         """Create the pool. Its connections open lazily when the database is down at start-up."""
-        self._pool = asyncpg.create_pool(
-            self.url,
-            min_size=0,
-            max_size=self.max_size,
-            command_timeout=self.timeout,
-            timeout=self.timeout,  # to connect, so that a (re)connection never waits longer
-            init=_init_connection,
-            reset=_reset_connection,
-            server_settings={"application_name": "fleetreg"},
-        )
-        await self._pool
+        self._pool = ConnectionPool(self._connect, max_size=self.max_size, timeout=self.timeout)
         with contextlib.suppress(Exception):
             # Warm up to min_size; a database that is down now is reported by /readyz, not fatal here.
             async with asyncio.timeout(self.timeout):
-                held = [await self._pool.acquire() for _ in range(self.min_size)]
-                for connection in held:
-                    await self._pool.release(connection)
+                await self._pool.open(self.min_size)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -178,7 +146,7 @@ class Database:
             self._pool = None
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> ConnectionPool:
         if self._pool is None:
             raise RuntimeError("the database pool is not open")
         return self._pool
@@ -187,18 +155,19 @@ class Database:
         """(connections open, connections in use, maximum)."""
         if self._pool is None:
             return 0, 0, self.max_size
-        size = self._pool.get_size()
-        return size, size - self._pool.get_idle_size(), self.max_size
+        return *self._pool.usage(), self.max_size
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         with translated_errors():
-            connection = await self._acquire()
+            pool = self.pool
+            connection = await pool.acquire()
             try:
-                with _terminated_on_timeout(connection):
-                    yield connection
-            finally:
-                await self._release(connection)
+                yield connection
+            except BaseException as error:
+                self._give_back(pool, connection, error)
+                raise
+            self._give_back(pool, connection, None)
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
         result: list[Record] = await self._read("fetch", query, args)
@@ -212,44 +181,29 @@ class Database:
         return await self._read("fetchval", query, args)
 
     async def _read(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
-        """``connection()`` for one statement, spelled out: the hot reads skip two generator-based
-        context managers, and ``_acquire`` arms no timer when a connection is free (asyncpg's own
-        acquire timeout starts a task per request; measured in bench/README.md)."""
-        try:
-            connection = await self._acquire()
-        except Exception as error:
-            _raise_translated(error)
-        try:
-            return await getattr(connection, method)(query, *args)
-        except AppError:
-            raise
-        except Exception as error:
-            if isinstance(error, TimeoutError):
-                connection.terminate()  # as _terminated_on_timeout does
-            _raise_translated(error)
-        finally:
-            with contextlib.suppress(Exception):  # the reset never raises; a closed pool may
-                await self._release(connection)
-
-    async def _acquire(self) -> PoolConnectionProxy:
-        """A connection of the pool, waiting at most ``timeout`` for one to come free."""
+        """``connection()`` for one statement, spelled out: the hot reads skip a generator-based
+        context manager (measured in bench/README.md)."""
         pool = self.pool
-        if self._checked_out < self.max_size:
-            # A holder is free, so this does not wait (a reconnection is bounded by the connect
-            # timeout): no timer to arm, which was a measurable share of a fast read.
-            connection = await pool.acquire()
-        else:
-            async with asyncio.timeout(self.timeout):
-                connection = await pool.acquire()
-        self._checked_out += 1
-        return connection
-
-    async def _release(self, connection: PoolConnectionProxy) -> None:
         try:
-            await self.pool.release(connection)
-        finally:
-            # Counted down only once the holder is back in the pool's queue.
-            self._checked_out -= 1
+            connection = await pool.acquire()
+        except Exception as error:
+            _raise_translated(error)
+        try:
+            result = await getattr(connection, method)(query, *args)
+        except BaseException as error:
+            self._give_back(pool, connection, error)
+            if isinstance(error, Exception) and not isinstance(error, AppError):
+                _raise_translated(error)
+            raise
+        pool.release(connection)
+        return result
+
+    @staticmethod
+    def _give_back(pool: ConnectionPool, connection: asyncpg.Connection, error: BaseException | None) -> None:
+        if _ended_cleanly(error):
+            pool.release(connection)
+        else:
+            pool.discard(connection)
 
     async def write(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction and commit it; retry on serialization failure or deadlock.
@@ -259,14 +213,8 @@ class Database:
         """
         for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
-                with translated_errors():
-                    connection = await self._acquire()
-                    try:
-                        with _terminated_on_timeout(connection):
-                            async with connection.transaction():
-                                return await work(connection)
-                    finally:
-                        await self._release(connection)
+                async with self.connection() as connection, connection.transaction():
+                    return await work(connection)
             except Conflict as conflict:
                 if not isinstance(conflict.__cause__, _RETRYABLE) or attempt == _WRITE_ATTEMPTS:
                     raise
