@@ -109,7 +109,8 @@ class ConnectorReadFastLane:
         except _NotPlain:
             return False
         if path.startswith(_ITEM_PREFIX) and _UUID.fullmatch(path, len(_ITEM_PREFIX)) and not scope["query_string"]:
-            scope[_PLAN] = (_ITEM, uuid.UUID(path[len(_ITEM_PREFIX) :]), authorization)
+            # Its canonical text (what str(UUID) gives), as the route's 404 message quotes it.
+            scope[_PLAN] = (_ITEM, path[len(_ITEM_PREFIX) :].lower(), authorization)
             return True
         return False
 

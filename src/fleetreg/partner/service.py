@@ -51,8 +51,11 @@ async def list_connectors(
     return await queries.connector_page(db, partner_id, filters, limit, offset)
 
 
-async def get_connector(db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID) -> bytes:
-    """The connector as its JSON object, built by PostgreSQL (the hot read: no decoding to re-encode)."""
+async def get_connector(db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID | str) -> bytes:
+    """The connector as its JSON object, built by PostgreSQL (the hot read: no decoding to re-encode).
+
+    ``connector_id`` may be given as its canonical text (lower case, hyphenated), as the fast lane
+    does: asyncpg encodes that as fast as a UUID, without building one."""
     body: bytes | None = await db.fetchval(queries.CONNECTOR_JSON_BY_ID, partner_id, connector_id)
     if body is None:
         raise _connector_not_found(connector_id)
@@ -108,7 +111,7 @@ async def delete_connector(db: Database, partner_id: uuid.UUID, connector_id: uu
     await db.write(work)
 
 
-def _connector_not_found(connector_id: uuid.UUID) -> ConnectorNotFound:
+def _connector_not_found(connector_id: uuid.UUID | str) -> ConnectorNotFound:
     return ConnectorNotFound(f"no connector with id {connector_id}")
 
 
