@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
+from fleetreg import pool as pool_module
 from fleetreg.db import CONSTRAINT_ERRORS, Database
 from fleetreg.problems import BadRequest, Conflict, ServiceUnavailable
 
@@ -183,3 +184,17 @@ async def test_closing_the_pool_answers_waiters_and_closes_connections_in_use(
     assert held.is_closed(), "it is closed when it comes back"
     assert pool.usage() == (0, 0)
     assert await backends(db) == 0
+
+
+async def test_a_connection_idle_too_long_is_replaced(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool_module, "MAX_IDLE_SECONDS", 0.2)
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.open()
+    try:
+        first = await database.fetchval("SELECT pg_backend_pid()")
+        assert await database.fetchval("SELECT pg_backend_pid()") == first, "reused while fresh"
+        await asyncio.sleep(0.3)
+        assert await database.fetchval("SELECT pg_backend_pid()") != first
+        assert database.pool_usage() == (1, 0, 1)
+    finally:
+        await database.close()

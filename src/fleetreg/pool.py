@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-log = logging.getLogger("fleetreg.db")
+# An idle connection older than this is closed rather than reused, as asyncpg's pool does by default:
+# a firewall or load balancer between here and the database may have dropped it silently.
+MAX_IDLE_SECONDS = 300.0
 
 
 class PoolClosed(asyncpg.InterfaceError):  # type: ignore[misc]
@@ -41,11 +42,12 @@ class ConnectionPool:
         self.max_size = max_size
         self.timeout = timeout  # the longest a request waits for a connection to come free
         self._size = 0  # connections open or being opened
-        self._idle: list[asyncpg.Connection] = []  # a stack: the most recently used is reused first
+        # A stack of (connection, when it came back): the most recently used is reused first.
+        self._idle: list[tuple[asyncpg.Connection, float]] = []
         # Requests waiting, oldest first. A waiter's result is a connection, or None for "a place came
         # free: open a connection yourself".
         self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
-        self._cleanups: set[asyncio.Task[None]] = set()  # rollbacks before a connection comes back
+        self._cleanups: set[asyncio.Task[None]] = set()  # rollbacks and closes of connections that came back
         self._closed = False
 
     def usage(self) -> tuple[int, int]:
@@ -56,10 +58,14 @@ class ConnectionPool:
         if self._closed:
             raise PoolClosed("the connection pool is closed")
         while self._idle:
-            connection = self._idle.pop()
-            if not connection.is_closed():
+            connection, since = self._idle.pop()
+            if connection.is_closed():
+                self._size -= 1  # closed by the server while idle
+            elif asyncio.get_running_loop().time() - since > MAX_IDLE_SECONDS:
+                self._size -= 1
+                self._close_in_background(connection)
+            else:
                 return connection
-            self._size -= 1  # closed by the server while idle
         if self._size < self.max_size:
             self._size += 1
             return await self._open()
@@ -123,20 +129,17 @@ class ConnectionPool:
             if not waiter.done():
                 waiter.set_exception(PoolClosed("the connection pool is closed"))
         for cleanup in list(self._cleanups):
-            cleanup.cancel()
+            cleanup.cancel()  # a rollback in progress: its connection is closed
         idle, self._idle = self._idle, []
-        for connection in idle:
-            try:
-                await asyncio.wait_for(connection.close(), timeout=self.timeout)
-            except (Exception, asyncio.CancelledError):
-                connection.terminate()
+        for connection, _ in idle:
+            await self._close_quietly(connection)
             self._size -= 1
 
     def terminate(self) -> None:
         """Close every idle connection at once, without waiting for the server."""
         self._closed = True
         idle, self._idle = self._idle, []
-        for connection in idle:
+        for connection, _ in idle:
             connection.terminate()
             self._size -= 1
 
@@ -155,7 +158,7 @@ class ConnectionPool:
             if not waiter.done():
                 waiter.set_result(connection)
                 return
-        self._idle.append(connection)
+        self._idle.append((connection, asyncio.get_running_loop().time()))
 
     def _free_place(self) -> None:
         """A connection is gone: its place goes to the oldest waiter (to open one), or is freed."""
@@ -165,6 +168,17 @@ class ConnectionPool:
                 waiter.set_result(None)
                 return
         self._size -= 1
+
+    def _close_in_background(self, connection: asyncpg.Connection) -> None:
+        closing = asyncio.get_running_loop().create_task(self._close_quietly(connection))
+        self._cleanups.add(closing)
+        closing.add_done_callback(self._cleanups.discard)
+
+    async def _close_quietly(self, connection: asyncpg.Connection) -> None:
+        try:
+            await asyncio.wait_for(connection.close(), timeout=self.timeout)
+        except (Exception, asyncio.CancelledError):
+            connection.terminate()
 
     async def _roll_back_and_release(self, connection: asyncpg.Connection) -> None:
         try:
