@@ -42,6 +42,16 @@ class TestGoodFiles:
         assert rows["Kept"] == kept
         assert isinstance(rows["Generated"], uuid.UUID)
 
+    async def test_every_spelling_of_a_uuid_is_the_same_id(self, db: asyncpg.Connection, partner_id: uuid.UUID) -> None:
+        upper, braced, bare = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        text = f"id,name\n{str(upper).upper()},Upper\n{{{braced}}},Braced\n{bare.hex},Bare\n"
+        result = await import_csv(db, CUSTOMERS, csv(text), [partner_id])
+        assert result.ok, result.errors
+        rows = {row["name"]: row["id"] for row in await db.fetch("SELECT id, name FROM customers")}
+        assert rows == {"Upper": upper, "Braced": braced, "Bare": bare}
+        again = await import_csv(db, CUSTOMERS, csv(f"id,name\n{upper},Again\nurn:uuid:{upper},Twice\n"), [partner_id])
+        assert [(e.line, e.reason.split(" ")[0]) for e in again.errors] == [(2, "a"), (3, "id"), (3, "a")]
+
     async def test_connectors_with_every_column_and_totals(self, db: asyncpg.Connection, partner_id: uuid.UUID) -> None:
         customer = uuid.uuid4()
         await import_csv(db, CUSTOMERS, csv(f"id,name\n{customer},C\n"), [partner_id])

@@ -164,8 +164,11 @@ _NOT_UTF8 = "the file is not UTF-8 text"
 
 
 def _is_utf8(fields: list[str]) -> bool:
+    text = "".join(fields)
+    if text.isascii():  # most rows: no need to encode them to know
+        return True
     try:
-        "".join(fields).encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
