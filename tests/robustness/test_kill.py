@@ -322,18 +322,21 @@ async def test_one_worker_killed_during_a_bulk_create(
             enterprise = (await fleet.enterprise())["id"]
             body = {"data": [{"attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]}
         async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            # Open the connection first (the POST reuses it) and find the worker holding it, so that
+            # the kill follows the moment the transaction opens (on a busy machine, looking for the
+            # worker after that moment could let the request commit first).
+            assert (await http.get("/readyz")).status_code == 200
+            [ours] = our_ports_to(server)
+            # the worker holding our connection: the one whose socket's peer is our end of it
+            [worker] = [
+                w for w in workers_of(supervisor) if any(c.raddr and c.raddr.port == ours for c in w.net_connections())
+            ]
             request = asyncio.create_task(http.post("/v2/devices", json=body))
             started = time.monotonic()
             while not request.done() and not await server_is_at(db, IN_TRANSACTION):
                 assert time.monotonic() - started < 30, "no transaction seen"
-            # the worker holding our connection: the one whose socket's peer is our end of it
-            [ours] = [
-                c.laddr.port for c in psutil.Process().net_connections() if c.raddr and c.raddr.port == server.port
-            ]
-            [worker] = [
-                w for w in workers_of(supervisor) if any(c.raddr and c.raddr.port == ours for c in w.net_connections())
-            ]
             worker.kill()
+            assert our_ports_to(server) == [ours], "the request went on another connection"
             with pytest.raises(httpx.TransportError):
                 await request
         deadline = time.monotonic() + 30
@@ -352,6 +355,11 @@ async def test_one_worker_killed_during_a_bulk_create(
             assert again.status_code == 201, again.text
         assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == ITEMS
         await assert_totals_exact(db)
+
+
+def our_ports_to(server: Served) -> list[int]:
+    """The local ports of this process's connections to ``server``."""
+    return [c.laddr.port for c in psutil.Process().net_connections() if c.raddr and c.raddr.port == server.port]
 
 
 def workers_of(supervisor: psutil.Process) -> list[psutil.Process]:
