@@ -26,16 +26,13 @@ PROBLEM = "application/problem+json"
 
 
 def luhn_complete(digits: str) -> str:
-    """``digits`` with the Luhn check digit appended."""
-    for check in "0123456789":
-        candidate = digits + check
-        total = 0
-        for position, char in enumerate(reversed(candidate)):
-            value = int(char) * (2 if position % 2 else 1)
-            total += value - 9 if value > 9 else value
-        if total % 10 == 0:
-            return candidate
-    raise AssertionError("unreachable")
+    """``digits`` with the Luhn check digit appended (computed once, not found by trying each digit:
+    some tests make 100,000 of them)."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (1 if position % 2 else 2)  # the digit next to the check digit is doubled
+        total += value - 9 if value > 9 else value
+    return digits + str(-total % 10)
 
 
 def cnpj_of(number: int) -> str:
