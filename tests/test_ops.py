@@ -32,7 +32,9 @@ class TestHealth:
         assert response.json() == {"status": "ready", "migration": app.state.head_revision}
 
     async def test_readyz_without_migrations_is_503(self, empty_database_url: str, tmp_path: Path) -> None:
-        app = create_app(Settings(database_url=empty_database_url, data_dir=tmp_path))
+        # db_timeout: start-up waits that long for the revocation listener, which cannot start
+        # without the oauth_clients table (the default, 5 s, made this the suite's slowest unit test).
+        app = create_app(Settings(database_url=empty_database_url, data_dir=tmp_path, db_timeout=1))
         response = await serve(app, "GET", "/readyz")
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
