@@ -22,8 +22,16 @@ run: $(STAMP)
 	$(BIN)/fleetreg demo --if-empty
 	$(BIN)/fleetreg serve
 
+# In parallel: one pytest-xdist worker per core (PYTEST_WORKERS=0 for one process), each with its own
+# embedded PostgreSQL. --dist load, not loadscope/loadgroup: those key tests by node id, and
+# Schemathesis gives all the operations of one test function the same node id under pytest 9, so
+# they would run one operation per function. PYTHONDONTWRITEBYTECODE is cleared for the run: the
+# suite starts a few hundred Python processes (the CLI, servers and their workers), which would
+# otherwise each compile fleetreg (and pytest its plugins) again.
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

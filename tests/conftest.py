@@ -2,6 +2,11 @@
 
 The server is the embedded one (or FLEETREG_TEST_DATABASE_URL's). It is migrated once into a template
 database; every test gets its own copy of the template (CREATE DATABASE ... TEMPLATE), dropped after.
+
+`make test` runs the suite in parallel (pytest-xdist, one worker per core). A session is then one
+worker's: each worker starts its own embedded PostgreSQL under its own temporary directory, or, with
+FLEETREG_TEST_DATABASE_URL, shares that server through a template database of its own (named after
+its process id).
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ from fleetreg.auth.scopes import parse_scope
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.settings import Settings
 from fleetreg_testing import EVERY_PARTNER_SCOPE, TEST_SERVER_OPTIONS, ApiClient, MakeApiClient, database_url_for
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (seconds each: servers started, processes killed) first, in their order, so that
+    parallel workers do not end with one of them still running while the others have nothing left."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)
