@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
-    app.fast_lane = ConnectorReadFastLane(metrics=app.state.metrics)
+    app.fast_lane = ConnectorReadFastLane(state=app.state, metrics=app.state.metrics)
     app.include_router(ops.router)
     install_docs(app)
     install_openapi(app, settings)

@@ -128,8 +128,13 @@ def log_unhandled(scope: Scope, request_id: str) -> None:
     )
 
 
-async def send_problem_to(send: Send, error: AppError, scope: Scope, request_id_header: tuple[bytes, bytes]) -> None:
-    """``error`` as a whole problem+json response, carrying the request id."""
+Headers = list[tuple[bytes, bytes]]
+
+
+def problem_response(
+    error: AppError, scope: Scope, request_id_header: tuple[bytes, bytes]
+) -> tuple[int, Headers, bytes]:
+    """``error`` as a problem+json response carrying the request id: status, headers, body."""
     body = error.body(scope.get("path"))
     headers = [
         (b"content-type", PROBLEM_JSON.encode()),
@@ -139,7 +144,13 @@ async def send_problem_to(send: Send, error: AppError, scope: Scope, request_id_
     ]
     if isinstance(error, PayloadTooLarge):
         headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    return error.status, headers, body
+
+
+async def send_problem_to(send: Send, error: AppError, scope: Scope, request_id_header: tuple[bytes, bytes]) -> None:
+    """``error`` as a whole problem+json response, carrying the request id."""
+    status, headers, body = problem_response(error, scope, request_id_header)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -3,19 +3,27 @@
 Each request is sent twice, once with the fast lane in place and once with the lane declining it, and
 the two answers must be the same status, content type and bytes. Requests the fast lane leaves to
 the routes (malformed, unknown or repeated parameters) are in the list too: they must not change.
+The same holds through a real server with fleetreg's HTTP protocol (``fleetreg.protocol``), which
+writes the lane's answers to the connection itself: there keep-alive, pipelining, HTTP/1.0 and
+``Connection: close`` must behave as for any other request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from fleetreg.partner.fastlane import ConnectorReadFastLane
-from fleetreg_testing import ApiClient, MakeApiClient
+from fleetreg.protocol import HttpProtocol
+from fleetreg_testing import ApiClient, MakeApiClient, free_port
 
 CONNECTORS = "/v2/customers/connectors"
 
@@ -169,3 +177,130 @@ async def test_page_items_are_the_stored_rows(client: httpx.AsyncClient, acme: d
         "software_version",
         "type",
     ]
+
+
+# -- through a real server: fleetreg's HTTP protocol answers the lane's requests on the connection --
+
+
+@pytest.fixture
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` (its lifespan already running) served by uvicorn with fleetreg's protocol, as
+    ``fleetreg serve`` does (proxy headers on, trusting 127.0.0.1)."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), http=HttpProtocol, lifespan="off", log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the server did not start"
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{config.port}"
+    server.should_exit = True
+    await task
+
+
+def _comparable(response: httpx.Response) -> tuple[Any, ...]:
+    """Status, body and every header (in any order) but the two that differ from answer to answer."""
+    headers = sorted((k, v) for k, v in response.headers.multi_items() if k not in ("date", "x-request-id"))
+    return response.status_code, headers, response.content
+
+
+async def test_the_connection_lane_answers_as_the_routes_do(
+    served: str, acme: dict[str, Any], make_api_client: MakeApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = await make_api_client(partner="globex")
+    requests = _requests(acme, other)
+    answered_directly = 0
+    answer_directly = HttpProtocol._answer_directly
+
+    async def counting(self: HttpProtocol, lane: Any, cycle: Any) -> None:
+        nonlocal answered_directly
+        answered_directly += 1
+        await answer_directly(self, lane, cycle)
+
+    monkeypatch.setattr(HttpProtocol, "_answer_directly", counting)
+    async with httpx.AsyncClient(base_url=served) as http:
+        fast = [await http.get(url, headers=headers) for url, headers in requests]
+        assert answered_directly == 17 + 3 + 1 + 4 + 1  # as in the ASGI test, without the no-read-scope client
+        monkeypatch.setattr(ConnectorReadFastLane, "takes", _declined)
+        routed = [await http.get(url, headers=headers) for url, headers in requests]
+    assert answered_directly == 26
+    for (url, _), ours, theirs in zip(requests, fast, routed, strict=True):
+        assert _comparable(ours) == _comparable(theirs), url
+        assert ours.headers["date"]
+        assert ours.headers["x-request-id"]
+
+
+async def _exchange(base: str, raw: bytes) -> bytes:
+    """What the server sends back for ``raw`` until it closes the connection."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(raw)
+    await writer.drain()
+    received = await asyncio.wait_for(reader.read(-1), timeout=10)  # to the end: the server must close
+    writer.close()
+    return received
+
+
+def _get(path: str, token: str, *extra: str, version: str = "1.1") -> bytes:
+    lines = [f"GET {path} HTTP/{version}", "Host: fleetreg.test", f"Authorization: {token}", *extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _responses(raw: bytes) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
+    """The status lines, headers and bodies of consecutive responses, each with a content-length."""
+    found = []
+    while raw:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        status, *header_lines = head.split(b"\r\n")
+        headers = dict(line.split(b": ", 1) for line in header_lines)
+        length = int(headers[b"content-length"])
+        found.append((status, headers, rest[:length]))
+        raw = rest[length:]
+    return found
+
+
+async def test_pipelined_requests_are_answered_in_order_and_close_ends_the_connection(
+    served: str, acme: dict[str, Any], client: httpx.AsyncClient
+) -> None:
+    token = acme["api"].headers["Authorization"]
+    first, second = acme["connectors"][:2]
+    raw = (
+        _get(f"{CONNECTORS}/{first}", token, "X-Request-ID: one")
+        + _get(f"{CONNECTORS}?limit=1", token)
+        + _get(f"{CONNECTORS}/{second}", token, "Connection: close")
+    )
+    answers = _responses(await _exchange(served, raw))  # returns only because the server closes
+    assert [status for status, _, _ in answers] == [b"HTTP/1.1 200 OK"] * 3
+    expected = [
+        (await client.get(f"{CONNECTORS}/{first}", headers=acme["api"].headers)).content,
+        (await client.get(f"{CONNECTORS}?limit=1", headers=acme["api"].headers)).content,
+        (await client.get(f"{CONNECTORS}/{second}", headers=acme["api"].headers)).content,
+    ]
+    assert [body for _, _, body in answers] == expected
+    assert answers[0][1][b"x-request-id"] == b"one"
+    assert b"connection" not in answers[0][1]
+    assert b"connection" not in answers[1][1]
+    assert answers[2][1][b"connection"] == b"close"
+
+
+async def test_an_http_1_0_request_is_answered_and_the_connection_closed(served: str, acme: dict[str, Any]) -> None:
+    token = acme["api"].headers["Authorization"]
+    answers = _responses(await _exchange(served, _get(f"{CONNECTORS}/{uuid.uuid4()}", token, version="1.0")))
+    [(status, headers, body)] = answers
+    assert status == b"HTTP/1.1 404 Not Found"
+    assert headers[b"connection"] == b"close"
+    assert headers[b"content-type"] == b"application/problem+json"
+    assert b"not found" in body.lower()
+
+
+async def test_the_access_log_names_the_client_a_trusted_proxy_forwards(
+    served: str, acme: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="fleetreg.access")
+    headers = {**acme["api"].headers, "X-Forwarded-For": "203.0.113.9"}
+    async with httpx.AsyncClient(base_url=served) as http:
+        response = await http.get(f"{CONNECTORS}/{acme['connectors'][0]}", headers=headers)
+    assert response.status_code == 200
+    [record] = [record for record in caplog.records if record.name == "fleetreg.access"]
+    assert (record.client, record.route, record.status) == ("203.0.113.9:0", f"{CONNECTORS}/{{connector_id}}", 200)  # type: ignore[attr-defined]

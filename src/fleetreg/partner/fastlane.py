@@ -2,13 +2,14 @@
 
 ``GET /v2/customers/connectors`` and ``GET /v2/customers/connectors/{connector-id}`` are the hot
 paths partners poll. FastAPI spends most of such a request matching routes and solving dependencies
-(measured in bench/README.md); this ASGI layer answers the requests whose every parameter is plainly
+(measured in bench/README.md); this lane answers the requests whose every parameter is plainly
 valid with the router's own functions (``partner.router.connector_list``, ``service.get_connector``)
 and the same authentication (``auth.dependencies.partner_caller``), so the answer is the same bytes.
 Anything else - an unknown, repeated or malformed parameter, a name filter, another method - goes on
-to the FastAPI routes, which say precisely what is wrong. ``fleetreg.app.FleetregApp`` asks it first,
-ahead of Starlette's middleware stack; its answers pass through a ``RequestContextMiddleware`` of
-their own, so request ids, metrics and the access log apply to them as to every request.
+to the FastAPI routes, which say precisely what is wrong. Under ``fleetreg serve`` the HTTP protocol
+(``fleetreg.protocol``) asks it first and writes its answers to the connection itself; under any
+other ASGI server ``fleetreg.app.FleetregApp`` asks it ahead of Starlette's middleware stack. Either
+way request ids, metrics and the access log apply to its answers as to every request.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from fastapi.routing import APIRoute
+from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
 from fleetreg.auth.dependencies import partner_caller
 from fleetreg.metrics import Metrics
-from fleetreg.middleware import log_unhandled, observe, request_id_for, send_problem_to
+from fleetreg.middleware import Headers, log_unhandled, observe, problem_response, request_id_for
 from fleetreg.partner import service
 from fleetreg.partner.router import CONNECTORS, connector_list, router
 from fleetreg.partner.schemas import CONNECTOR_TYPES, LIMIT_DEFAULT, LIMIT_MAX
@@ -77,11 +79,13 @@ def _list_arguments(query_string: bytes) -> dict[str, Any]:
 
 
 class ConnectorReadFastLane:
-    """``takes(scope)`` decides (and notes how to answer), ``serve`` answers. Its answers carry a
+    """``takes(scope)`` decides (and notes how to answer), ``answer`` makes the response: ``serve``
+    sends it as an ASGI app, ``fleetreg.protocol`` writes it straight to the connection. Its answers carry a
     request id and are counted and logged (``middleware.observe``), and an unexpected error is logged
     and answered, as ``RequestContextMiddleware`` does for every other request."""
 
-    def __init__(self, *, metrics: Metrics) -> None:
+    def __init__(self, *, state: State, metrics: Metrics) -> None:
+        self.state = state  # the app's: its lifespan puts the database and the auth state there
         self.metrics = metrics
         # The APIRoutes that would have served these requests: metrics and logs name their templates.
         self._routes = {
@@ -115,6 +119,14 @@ class ConnectorReadFastLane:
         return False
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answers, as an ASGI app, a request ``takes`` took."""
+        status, headers, body = await self.answer(scope)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def answer(self, scope: Scope) -> tuple[int, Headers, bytes]:
+        """The response to a request ``takes`` took: status, headers (the request id among them) and
+        body. Errors are answered, never raised; the request is counted and logged before it returns."""
         started = time.perf_counter()
         request_id = request_id_for(scope)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -123,27 +135,26 @@ class ConnectorReadFastLane:
         scope["route"] = self._routes[template]
         status = 500
         try:
-            state = scope["app"].state
+            state = self.state
             try:
                 principal = await partner_caller(state.auth, authorization, "connectors:read")
                 partner_id = principal.partner_id
                 assert partner_id is not None  # partner_caller admits only partner-bound clients
                 if template == CONNECTORS:
                     response = await connector_list(state.db, partner_id, name=None, **arguments)
-                    status, headers, body = response.status_code, response.raw_headers, response.body
+                    status, headers = response.status_code, response.raw_headers
+                    body = cast(bytes, response.body)  # JSONBytes holds the bytes it was given
                 else:
                     body = await service.get_connector(state.db, partner_id, arguments)
                     # The headers JSONBytes(body) would carry, without building a Response.
                     status, headers = 200, [(b"content-length", b"%d" % len(body)), _JSON_CONTENT_TYPE]
+                return status, [*headers, request_id_header], body
             except AppError as error:
-                status = error.status
-                await send_problem_to(send, error, scope, request_id_header)
-                return
-            await send({"type": "http.response.start", "status": status, "headers": [*headers, request_id_header]})
-            await send({"type": "http.response.body", "body": body})
+                status, headers, body = problem_response(error, scope, request_id_header)
+                return status, headers, body
         except Exception:
             log_unhandled(scope, request_id)
-            status = 500
-            await send_problem_to(send, InternalError(), scope, request_id_header)
+            status, headers, body = problem_response(InternalError(), scope, request_id_header)
+            return status, headers, body
         finally:
             observe(self.metrics, scope, request_id, status, started)
