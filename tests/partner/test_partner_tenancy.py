@@ -158,3 +158,33 @@ class TestTenantIsolation:
         assert await owner_state(db, tenants) == before
         assert await tenants.owner.list_connectors({"limit": 0}) == owner_list
         assert (await tenants.owner.get(CUSTOMERS)).json()["total"] == 1
+
+
+class TestPartnerReference:
+    """A connector's partner exists, held by the database through ``connector_totals`` (migration
+    0004): for rows written by plain SQL as for the API's."""
+
+    NEW_CONNECTOR = "INSERT INTO connectors (partner_id, name, type, hardware_version, software_version)"
+
+    async def test_a_connector_of_an_unknown_partner_is_refused(self, acme: Partner, db: asyncpg.Connection) -> None:
+        before = await db.fetchval("SELECT count(*) FROM connectors")
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="connector_totals_partner_id_fkey"):
+            await db.execute(
+                f"{self.NEW_CONNECTOR} VALUES ($1, 'known', 'virtual', '1', '1'),"
+                " (gen_random_uuid(), 'x', 'virtual', '1', '1')",
+                acme.id,
+            )
+        assert await db.fetchval("SELECT count(*) FROM connectors") == before
+
+    async def test_a_connector_cannot_move_to_an_unknown_partner(self, acme: Partner, db: asyncpg.Connection) -> None:
+        connector = await acme.connector("moving", "physical")
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="connector_totals_partner_id_fkey"):
+            await db.execute("UPDATE connectors SET partner_id = gen_random_uuid() WHERE id = $1", connector["id"])
+        assert await db.fetchval("SELECT partner_id FROM connectors WHERE id = $1", connector["id"]) == acme.id
+
+    async def test_a_partner_with_connectors_cannot_be_deleted(self, acme: Partner, db: asyncpg.Connection) -> None:
+        await acme.connector("kept", "virtual")
+        await db.execute("DELETE FROM oauth_clients WHERE partner_id = $1", acme.id)  # not what holds it
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="connector_totals_partner_id_fkey"):
+            await db.execute("DELETE FROM partners WHERE id = $1", acme.id)
+        assert await db.fetchval("SELECT count(*) FROM connectors WHERE partner_id = $1", acme.id) == 1
