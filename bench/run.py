@@ -170,6 +170,7 @@ def load_fleetreg(server_url: str, name: str, size: Size) -> tuple[str, dict[str
     url = database_url(server_url, size.database)
     credentials_file = WORK / f"credentials-{name}.json"
     if database_exists(server_url, size.database) and credentials_file.exists():
+        fleetreg_cli(url, "db", "upgrade")  # kept from an earlier run: brought to this version's schema
         return url, json.loads(credentials_file.read_text())
     if database_exists(server_url, size.database):
         psql(server_url, "-c", f"DROP DATABASE {size.database} WITH (FORCE)")
