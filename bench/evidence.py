@@ -9,6 +9,7 @@ processes competing for the machine, unlike requests per second.
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -24,7 +25,7 @@ import orjson
 import psutil
 import uvloop
 
-from bench.run import ROOT, SERVER_OPTIONS, WORK, database_url, wait_until_up
+from bench.run import ROOT, SERVER_OPTIONS, WORK, database_url, sample, token_for, wait_until_up
 from fleetreg.app import create_app
 from fleetreg.auth.keys import KeyRing
 from fleetreg.auth.revocations import RevokedClients
@@ -173,6 +174,53 @@ async def app_rows(url: str) -> list[str]:
     return [row("GET one connector through the app: the fast lane", fast, routed, "FastAPI's route")]
 
 
+def cpu_per_request_us(pid: int, wrk_command: list[str]) -> float:
+    """CPU microseconds of process ``pid`` per request of one ``wrk`` run."""
+    process = psutil.Process(pid)
+    before = process.cpu_times()
+    result = subprocess.run(wrk_command, capture_output=True, text=True, check=True)
+    after = process.cpu_times()
+    requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))  # type: ignore[union-attr]
+    return (after.user + after.system - before.user - before.system) / requests * 1e6
+
+
+# A fleetreg server as `fleetreg serve` runs it, with the HTTP protocol given as its first argument.
+SERVE = """import sys, uvicorn
+uvicorn.run("fleetreg.app:create_app", factory=True, port=int(sys.argv[2]), loop="uvloop", http=sys.argv[1],
+            access_log=False, server_header=False, log_level="warning")"""
+
+
+def connection_lane_rows(url: str) -> list[str]:
+    """``wrk`` GETs of one connector against a real server, its lane's answers written on the connection
+    by ``fleetreg.protocol`` or sent through the ASGI app by uvicorn's own httptools protocol."""
+    credentials = json.loads((WORK / "credentials-big.json").read_text())
+    env = {**os.environ, "FLEETREG_DATABASE_URL": url, "FLEETREG_DATA_DIR": str(WORK / "fleetreg-data")}
+    partner = credentials["partner_id"]
+    [connector_id] = sample(url, f"SELECT id FROM connectors WHERE partner_id = '{partner}' LIMIT 1")
+    results = {}
+    for protocol in ("fleetreg.protocol:HttpProtocol", "httptools"):
+        port = 8191
+        server = subprocess.Popen([sys.executable, "-c", SERVE, protocol, str(port)], cwd=ROOT, env=env)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(f"{base}/healthz")
+            token = token_for(base, credentials)
+            connector = f"{base}/v2/customers/connectors/{connector_id}"
+            wrk = ["wrk", "-t1", "-c32", "-d5s", "-H", f"Authorization: Bearer {token}", connector]
+            results[protocol] = statistics.median(cpu_per_request_us(server.pid, wrk) for _ in range(3))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    return [
+        row(
+            "GET one connector from a server: the lane's answer written on the connection",
+            results["fleetreg.protocol:HttpProtocol"],
+            results["httptools"],
+            "through the ASGI app",
+        )
+    ]
+
+
 def server_rows() -> list[str]:
     """A trivial ASGI app under uvicorn: uvloop + httptools against asyncio + h11, CPU per request."""
     lines = []
@@ -184,15 +232,8 @@ def server_rows() -> list[str]:
         server = subprocess.Popen(command, cwd=ROOT)
         try:
             wait_until_up(f"http://127.0.0.1:{port}/")
-            process = psutil.Process(server.pid)
-            before = process.cpu_times()
-            result = subprocess.run(
-                ["wrk", "-t1", "-c32", "-d5s", f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True
-            )
-            after = process.cpu_times()
-            requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))  # type: ignore[union-attr]
-            cpu = (after.user + after.system - before.user - before.system) / requests * 1e6
-            results[loop] = cpu
+            wrk = ["wrk", "-t1", "-c32", "-d5s", f"http://127.0.0.1:{port}/"]
+            results[loop] = cpu_per_request_us(server.pid, wrk)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -226,6 +267,7 @@ async def main() -> None:
             *await token_rows(),
             *await database_rows(url),
             *await app_rows(url),
+            *connection_lane_rows(url),
             *server_rows(),
         ]
     finally:
