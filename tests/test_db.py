@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,12 +22,21 @@ class NameTaken(Conflict):
     title = "Test Partner Name Taken"
 
 
+@asynccontextmanager
+async def opened(database_url: str, **options: Any) -> AsyncIterator[Database]:
+    """A ``Database`` of these pool options, open for the block and closed after it."""
+    database = Database(database_url, **options)
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
 @pytest.fixture
-async def database(database_url: str) -> Database:
-    db = Database(database_url, min_size=1, max_size=1)
-    await db.open()
-    yield db
-    await db.close()
+async def database(database_url: str) -> AsyncIterator[Database]:
+    async with opened(database_url, min_size=1, max_size=1) as db:
+        yield db
 
 
 async def test_an_unfinished_transaction_is_not_handed_on(database: Database) -> None:
@@ -107,9 +119,7 @@ async def backends(db: asyncpg.Connection) -> int:
 
 
 async def test_a_connection_given_back_goes_to_the_request_waiting_for_it(database_url: str) -> None:
-    database = Database(database_url, min_size=0, max_size=1)
-    await database.open()
-    try:
+    async with opened(database_url, min_size=0, max_size=1) as database:
         async with database.connection() as held:
             waiting = asyncio.create_task(database.fetchval("SELECT pg_backend_pid()"))
             await asyncio.sleep(0.05)
@@ -118,28 +128,20 @@ async def test_a_connection_given_back_goes_to_the_request_waiting_for_it(databa
             holder_pid = await held.fetchval("SELECT pg_backend_pid()")
         assert await asyncio.wait_for(waiting, 5) == holder_pid, "the waiter got the same connection"
         assert database.pool_usage() == (1, 0, 1)
-    finally:
-        await database.close()
 
 
 async def test_a_request_that_waits_too_long_is_service_unavailable(database_url: str) -> None:
-    database = Database(database_url, min_size=0, max_size=1, timeout=0.2)
-    await database.open()
-    try:
+    async with opened(database_url, min_size=0, max_size=1, timeout=0.2) as database:
         async with database.connection():
             with pytest.raises(ServiceUnavailable):
                 await database.fetchval("SELECT 1")
         # the waiter that gave up left nothing behind: the connection is free for the next request
         assert await asyncio.wait_for(database.fetchval("SELECT 1"), 1) == 1
         assert database.pool_usage() == (1, 0, 1)
-    finally:
-        await database.close()
 
 
 async def test_a_statement_that_times_out_closes_its_connection(database_url: str) -> None:
-    database = Database(database_url, min_size=1, max_size=1, timeout=0.3)
-    await database.open()
-    try:
+    async with opened(database_url, min_size=1, max_size=1, timeout=0.3) as database:
         first = await database.fetchval("SELECT pg_backend_pid()")
         with pytest.raises(ServiceUnavailable):
             await database.fetchval("SELECT pg_sleep(10)")
@@ -147,14 +149,10 @@ async def test_a_statement_that_times_out_closes_its_connection(database_url: st
         assert database.pool_usage() == (0, 0, 1)
         assert await database.fetchval("SELECT pg_backend_pid()") != first
         assert database.pool_usage() == (1, 0, 1)
-    finally:
-        await database.close()
 
 
 async def test_a_waiter_cancelled_as_it_is_handed_a_connection_passes_it_on(database_url: str) -> None:
-    database = Database(database_url, min_size=0, max_size=1, timeout=2)
-    await database.open()
-    try:
+    async with opened(database_url, min_size=0, max_size=1, timeout=2) as database:
         cancelled = None
         async with database.connection():
             cancelled = asyncio.create_task(database.fetchval("SELECT 1"))
@@ -164,8 +162,6 @@ async def test_a_waiter_cancelled_as_it_is_handed_a_connection_passes_it_on(data
             await cancelled
         assert await asyncio.wait_for(database.fetchval("SELECT 3"), 1) == 3
         assert database.pool_usage() == (1, 0, 1)
-    finally:
-        await database.close()
 
 
 async def test_closing_the_pool_answers_waiters_and_closes_connections_in_use(
@@ -188,13 +184,9 @@ async def test_closing_the_pool_answers_waiters_and_closes_connections_in_use(
 
 async def test_a_connection_idle_too_long_is_replaced(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pool_module, "MAX_IDLE_SECONDS", 0.2)
-    database = Database(database_url, min_size=1, max_size=1)
-    await database.open()
-    try:
+    async with opened(database_url, min_size=1, max_size=1) as database:
         first = await database.fetchval("SELECT pg_backend_pid()")
         assert await database.fetchval("SELECT pg_backend_pid()") == first, "reused while fresh"
         await asyncio.sleep(0.3)
         assert await database.fetchval("SELECT pg_backend_pid()") != first
         assert database.pool_usage() == (1, 0, 1)
-    finally:
-        await database.close()
