@@ -25,7 +25,7 @@ import orjson
 import psutil
 import uvloop
 
-from bench.run import ROOT, SERVER_OPTIONS, WORK, database_url, sample, token_for, wait_until_up
+from bench.run import ROOT, SERVER_OPTIONS, WORK, database_url, process, sample, token_for
 from fleetreg.app import create_app
 from fleetreg.auth.keys import KeyRing
 from fleetreg.auth.revocations import RevokedClients
@@ -199,18 +199,13 @@ def connection_lane_rows(url: str) -> list[str]:
     [connector_id] = sample(url, f"SELECT id FROM connectors WHERE partner_id = '{partner}' LIMIT 1")
     results = {}
     for protocol in ("fleetreg.protocol:HttpProtocol", "httptools"):
-        port = 8191
-        server = subprocess.Popen([sys.executable, "-c", SERVE, protocol, str(port)], cwd=ROOT, env=env)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{base}/healthz")
+        base = "http://127.0.0.1:8191"
+        command = [sys.executable, "-c", SERVE, protocol, "8191"]
+        with process(command, env=env, cwd=ROOT, up=f"{base}/healthz") as server:
             token = token_for(base, credentials)
             connector = f"{base}/v2/customers/connectors/{connector_id}"
             wrk = ["wrk", "-t1", "-c32", "-d5s", "-H", f"Authorization: Bearer {token}", connector]
             results[protocol] = statistics.median(cpu_per_request_us(server.pid, wrk) for _ in range(3))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     return [
         row(
             "GET one connector from a server: the lane's answer written on the connection",
@@ -229,14 +224,9 @@ def server_rows() -> list[str]:
         port = 8190
         command = [sys.executable, "-m", "uvicorn", "bench.evidence:trivial_app", "--port", str(port),
                    "--loop", loop, "--http", http, "--no-access-log", "--log-level", "warning"]  # fmt: skip
-        server = subprocess.Popen(command, cwd=ROOT)
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}/")
+        with process(command, env=dict(os.environ), cwd=ROOT, up=f"http://127.0.0.1:{port}/") as server:
             wrk = ["wrk", "-t1", "-c32", "-d5s", f"http://127.0.0.1:{port}/"]
             results[loop] = cpu_per_request_us(server.pid, wrk)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     lines.append(
         row(
             "an HTTP request to a trivial app: uvicorn on uvloop + httptools",
