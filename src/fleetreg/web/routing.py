@@ -299,24 +299,20 @@ class Router:
             return entry, {}
         if not path.startswith("/"):
             return None
-        values: dict[str, str] = {}
-        found = _walk(self._root, path[1:].split("/"), 0, values)
-        return (found, values) if found is not None else None
-
-
-def _walk(node: _Node, segments: list[str], at: int, values: dict[str, str]) -> PathEntry | None:
-    if at == len(segments):
-        return node.entry
-    segment = segments[at]
-    literal = node.literals.get(segment)
-    if literal is not None:
-        found = _walk(literal, segments, at + 1, values)
-        if found is not None:
-            return found
-    if node.parameter is not None and segment:
-        name, child = node.parameter
-        found = _walk(child, segments, at + 1, values)
-        if found is not None:
-            values[name] = segment
-            return found
-    return None
+        segments = path[1:].split("/")
+        # Depth-first, a literal segment before a parameter; a parameter never matches "".
+        stack: list[tuple[_Node, int, tuple[tuple[str, str], ...]]] = [(self._root, 0, ())]
+        while stack:
+            node, at, values = stack.pop()
+            if at == len(segments):
+                if node.entry is not None:
+                    return node.entry, dict(values)
+                continue
+            segment = segments[at]
+            if node.parameter is not None and segment:
+                name, child = node.parameter
+                stack.append((child, at + 1, (*values, (name, segment))))
+            literal = node.literals.get(segment)
+            if literal is not None:
+                stack.append((literal, at + 1, values))
+        return None
