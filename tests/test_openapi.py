@@ -94,7 +94,7 @@ def _schemas_in(value: Any) -> list[dict[str, Any]]:
 def test_every_response_has_a_media_type_and_a_schema(openapi: dict[str, Any]) -> None:
     for (method, path), operation in operations(openapi).items():
         for status, response in operation["responses"].items():
-            if status == "204":
+            if status in ("204", "304"):
                 assert "content" not in response, (method, path)
                 continue
             assert response.get("content"), (method, path, status)
@@ -154,8 +154,35 @@ def test_operations_and_parameters_are_api_mds(openapi: dict[str, Any]) -> None:
         "not in API.md": sorted(set(documented) - set(CONTRACT)),
     }
     for key, expected in CONTRACT.items():
-        names = {parameter["name"] for parameter in documented[key].get("parameters", [])}
+        parameters = documented[key].get("parameters", [])
+        names = {parameter["name"] for parameter in parameters if parameter["in"] != "header"}
         assert names == expected, key
+
+
+# The single resources of API.md §6 (conditional requests), by (method, path).
+SINGLE_RESOURCES = {
+    (method, path)
+    for (method, path) in CONTRACT
+    if path.endswith(("{connector-id}", "{customer-id}", "_id}")) and "associations" not in path
+}
+
+
+def test_safe_write_headers_are_documented(openapi: dict[str, Any]) -> None:
+    """API.md §6: Idempotency-Key on every write of both APIs; If-Match on a single resource's writes,
+    If-None-Match on its GET, and its ETag in the answers."""
+    for (method, path), operation in operations(openapi).items():
+        headers = {parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "header"}
+        api = path.startswith("/v2/")
+        if api and method in ("post", "put", "patch", "delete"):
+            assert "Idempotency-Key" in headers, (method, path)
+            assert {"409", "422"} <= set(operation["responses"]), (method, path)
+        if (method, path) in SINGLE_RESOURCES:
+            assert ("If-None-Match" if method == "get" else "If-Match") in headers, (method, path)
+            success = operation["responses"]["200" if method in ("get", "put", "patch") else "204"]
+            if method != "delete":
+                assert "ETag" in success["headers"], (method, path)
+            assert ("304" if method == "get" else "412") in operation["responses"], (method, path)
+    assert "Idempotency-Key" not in {p["name"] for p in openapi["paths"]["/oauth/token"]["post"].get("parameters", [])}
 
 
 def test_bracket_parameters_are_deep_objects(openapi: dict[str, Any]) -> None:
