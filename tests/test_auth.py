@@ -28,7 +28,7 @@ from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
 from fleetreg.auth.tokens import Principal
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
-from fleetreg_testing import MakeApiClient, claims_for
+from tests.support.auth import MakeApiClient, claims_for
 
 probe = APIRouter(route_class=StrictRoute)
 

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from fleetreg import migrate
-from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 
 
 def leftover_processes(data_dir: Path, server_pid: int) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 from fleetreg import demo
 from fleetreg.auth.scopes import ALL_SCOPES
 from fleetreg.db import Database
-from fleetreg_testing import FLEETREG, environment
+from tests.support.processes import FLEETREG, environment
 
 JSON_KEYS = {"partner", "client_id", "client_secret"}
 

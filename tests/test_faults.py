@@ -15,7 +15,8 @@ from fleetreg import migrate
 from fleetreg.auth import clients as auth_clients
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
-from fleetreg_testing import FLEETREG, TEST_SERVER_OPTIONS, environment, free_port, wait_ready
+from tests.support.database import TEST_SERVER_OPTIONS
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 
 DB_TIMEOUT = 2.0
 

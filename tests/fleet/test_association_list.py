@@ -7,16 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import fleet_helpers
 import httpx
 import pytest
 from fastapi import FastAPI
-from fleet_helpers import Fleet, assert_problem
 
 from fleetreg.fleet.listing import FILTER_FIELDS
-
-# the fixtures (see fleet_helpers for why they are not in a conftest.py)
-fleet = fleet_helpers.fleet
+from tests.support.fleet import Fleet
+from tests.support.problems import assert_problem
 
 Params = list[tuple[str, str]]
 

@@ -13,10 +13,11 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from fleet_helpers import Fleet, assert_invariants
 
 from fleetreg.app import create_app
 from fleetreg.settings import Settings
+from tests.support.fleet import Fleet
+from tests.support.invariants import assert_invariants
 
 RACERS = 20
 

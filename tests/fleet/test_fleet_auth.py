@@ -6,20 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import fleet_helpers
 import httpx
 import pytest
 from fastapi import FastAPI
-from fleet_helpers import Fleet, assert_problem
 
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.fleet.router import router as fleet_router
-
-# the fixtures (see fleet_helpers for why they are not in a conftest.py)
-auth_settings = fleet_helpers.auth_settings
-auth_app = fleet_helpers.auth_app
-auth_client = fleet_helpers.auth_client
+from tests.support.fleet import Fleet
+from tests.support.problems import assert_problem
 
 READ_WRITE = "fleet:read fleet:write"
 

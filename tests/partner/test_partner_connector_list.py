@@ -7,24 +7,19 @@ import uuid
 from typing import Any
 
 import asyncpg
-import partner_support
 import pytest
 from fastapi import FastAPI
-from partner_support import (
+
+from tests.support.partner import (
     CONNECTOR_MEMBERS,
     CONNECTORS,
     UNKNOWN_ID,
     Partner,
-    assert_bad_request,
-    assert_problem,
     connector_rows,
     count_connectors,
     insert_connectors,
 )
-
-# The partner fixtures (see partner_support for why they are not in a conftest.py).
-acme = partner_support.acme
-globex = partner_support.globex
+from tests.support.problems import assert_bad_request, assert_problem
 
 
 @pytest.fixture

@@ -8,26 +8,21 @@ from typing import Any, ClassVar
 
 import asyncpg
 import httpx
-import partner_support
 import pytest
 from fastapi import FastAPI
-from partner_support import (
+
+from fleetreg.db import translate
+from tests.support.partner import (
     CONNECTOR_MEMBERS,
     CONNECTORS,
     CUSTOMERS,
     UNKNOWN_ID,
     Partner,
-    assert_bad_request,
-    assert_problem,
     connector_rows,
     count_connectors,
     wait_until_blocked,
 )
-
-from fleetreg.db import translate
-
-# The partner fixtures (see partner_support for why they are not in a conftest.py).
-acme = partner_support.acme
+from tests.support.problems import assert_bad_request, assert_problem
 
 MALFORMED_IDS = [
     "abc",

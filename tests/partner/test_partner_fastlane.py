@@ -23,7 +23,8 @@ from fastapi import FastAPI
 
 from fleetreg.partner.fastlane import ConnectorReadFastLane
 from fleetreg.protocol import HttpProtocol
-from fleetreg_testing import ApiClient, MakeApiClient, free_port
+from tests.support.auth import ApiClient, MakeApiClient
+from tests.support.processes import free_port
 
 CONNECTORS = "/v2/customers/connectors"
 

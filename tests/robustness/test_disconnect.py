@@ -17,20 +17,16 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, fresh_database, served
 
 from fleetreg.fleet.formats import new_id
+from tests.support.fleet import Fleet
+from tests.support.invariants import assert_invariants, assert_totals_exact
+from tests.support.processes import Served, served
 
 pytestmark = pytest.mark.slow
 
 ITEMS = 1000
 NUMBERS = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def module_database(postgres_server: str, template_database: str) -> Iterator[str]:
-    with fresh_database(postgres_server, template_database) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +39,6 @@ def server(module_database: str, server_log: Path) -> Iterator[Served]:
     # A pool of 4: a connection leaked by each abandoned request would soon show as 503s.
     with served(module_database, server_log.parent / "data", output=server_log, db_pool_max="4") as running:
         yield running
-
-
-@pytest.fixture
-async def db(module_database: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(module_database)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -79,10 +66,10 @@ async def send_and_close(server: Served, data: bytes) -> None:
     await writer.wait_closed()
 
 
-async def wait_until_idle(db: asyncpg.Connection) -> None:
+async def wait_until_idle(module_db: asyncpg.Connection) -> None:
     """No transaction of the server left open (what a dropped client started has ended)."""
     deadline = time.monotonic() + 30
-    while await db.fetchval(
+    while await module_db.fetchval(
         """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
            AND application_name = 'fleetreg' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"""
     ):
@@ -90,7 +77,7 @@ async def wait_until_idle(db: asyncpg.Connection) -> None:
         await asyncio.sleep(0.05)
 
 
-async def assert_healthy(server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path) -> None:
+async def assert_healthy(server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path) -> None:
     """Ready; twenty writes at once all succeed (the pool of 4 has every connection back); nothing
     in the database is inconsistent; nothing was logged as an error."""
     assert server.process.poll() is None, "the server died"
@@ -104,8 +91,8 @@ async def assert_healthy(server: Served, fleet: Fleet, db: asyncpg.Connection, s
         )
     )
     assert [response.status_code for response in responses] == [201] * 20
-    await assert_invariants(db)
-    await assert_totals_exact(db)
+    await assert_invariants(module_db)
+    await assert_totals_exact(module_db)
     errors = [line for line in server_log.read_text().splitlines() if '"level":"error"' in line or "Traceback" in line]
     assert errors == [], "\n".join(errors)
     metrics = (await fleet.client.get("/metrics")).text
@@ -117,7 +104,7 @@ def devices_body(fleet: Fleet, enterprise: str) -> dict[str, Any]:
 
 
 async def test_a_client_closing_after_sending_a_whole_bulk_create(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     """The request is complete, so it may be applied: all of it or none, never part."""
     enterprises = [(await fleet.enterprise())["id"] for _ in range(5)]
@@ -125,15 +112,15 @@ async def test_a_client_closing_after_sending_a_whole_bulk_create(
         body = orjson.dumps(devices_body(fleet, enterprise))
         await send_and_close(server, raw_request(server, "POST", "/v2/devices", body))
     await asyncio.sleep(0.5)
-    await wait_until_idle(db)
+    await wait_until_idle(module_db)
     for enterprise in enterprises:
-        left = await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise)
+        left = await module_db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise)
         assert left in (0, ITEMS)
-    await assert_healthy(server, fleet, db, server_log)
+    await assert_healthy(server, fleet, module_db, server_log)
 
 
 async def test_a_client_closing_after_sending_a_whole_association_create(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     enterprise = (await fleet.enterprise())["id"]
     vehicles = [(await fleet.vehicle(enterprise))["id"] for _ in range(3)]
@@ -147,15 +134,15 @@ async def test_a_client_closing_after_sending_a_whole_association_create(
             server, raw_request(server, "POST", "/v2/vehicles/associations/devices", orjson.dumps(body))
         )
     await asyncio.sleep(0.5)
-    await wait_until_idle(db)
+    await wait_until_idle(module_db)
     for vehicle in vehicles:
-        left = await db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle)
+        left = await module_db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle)
         assert left in (0, 300)
-    await assert_healthy(server, fleet, db, server_log)
+    await assert_healthy(server, fleet, module_db, server_log)
 
 
 async def test_a_client_closing_in_the_middle_of_its_body(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     """Content-Length announces the whole body; half of it comes, then the connection closes. The
     body was never complete, so nothing of it may be written."""
@@ -174,9 +161,9 @@ async def test_a_client_closing_in_the_middle_of_its_body(
         ),
     )
     await asyncio.sleep(0.5)
-    await wait_until_idle(db)
-    assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == 0
-    await assert_healthy(server, fleet, db, server_log)
+    await wait_until_idle(module_db)
+    assert await module_db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == 0
+    await assert_healthy(server, fleet, module_db, server_log)
     # counted as the client's doing (nginx's 499), not as the 400 or 500 no one received
     metrics = (await fleet.client.get("/metrics")).text
     closed = [
@@ -189,7 +176,7 @@ async def test_a_client_closing_in_the_middle_of_its_body(
 
 
 async def test_clients_dropping_while_others_wait_for_the_same_locks(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     """Forty clients send an association for one vehicle and leave at once; with four pool
     connections, most of them queue. Exactly one main comes out, and the server carries on."""
@@ -211,6 +198,6 @@ async def test_clients_dropping_while_others_wait_for_the_same_locks(
         )
     )
     await asyncio.sleep(0.5)
-    await wait_until_idle(db)
-    assert await db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle) <= 1
-    await assert_healthy(server, fleet, db, server_log)
+    await wait_until_idle(module_db)
+    assert await module_db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle) <= 1
+    await assert_healthy(server, fleet, module_db, server_log)

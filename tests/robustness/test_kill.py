@@ -21,10 +21,11 @@ import asyncpg
 import httpx
 import psutil
 import pytest
-from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, luhn_complete, served
 
 from fleetreg.fleet.formats import cnpj_check_digits, new_id
-from fleetreg_testing import FLEETREG, environment
+from tests.support.fleet import Fleet, luhn_complete
+from tests.support.invariants import assert_invariants, assert_totals_exact
+from tests.support.processes import FLEETREG, Served, environment, served
 
 pytestmark = pytest.mark.slow
 

@@ -40,7 +40,7 @@ from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.db import Database
 from fleetreg.settings import Settings
-from fleetreg_testing import EVERY_SCOPE
+from tests.support.auth import EVERY_SCOPE
 
 CHECKS = [
     not_a_server_error,

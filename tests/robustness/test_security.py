@@ -36,7 +36,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
-from robustness_support import Fleet
 
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
@@ -48,16 +47,9 @@ from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
 from fleetreg.settings import Settings
 from fleetreg.web import PATH_PARAMETER_NAMES
-from fleetreg_testing import (
-    EVERY_PARTNER_SCOPE,
-    EVERY_SCOPE,
-    FLEETREG,
-    ApiClient,
-    claims_for,
-    environment,
-    free_port,
-    wait_ready,
-)
+from tests.support.auth import EVERY_PARTNER_SCOPE, EVERY_SCOPE, ApiClient, claims_for
+from tests.support.fleet import Fleet
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 
 PROBLEM = "application/problem+json"
 FLEET_ID = "ZZZZZZZZZZZZZZZ"  # well-formed (15 letters or digits), never generated
