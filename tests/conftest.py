@@ -34,8 +34,9 @@ from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.settings import Settings
-from tests.support.app import App, MakeApp, MakeClient, asgi_client, database_of, running, tokens_of
+from tests.support.app import App, MakeApp, MakeClient, asgi_client, database_of, running, tokens_of, use_token_clock
 from tests.support.auth import EVERY_PARTNER_SCOPE, ApiClient, MakeApiClient
+from tests.support.clock import FakeClock
 from tests.support.database import TEST_SERVER_OPTIONS, admin_execute, database_url_for
 
 
@@ -164,6 +165,15 @@ async def app(make_app: MakeApp) -> App:
 async def client(make_client: MakeClient, app: App) -> httpx.AsyncClient:
     """An HTTP client of the default app."""
     return await make_client(app)
+
+
+@pytest.fixture
+def token_clock(app: App) -> FakeClock:
+    """The default app's token service reads the time from this clock: it starts at the real time
+    and moves only by ``token_clock.advance(seconds)`` (a token expires without sleeping)."""
+    clock = FakeClock()
+    use_token_clock(app, clock)
+    return clock
 
 
 @pytest.fixture

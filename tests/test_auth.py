@@ -29,6 +29,7 @@ from fleetreg.auth.tokens import Principal
 from fleetreg.settings import Settings
 from fleetreg.web import StrictRoute
 from tests.support.auth import MakeApiClient, claims_for
+from tests.support.clock import FakeClock
 
 probe = APIRouter(route_class=StrictRoute)
 
@@ -358,13 +359,13 @@ class TestTokenVerification:
         await self.assert_invalid(client, signed(app, claims_for(api, iat=now - 700, exp=now - 100)), "expired")
 
     async def test_expires_while_cached(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI, token_clock: FakeClock
     ) -> None:
         api = await make_api_client()
         now = int(time.time())
         token = signed(app, claims_for(api, exp=now + 2))
         assert (await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})).status_code == 200
-        await asyncio.sleep(2.1)
+        token_clock.advance(2.1)
         await self.assert_invalid(client, token, "expired")
 
     @pytest.mark.parametrize("claim", ["exp", "iat", "sub", "scope", "aud", "iss"])

@@ -49,6 +49,11 @@ def tokens_of(app: App) -> TokenService:
     return tokens
 
 
+def use_token_clock(app: App, clock: Callable[[], float]) -> None:
+    """The running app's token service takes the time from ``clock`` from now on."""
+    tokens_of(app).clock = clock
+
+
 def revoked_of(app: App) -> RevokedClients:
     """The client ids the running app knows are revoked (``client_id in revoked_of(app)``)."""
     revoked: RevokedClients = app.state.auth.revoked
