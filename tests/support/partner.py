@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ import asyncpg
 import httpx
 
 from tests.support.auth import ApiClient
+from tests.support.waiting import wait_until
 
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
@@ -138,9 +138,13 @@ async def count_connectors(
 
 async def wait_until_blocked(db: asyncpg.Connection, timeout: float = 10.0) -> None:
     """Wait until some other session of this database waits for a lock (a request queued behind ours)."""
-    async with asyncio.timeout(timeout):
-        while not await db.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-               WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock')"""
-        ):
-            await asyncio.sleep(0.01)
+
+    async def blocked() -> bool:
+        return bool(
+            await db.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock')"""
+            )
+        )
+
+    await wait_until(blocked, "no request came to wait for our lock", timeout=timeout)

@@ -8,11 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+
+from tests.support.waiting import wait_until_sync
 
 FLEETREG = [sys.executable, "-m", "fleetreg"]
 
@@ -31,18 +32,18 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until ``url``/readyz answers 200 (its answer); AssertionError if the server exits first."""
+
+    def ready() -> httpx.Response | None:
         if process.poll() is not None:
             raise AssertionError(f"the server exited with {process.returncode}")
         try:
             response = httpx.get(url + "/readyz", timeout=2)
-            if response.status_code == 200:
-                return response
         except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server did not become ready")
+            return None
+        return response if response.status_code == 200 else None
+
+    return wait_until_sync(ready, "the server did not become ready", timeout=timeout, interval=0.2)
 
 
 class Served:
