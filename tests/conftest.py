@@ -31,10 +31,9 @@ from argon2 import PasswordHasher
 from fleetreg import migrate
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
-from fleetreg.auth.scopes import parse_scope
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.settings import Settings
-from tests.support.app import App, MakeApp, MakeClient, asgi_client, database_of, running, tokens_of, use_token_clock
+from tests.support.app import App, MakeApp, MakeClient, asgi_client, new_api_client, running, use_token_clock
 from tests.support.auth import EVERY_PARTNER_SCOPE, ApiClient, MakeApiClient
 from tests.support.clock import FakeClock
 from tests.support.database import TEST_SERVER_OPTIONS, admin_execute, database_url_for
@@ -185,10 +184,6 @@ def make_api_client(app: App) -> MakeApiClient:
     async def make(
         partner: str | None = "acme", scope: str = EVERY_PARTNER_SCOPE, enterprise: str | None = None
     ) -> ApiClient:
-        new = await auth_clients.create_client(
-            database_of(app), scope=scope, partner_name=partner, enterprise_id=enterprise
-        )
-        token = tokens_of(app).issue(new.client_id, parse_scope(new.scope), new.partner_id, new.enterprise_id)
-        return ApiClient(new.client_id, new.client_secret, new.partner_id, new.enterprise_id, new.scope, token)
+        return await new_api_client(app, partner=partner, scope=scope, enterprise=enterprise)
 
     return make

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
 
-from fleetreg.app import create_app
 from fleetreg.fleet import formats
-from fleetreg.settings import Settings
 from fleetreg.web import PATH_PARAMETER_NAMES
+from tests.support.app import App, MakeApp, documented_routes, openapi_of
 
 # Every operation of API.md (sections 2, 3 and 4), with its parameters: path parameter names are
 # the seeds' (connector-id), query parameters those API.md lists.
@@ -68,21 +64,19 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
     }
 
 
-def test_every_route_is_documented(app: FastAPI) -> None:
-    # app.routes holds the included routers, not their routes: FastAPI's own walk finds those.
-    document = app.openapi()
+def test_every_route_is_documented(app: App) -> None:
+    document = openapi_of(app)
     documented = operations(document)
-    routes = [context.original_route for context in iter_route_contexts(app.routes)]
-    api_routes = [route for route in routes if isinstance(route, APIRoute) and route.include_in_schema]
+    api_routes = documented_routes(app)
     assert len(api_routes) >= 35
     for route in api_routes:
-        path = route.path_format
+        path = route.path
         for name, contract_name in PATH_PARAMETER_NAMES.items():
             path = path.replace("{" + name + "}", "{" + contract_name + "}")
         for method in route.methods:
             operation = documented.get((method.lower(), path))
             assert operation is not None, f"{method} {path}"
-            if route.body_field is not None:
+            if route.body_model is not None:
                 body = operation["requestBody"]
                 assert body["required"] is True, (method, path)
                 assert body["content"]["application/json"]["schema"], (method, path)
@@ -204,11 +198,11 @@ def test_partner_api_is_oauth2_client_credentials(openapi: dict[str, Any]) -> No
     assert connectors["security"] == [{"OAuth2ClientCredentials": ["connectors:read"]}]
 
 
-def test_fleet_api_security_follows_the_setting(openapi: dict[str, Any], settings: Settings, tmp_path: Path) -> None:
+async def test_fleet_api_security_follows_the_setting(openapi: dict[str, Any], make_app: MakeApp) -> None:
     fleet = ("post", "/v2/vehicles/associations/devices")
     assert "security" not in operations(openapi)[fleet]
     assert "FleetBearer" not in openapi["components"].get("securitySchemes", {})
-    secured = create_app(settings.model_copy(update={"fleet_auth": "required"})).openapi()
+    secured = openapi_of(await make_app(fleet_auth="required"))
     assert operations(secured)[fleet]["security"] == [{"FleetBearer": []}]
     assert secured["components"]["securitySchemes"]["FleetBearer"]["scheme"] == "bearer"
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from fleetreg.fleet.listing import FILTER_FIELDS
+from tests.support.app import App, database_of
 from tests.support.fleet import Fleet
 from tests.support.problems import assert_problem
 
@@ -183,9 +183,9 @@ class TestDefaults:
         assert response.json() == {"data": [], "meta": {"page": 0, "limit": 25, "count": 0}}
 
     async def test_one_statement_per_request(
-        self, client: httpx.AsyncClient, app: FastAPI, scene: Scene, monkeypatch: pytest.MonkeyPatch
+        self, client: httpx.AsyncClient, app: App, scene: Scene, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        db = app.state.db
+        db = database_of(app)
         calls: list[str] = []
         original_fetch, original_connection, original_read = db.fetch, db.connection, db._read
         connections: list[None] = []  # checkouts from the pool, by connection() or by a read

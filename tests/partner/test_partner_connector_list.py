@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-from fastapi import FastAPI
 
+from tests.support.app import App, database_of
 from tests.support.partner import (
     CONNECTOR_MEMBERS,
     CONNECTORS,
@@ -351,10 +351,10 @@ class TestListConnectorsTotal:
         assert (await acme.list_connectors({"customer_id": customer["id"]}))["total"] == 777
         assert (await acme.list_connectors({"customer_id": customer["id"], "type": "physical"}))["total"] == 777
 
-    async def test_one_statement_per_request(self, acme: Partner, app: FastAPI, pool: dict[str, Any]) -> None:
+    async def test_one_statement_per_request(self, acme: Partner, app: App, pool: dict[str, Any]) -> None:
         # Database.fetchrow is one statement on one pooled connection; count every way to the database.
         calls: list[str] = []
-        db = app.state.db
+        db = database_of(app)
         for method in ("fetch", "fetchrow", "fetchval", "write"):
             original = getattr(db, method)
 

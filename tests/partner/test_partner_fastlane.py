@@ -19,12 +19,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import FastAPI
 
 from fleetreg.partner.fastlane import ConnectorReadFastLane
 from fleetreg.protocol import HttpProtocol
+from tests.support.app import App
 from tests.support.auth import ApiClient, MakeApiClient
 from tests.support.processes import free_port
+from tests.support.waiting import wait_until
 
 CONNECTORS = "/v2/customers/connectors"
 
@@ -112,7 +113,7 @@ def _requests(acme: dict[str, Any], other: ApiClient) -> list[tuple[str, dict[st
 
 
 async def test_the_fast_lane_answers_as_the_routes_do(
-    app: FastAPI,
+    app: App,
     client: httpx.AsyncClient,
     acme: dict[str, Any],
     make_api_client: MakeApiClient,
@@ -184,7 +185,7 @@ async def test_page_items_are_the_stored_rows(client: httpx.AsyncClient, acme: d
 
 
 @pytest.fixture
-async def served(app: FastAPI) -> AsyncIterator[str]:
+async def served(app: App) -> AsyncIterator[str]:
     """``app`` (its lifespan already running) served by uvicorn with fleetreg's protocol, as
     ``fleetreg serve`` does (proxy headers on, trusting 127.0.0.1)."""
     config = uvicorn.Config(
@@ -192,9 +193,12 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    def started() -> bool:
         assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.01)
+        return bool(server.started)
+
+    await wait_until(started, "the server did not start")
     yield f"http://127.0.0.1:{config.port}"
     server.should_exit = True
     await task

@@ -40,6 +40,7 @@ from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.db import Database
 from fleetreg.settings import Settings
+from tests.support.app import openapi_of, tokens_of
 from tests.support.auth import EVERY_SCOPE
 
 CHECKS = [
@@ -70,7 +71,7 @@ HYPOTHESIS = hypothesis_settings(
 def load_schema(fleet_auth: str) -> Any:
     """The Schemathesis schema of the app's own /openapi.json (no database needed to build it)."""
     settings = Settings(database_url=None, fleet_auth=fleet_auth, data_dir=Path("unused"))
-    document = create_app(settings).openapi()
+    document = openapi_of(create_app(settings))
     return schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(CONFIG))
 
 
@@ -154,7 +155,7 @@ async def _target(settings: Settings, fleet_auth: str) -> AsyncIterator[Target]:
         await setup.close()
     app = create_app(settings)
     with asgi.get_client(app) as client:  # starts the lifespan on Schemathesis's event loop thread
-        token = app.state.auth.tokens.issue(api.client_id, parse_scope(api.scope), api.partner_id, None)
+        token = tokens_of(app).issue(api.client_id, parse_scope(api.scope), api.partner_id, None)
         target = Target(client, {"Authorization": f"Bearer {token}"})
         _populate(target)
         yield target

@@ -1,27 +1,37 @@
 """The one place the tests know the app's internals: how its lifespan runs, how an HTTP client
-reaches it in process, and what it keeps in ``app.state`` (its database, its token service, its
-revoked clients). The web framework is the app's business: when it changes, this module changes,
-not the tests.
+reaches it in process, what it keeps in ``app.state`` (its database, its token service, its revoked
+clients), and how its routes are listed. The web framework is the app's business: when it changes,
+this module (and ``tests.support.probes``) changes, not the tests.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
+from fleetreg.auth import clients as auth_clients
+from fleetreg.auth.keys import SigningKey
 from fleetreg.auth.revocations import RevokedClients
+from fleetreg.auth.scopes import parse_scope
 from fleetreg.auth.tokens import TokenService
 from fleetreg.db import Database
+from tests.support.auth import EVERY_PARTNER_SCOPE, ApiClient
 
 App = FastAPI  # what fleetreg.app.create_app returns
+Router = APIRouter  # what a module's ``router`` is
 BASE_URL = "http://fleetreg.test"
 
 MakeApp = Callable[..., Awaitable[App]]  # the make_app fixture
 MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]  # the make_client fixture
+
+
+# -- running it -----------------------------------------------------------------------------------
 
 
 @contextlib.asynccontextmanager
@@ -37,6 +47,14 @@ def asgi_client(app: App, **options: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL, **options)
 
 
+def include_router(app: App, router: Router) -> None:
+    """Serve ``router``'s routes (a test's probe routes) from ``app`` too."""
+    app.include_router(router)
+
+
+# -- what a running app holds ---------------------------------------------------------------------
+
+
 def database_of(app: App) -> Database:
     """The running app's database (its pool)."""
     db: Database = app.state.db
@@ -47,6 +65,11 @@ def tokens_of(app: App) -> TokenService:
     """The running app's token service (its keys, ``issue``)."""
     tokens: TokenService = app.state.auth.tokens
     return tokens
+
+
+def signing_key_of(app: App) -> SigningKey:
+    """The key the running app signs its tokens with (``.kid``, ``.private_key``)."""
+    return tokens_of(app).keys.signing
 
 
 def use_token_clock(app: App, clock: Callable[[], float]) -> None:
@@ -64,3 +87,56 @@ def head_revision_of(app: App) -> str:
     """The migration the app expects the database at."""
     revision: str = app.state.head_revision
     return revision
+
+
+async def new_api_client(
+    app: App, *, partner: str | None = "acme", scope: str = EVERY_PARTNER_SCOPE, enterprise: str | None = None
+) -> ApiClient:
+    """A client created as ``fleetreg clients create`` would (its partner created when missing), with
+    a token the running app signed for it."""
+    new = await auth_clients.create_client(
+        database_of(app), scope=scope, partner_name=partner, enterprise_id=enterprise
+    )
+    token = tokens_of(app).issue(new.client_id, parse_scope(new.scope), new.partner_id, new.enterprise_id)
+    return ApiClient(new.client_id, new.client_secret, new.partner_id, new.enterprise_id, new.scope, token)
+
+
+# -- its description ------------------------------------------------------------------------------
+
+
+def openapi_of(app: App) -> dict[str, Any]:
+    """The app's OpenAPI document, as /openapi.json serves it (no lifespan needed)."""
+    document: dict[str, Any] = app.openapi()
+    return document
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route as the tests look at it, whatever the framework."""
+
+    path: str  # the template as routed: {connector_id}, not the contract's {connector-id}
+    methods: tuple[str, ...]  # sorted, upper case
+    path_parameters: tuple[str, ...]
+    body_model: Any  # the model of its JSON body, None when it takes none
+
+
+def _route(route: APIRoute) -> Route:
+    body = route.body_field
+    return Route(
+        path=route.path_format,
+        methods=tuple(sorted(route.methods)),
+        path_parameters=tuple(parameter.name for parameter in route.dependant.path_params),
+        body_model=None if body is None else body.field_info.annotation,
+    )
+
+
+def documented_routes(app: App) -> list[Route]:
+    """Every route of the app that /openapi.json documents (the included routers' routes too)."""
+    # app.routes holds the included routers, not their routes: FastAPI's own walk finds those.
+    routes = [context.original_route for context in iter_route_contexts(app.routes)]
+    return [_route(route) for route in routes if isinstance(route, APIRoute) and route.include_in_schema]
+
+
+def routes_of(router: Router) -> list[Route]:
+    """The routes a module's ``router`` declares."""
+    return [_route(route) for route in router.routes if isinstance(route, APIRoute)]
