@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -16,6 +14,7 @@ import pytest
 from fleetreg import pool as pool_module
 from fleetreg.db import CONSTRAINT_ERRORS, Database
 from fleetreg.problems import BadRequest, Conflict, ServiceUnavailable
+from tests.support.database import opened
 from tests.support.waiting import wait_until
 
 
@@ -24,17 +23,6 @@ class NameTaken(Conflict):
 
     slug = "test-partner-name-taken"
     title = "Test Partner Name Taken"
-
-
-@asynccontextmanager
-async def opened(database_url: str, **options: Any) -> AsyncIterator[Database]:
-    """A ``Database`` of these pool options, open for the block and closed after it."""
-    database = Database(database_url, **options)
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ import psutil
 import pytest
 
 from fleetreg import migrate
-from fleetreg.auth import clients as auth_clients
-from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
-from tests.support.database import TEST_SERVER_OPTIONS
+from tests.support.database import TEST_SERVER_OPTIONS, create_client_in
 from tests.support.problems import PROBLEM
 from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 from tests.support.waiting import wait_until
@@ -29,10 +27,7 @@ async def test_database_stopped_and_started_under_load(tmp_path: Path) -> None:
     server = EmbeddedPostgres(tmp_path / "pg", server_options=TEST_SERVER_OPTIONS)
     url = server.start()
     migrate.upgrade(url)
-    db = Database(url, min_size=1, max_size=2)
-    await db.open()
-    client = await auth_clients.create_client(db, scope="connectors:read", partner_name="acme", enterprise_id=None)
-    await db.close()
+    client = await create_client_in(url, scope="connectors:read")
 
     port = free_port()
     process = subprocess.Popen(

@@ -17,8 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from fleetreg.auth import clients as auth_clients
-from fleetreg.db import Database
+from tests.support.database import create_client_in
 from tests.support.fleet import Fleet
 from tests.support.invariants import assert_invariants, assert_totals_exact
 from tests.support.processes import Served, served
@@ -267,14 +266,8 @@ async def test_fifty_random_association_writes_at_once(
 @pytest.fixture
 async def partner_headers(module_database: str, http: httpx.AsyncClient) -> dict[str, str]:
     """A token of a client of a new partner with every partner scope, from POST /oauth/token."""
-    database = Database(module_database, min_size=1, max_size=1)
-    await database.open()
-    try:
-        scope = "customers:read customers:write connectors:read connectors:write connectors:provision"
-        partner = f"partner {uuid.uuid4().hex}"
-        client = await auth_clients.create_client(database, scope=scope, partner_name=partner, enterprise_id=None)
-    finally:
-        await database.close()
+    scope = "customers:read customers:write connectors:read connectors:write connectors:provision"
+    client = await create_client_in(module_database, scope=scope, partner=f"partner {uuid.uuid4().hex}")
     response = await http.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.client_secret},

@@ -36,12 +36,11 @@ from schemathesis.checks import (
 from schemathesis.python import asgi
 
 from fleetreg.app import create_app
-from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
-from fleetreg.db import Database
 from fleetreg.settings import Settings
 from tests.support.app import openapi_of, tokens_of
 from tests.support.auth import EVERY_SCOPE
+from tests.support.database import create_client_in
 
 CHECKS = [
     not_a_server_error,
@@ -147,12 +146,7 @@ class Target:
 async def _target(settings: Settings, fleet_auth: str) -> AsyncIterator[Target]:
     settings = settings.model_copy(update={"fleet_auth": fleet_auth})
     assert settings.database_url is not None
-    setup = Database(settings.database_url, min_size=1, max_size=1, timeout=10)
-    await setup.open()
-    try:
-        api = await auth_clients.create_client(setup, scope=EVERY_SCOPE, partner_name="acme", enterprise_id=None)
-    finally:
-        await setup.close()
+    api = await create_client_in(settings.database_url, scope=EVERY_SCOPE)
     app = create_app(settings)
     with asgi.get_client(app) as client:  # starts the lifespan on Schemathesis's event loop thread
         token = tokens_of(app).issue(api.client_id, parse_scope(api.scope), api.partner_id, None)

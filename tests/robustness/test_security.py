@@ -36,7 +36,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fleetreg.auth import clients as auth_clients
-from fleetreg.db import Database
 from fleetreg.fleet import schemas as fleet_schemas
 from fleetreg.logs import JsonFormatter
 from fleetreg.partner import schemas as partner_schemas
@@ -56,6 +55,7 @@ from tests.support.app import (
     signing_key_of,
 )
 from tests.support.auth import EVERY_PARTNER_SCOPE, EVERY_SCOPE, ApiClient, claims_for
+from tests.support.database import create_client_in
 from tests.support.fleet import Fleet
 from tests.support.problems import PROBLEM, assert_problem
 from tests.support.processes import FLEETREG, environment, free_port, wait_ready
@@ -539,12 +539,7 @@ class TestServedLogs:
     ) -> None:
         """The same through ``fleetreg serve`` at log level debug: uvicorn's own loggers included, every
         stderr line is a JSON object, and none holds a secret, token or PIN."""
-        setup = Database(database_url, min_size=1, max_size=1, timeout=10)
-        await setup.open()
-        try:
-            api = await auth_clients.create_client(setup, scope=EVERY_SCOPE, partner_name="acme", enterprise_id=None)
-        finally:
-            await setup.close()
+        api = await create_client_in(database_url, scope=EVERY_SCOPE)
         port = free_port()
         stderr_path = tmp_path / "stderr.log"
         env = environment(
