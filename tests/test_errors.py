@@ -29,7 +29,7 @@ class TestRouting:
     async def test_wrong_method_is_405_with_allow(self, client: httpx.AsyncClient) -> None:
         response = await client.delete("/healthz")
         assert_problem(response, 405, "Method Not Allowed")
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD, OPTIONS"  # API.md §7: every method of the path
 
 
 class TestQueryParameters:
@@ -76,7 +76,7 @@ class TestBodies:
         response = await client.post(
             "/probe/orders", content=b'{"items": "\xff"}', headers={"content-type": "application/json"}
         )
-        assert_problem(response, 400, "Bad Request")
+        assert_problem(response, 400, "Malformed JSON")
 
     async def test_missing_body(self, client: httpx.AsyncClient) -> None:
         body = assert_problem(

@@ -12,7 +12,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FLEETREG_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="FLEETREG_", extra="ignore", frozen=True, enable_decoding=False)
 
     data_dir: Path = Field(Path("./var"), description="Embedded database, signing keys and runtime files.")
     database_url: str | None = Field(
@@ -43,9 +43,22 @@ class Settings(BaseSettings):
     external_audience: str | None = Field(None, description="... with this audience ...")
     external_jwks_url: str | None = Field(None, description="... signed by a key published here.")
 
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (CORS), comma-separated; `*` allows any. "
+        "Empty (the default): CORS is off.",
+    )
+
     rate_limit: float = Field(
         0, ge=0, description="Requests per second per client (token bucket, burst = 2 x rate); 0: off."
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fleetreg.fleet.router import router as fleet_router
+from fleetreg.fleet.router import routes as fleet_routes
 from tests.support.app import App, new_api_client, routes_of
 from tests.support.fleet import Fleet
 from tests.support.problems import assert_problem
@@ -61,7 +61,7 @@ async def tenants(auth_app: App, auth_client: httpx.AsyncClient) -> Tenants:
 
 class TestTokens:
     async def test_every_fleet_endpoint_wants_a_token(self, auth_client: httpx.AsyncClient, auth_app: App) -> None:
-        operations = [(route.path, method) for route in routes_of(fleet_router) for method in route.methods]
+        operations = [(route.path, method) for route in routes_of(fleet_routes) for method in route.methods]
         assert len(operations) == 25
         for path, method in operations:
             concrete = path.replace("{enterprise_id}", "E00000000000001").replace("{vehicle_id}", "V00000000000001")

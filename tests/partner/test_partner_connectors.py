@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
+from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import translate
 from tests.support.app import App
 from tests.support.partner import (
@@ -457,7 +458,7 @@ class TestConnectorRouting:
             with subtests.test(method=method):
                 response = await acme.request(method, CONNECTORS, json={})
                 assert_problem(response, 405, "Method Not Allowed")
-                assert response.headers["allow"] == "GET, POST"
+                assert response.headers["allow"] == "GET, HEAD, POST, OPTIONS"  # API.md §7: every method of the path
 
     async def test_post_to_one_connector_is_405(self, acme: Partner) -> None:
         created = await acme.connector("c1")
@@ -482,7 +483,7 @@ class TestConnectorCustomerConstraint:
                 acme.id,
                 uuid.UUID(UNKNOWN_ID),
             )
-        error = translate(raised.value)
+        error = translate(raised.value, CONSTRAINT_ERRORS)
         assert error is not None
         assert (error.status, error.title) == (422, "Unknown Customer")
 
@@ -493,7 +494,7 @@ class TestConnectorCustomerConstraint:
         await acme.connector("c1", "virtual", customer["id"])
         with pytest.raises(asyncpg.ForeignKeyViolationError) as raised:
             await db.execute("DELETE FROM customers WHERE id = $1", uuid.UUID(customer["id"]))
-        error = translate(raised.value)
+        error = translate(raised.value, CONSTRAINT_ERRORS)
         assert error is not None
         assert (error.status, error.title) == (409, "Customer Has Connectors")
 

@@ -41,7 +41,6 @@ from fleetreg.logs import JsonFormatter
 from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
 from fleetreg.settings import Settings
-from fleetreg.web import PATH_PARAMETER_NAMES
 from tests.support.app import (
     App,
     MakeApp,
@@ -65,13 +64,13 @@ FLEET_ID = "ZZZZZZZZZZZZZZZ"  # well-formed (15 letters or digits), never genera
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
 TOKEN_ENDPOINT = "/oauth/token"
-CONTRACT_TO_ROUTE_NAME = {contract: name for name, contract in PATH_PARAMETER_NAMES.items()}
+PARTNER_IDS = ("connector-id", "customer-id")  # UUIDs; the fleet's ids are 15 letters or digits
 
 
 @dataclass(frozen=True)
 class Operation:
     method: str
-    path: str  # the route's template: {connector_id}, not the contract's {connector-id}
+    path: str  # the route's template, as the contract writes it: {connector-id}
     route: Route
 
     @property
@@ -90,7 +89,7 @@ class Operation:
         """The path with each parameter set: from ``ids``, or a well-formed id that names nothing."""
         url = self.path
         for name in self.path_parameters:
-            value = (ids or {}).get(name) or (str(uuid.uuid4()) if name in PATH_PARAMETER_NAMES else FLEET_ID)
+            value = (ids or {}).get(name) or (str(uuid.uuid4()) if name in PARTNER_IDS else FLEET_ID)
             url = url.replace("{" + name + "}", value)
         return url
 
@@ -117,8 +116,6 @@ def operations_with_a_body(app: App) -> list[tuple[str, str]]:
     for path, item in openapi_of(app)["paths"].items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "requestBody" in operation:
-                for contract, name in CONTRACT_TO_ROUTE_NAME.items():
-                    path = path.replace("{" + contract + "}", "{" + name + "}")
                 found.append((method.upper(), path))
     return found
 

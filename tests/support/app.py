@@ -1,7 +1,7 @@
 """The one place the tests know the app's internals: how its lifespan runs, how an HTTP client
 reaches it in process, what it keeps in ``app.state`` (its database, its token service, its revoked
-clients), and how its routes are listed. The web framework is the app's business: when it changes,
-this module (and ``tests.support.probes``) changes, not the tests.
+clients), and how its routes are listed. The web layer is the app's business: when it changes, this
+module (and ``tests.support.probes``) changes, not the tests.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
 
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.keys import SigningKey
@@ -21,10 +19,13 @@ from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.auth.tokens import TokenService
 from fleetreg.db import Database
+from fleetreg.web import Route as WebRoute
+from fleetreg.web import Routes
+from fleetreg.web.app import WebApp
 from tests.support.auth import EVERY_PARTNER_SCOPE, ApiClient
 
-App = FastAPI  # what fleetreg.app.create_app returns
-Router = APIRouter  # what a module's ``router`` is
+App = WebApp  # what fleetreg.app.create_app returns
+Router = Routes  # what a module declares its routes in (``routes``)
 BASE_URL = "http://fleetreg.test"
 
 MakeApp = Callable[..., Awaitable[App]]  # the make_app fixture
@@ -37,7 +38,7 @@ MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]  # the make_client fixt
 @contextlib.asynccontextmanager
 async def running(app: App) -> AsyncIterator[App]:
     """The app with its lifespan run: its pool open on entry, closed on exit."""
-    async with app.router.lifespan_context(app):
+    async with app.running():
         yield app
 
 
@@ -49,7 +50,7 @@ def asgi_client(app: App, **options: Any) -> httpx.AsyncClient:
 
 def include_router(app: App, router: Router) -> None:
     """Serve ``router``'s routes (a test's probe routes) from ``app`` too."""
-    app.include_router(router)
+    app.include(router.routes)
 
 
 # -- what a running app holds ---------------------------------------------------------------------
@@ -114,29 +115,23 @@ def openapi_of(app: App) -> dict[str, Any]:
 class Route:
     """One route as the tests look at it, whatever the framework."""
 
-    path: str  # the template as routed: {connector_id}, not the contract's {connector-id}
+    path: str  # the template, as the contract writes it: {connector-id}
     methods: tuple[str, ...]  # sorted, upper case
     path_parameters: tuple[str, ...]
     body_model: Any  # the model of its JSON body, None when it takes none
 
 
-def _route(route: APIRoute) -> Route:
-    body = route.body_field
+def _route(route: WebRoute) -> Route:
     return Route(
-        path=route.path_format,
-        methods=tuple(sorted(route.methods)),
-        path_parameters=tuple(parameter.name for parameter in route.dependant.path_params),
-        body_model=None if body is None else body.field_info.annotation,
+        path=route.path, methods=(route.method,), path_parameters=tuple(route.path_params), body_model=route.body
     )
 
 
 def documented_routes(app: App) -> list[Route]:
-    """Every route of the app that /openapi.json documents (the included routers' routes too)."""
-    # app.routes holds the included routers, not their routes: FastAPI's own walk finds those.
-    routes = [context.original_route for context in iter_route_contexts(app.routes)]
-    return [_route(route) for route in routes if isinstance(route, APIRoute) and route.include_in_schema]
+    """Every route of the app that /openapi.json documents (one per method)."""
+    return [_route(route) for route in app.routes if route.include_in_schema]
 
 
 def routes_of(router: Router) -> list[Route]:
-    """The routes a module's ``router`` declares."""
-    return [_route(route) for route in router.routes if isinstance(route, APIRoute)]
+    """The routes a module declares (``fleetreg.fleet.router.routes``), one per method."""
+    return [_route(route) for route in router.routes]

@@ -16,7 +16,6 @@ import uvicorn
 
 from fleetreg.cli.common import database_url, ensure_schema, fail, load_settings
 from fleetreg.logs import configure_logging, uvicorn_log_config
-from fleetreg.protocol import HttpProtocol
 
 log = logging.getLogger("fleetreg.serve")
 
@@ -70,7 +69,7 @@ def serve(
                     port=settings.port,
                     workers=settings.workers,
                     loop="uvloop",
-                    http=HttpProtocol,
+                    http="httptools",
                     log_config=uvicorn_log_config(settings.log_level),
                     access_log=False,
                     server_header=False,
