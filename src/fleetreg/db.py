@@ -68,9 +68,18 @@ def translate(error: BaseException, constraint_errors: ConstraintErrors = {}) ->
         return Conflict("the change collided with a concurrent one; retry it")
     if isinstance(error, asyncpg.DataError):
         return BadRequest(f"a value is out of range or malformed: {error}")
-    if is_unavailable(error) or _raised_during_an_outage(error):
+    if is_unavailable(error) or _raised_during_an_outage(error) or _ended_by_the_server_while_idle(error):
         return ServiceUnavailable("the database is unavailable or too slow right now; retry shortly")
     return None
+
+
+def _ended_by_the_server_while_idle(error: BaseException) -> bool:
+    """asyncpg's "cannot switch to state 12; another operation (2) is in progress" on a connection
+    taken from the pool: the server sent it an error while it was idle (the FATAL "terminating
+    connection" of a shutdown or of pg_terminate_backend), and asyncpg keeps such a connection in
+    its error state, not closed, until it reads the socket's end. Nothing was sent on it (the
+    connection is discarded, as after any error but a server's answer to a statement)."""
+    return isinstance(error, asyncpg.InternalClientError) and "another operation" in str(error)
 
 
 def _raised_during_an_outage(error: BaseException) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,9 @@ class TokenService:
         audience: str,
         ttl: int,
         external: ExternalIssuer | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock  # now, in seconds since the epoch, for issue and verify (PyJWT checks exp by its own)
         self.keys = keys
         self.revoked = revoked
         self.issuer = issuer
@@ -72,7 +75,7 @@ class TokenService:
     def issue(
         self, client_id: str, scopes: frozenset[str], partner_id: uuid.UUID | None, enterprise_id: str | None
     ) -> str:
-        now = int(time.time())
+        now = int(self.clock())
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -97,7 +100,7 @@ class TokenService:
             if len(self._verified) >= _CACHE_LIMIT:
                 self._verified.clear()
             self._verified[token] = principal
-        if principal.expires_at <= time.time():
+        if principal.expires_at <= self.clock():
             self._verified.pop(token, None)
             raise InvalidToken("the token has expired")
         if principal.client_id in self.revoked:
@@ -147,7 +150,7 @@ class TokenService:
             leeway=0,
             options={"require": REQUIRED_CLAIMS},
         )
-        if claims["iat"] > time.time() + _CLOCK_SKEW:
+        if claims["iat"] > self.clock() + _CLOCK_SKEW:
             raise jwt.ImmatureSignatureError("issued in the future")
         return claims
 
