@@ -14,20 +14,13 @@ from fleetreg.db import Database
 from fleetreg.problems import Conflict
 from fleetreg.web import Request, Response, Routes, json_response
 from fleetreg.web.app import WebApp
-from fleetreg_testing import MakeApiClient
+from tests.support.app import asgi_client, include_router
+from tests.support.auth import MakeApiClient
+from tests.support.problems import assert_problem
 
-PROBLEM = "application/problem+json"
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
 NEW = {"name": "R-1", "type": "virtual", "hardware_version": "11", "software_version": "8756"}
-
-
-def assert_problem(response: httpx.Response, status: int, title: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert (body["status"], body["title"]) == (status, title), body
-    return body
 
 
 @pytest.fixture
@@ -165,9 +158,8 @@ class TestIdempotencyUnderFailure:
             await asyncio.sleep(0.5)
             return json_response({"done": True}, 201)
 
-        app.include(probe.routes)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
+        include_router(app, probe)
+        async with asgi_client(app) as http:
             yield http
 
     async def test_a_5xx_is_not_kept_and_its_write_is_undone(

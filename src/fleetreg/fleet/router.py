@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from asyncpg import Record
-
 from fleetreg.auth.access import FLEET_READ, FLEET_WRITE, FleetAccess
 from fleetreg.fleet import errors, schemas, service
 from fleetreg.fleet.formats import ID_PATTERN
@@ -22,7 +20,6 @@ from fleetreg.fleet.listing import (
     ObjectParameters,
     parse_object_parameters,
 )
-from fleetreg.fleet.queries import Table
 from fleetreg.fleet.service import Entity
 from fleetreg.problems import AppError, BadRequest, Forbidden
 from fleetreg.versions import etag
@@ -55,14 +52,17 @@ LISTING = {"limit": LIMIT, "page": PAGE, "count": COUNT, "search": SEARCH}
 # -- rendering --------------------------------------------------------------------------------------------
 
 
-def _resource(table: Table, row: Record) -> dict[str, Any]:
-    attributes = {name: row[name] for name in table.attributes}
+Row = Mapping[str, Any]
+
+
+def _resource(entity: Entity, row: Row) -> dict[str, Any]:
+    attributes = {name: row[name] for name in entity.table.attributes}
     attributes["created_at"] = row["created_at"]
     attributes["updated_at"] = row["updated_at"]
-    return {"type": table.kind, "id": row["id"], "attributes": attributes}
+    return {"type": entity.table.kind, "id": row["id"], "attributes": attributes}
 
 
-def _association(row: Record) -> dict[str, Any]:
+def _association(row: Row) -> dict[str, Any]:
     return {
         "type": "device_association",
         "id": row["id"],
@@ -76,9 +76,9 @@ def _association(row: Record) -> dict[str, Any]:
     }
 
 
-def _document(table: Table, row: Record, status: int = 200) -> Response:
+def _document(entity: Entity, row: Row, status: int = 200) -> Response:
     """One resource in the envelope, with its ETag (its row version)."""
-    response = json_response({"data": _resource(table, row), "meta": {}}, status)
+    response = json_response({"data": _resource(entity, row), "meta": {}}, status)
     response.set_header("ETag", etag(row["version"]))
     return response
 
@@ -137,10 +137,10 @@ def _entity_routes(
         items, many = _new_items(body.data)
         rows = await service.create(request.state.db, caller.enterprise_id, entity, items)
         if not many:
-            response = _document(entity.table, rows[0], 201)
+            response = _document(entity, rows[0], 201)
             response.set_header("Location", f"{path}/{rows[0]['id']}")
             return response
-        return json_response({"data": [_resource(entity.table, row) for row in rows], "meta": {}}, 201)
+        return json_response({"data": [_resource(entity, row) for row in rows], "meta": {}}, 201)
 
     async def list_resources(
         request: Request, caller: FleetAccess, limit: int, page: int, count: bool, search: str | None, **filtered: Any
@@ -155,12 +155,12 @@ def _entity_routes(
             search=search,
             enterprise_id=filtered.get("enterprise_id"),
         )
-        data = [_resource(entity.table, row) for row in result.rows]
+        data = [_resource(entity, row) for row in result.rows]
         return json_response({"data": data, "meta": _list_meta(page, limit, result.total)})
 
     async def get_resource(request: Request, caller: FleetAccess, **ids: str) -> Response:
         row = await service.get(request.state.db, caller.enterprise_id, entity, ids[f"{kind}_id"])
-        return _document(entity.table, row)
+        return _document(entity, row)
 
     async def update_resource(request: Request, caller: FleetAccess, body: Any, **ids: str) -> Response:
         resource_id = ids[f"{kind}_id"]
@@ -172,7 +172,7 @@ def _entity_routes(
             _changes(resource_id, body.data),
             if_match(request),
         )
-        return _document(entity.table, row)
+        return _document(entity, row)
 
     async def delete_resource(request: Request, caller: FleetAccess, **ids: str) -> Response:
         await service.delete(request.state.db, caller.enterprise_id, entity, ids[f"{kind}_id"], if_match(request))
@@ -454,7 +454,7 @@ async def list_vehicle_associations(
     )
 
 
-def _vehicle_association(row: Record, objects: ObjectParameters) -> dict[str, Any]:
+def _vehicle_association(row: Row, objects: ObjectParameters) -> dict[str, Any]:
     item = _association(row)
     if row["chip_id"] is None:
         item["attributes"]["chip"] = None

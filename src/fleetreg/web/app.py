@@ -192,6 +192,8 @@ class WebApp:
         content_type: str | None = None
         for name, value in scope["headers"]:
             size += len(name) + len(value) + 4
+            if b"\x00" in value:
+                raise BadRequest(f"the header {bodies.clip(bytes(name).decode('latin-1'))} holds a NUL character")
             if name == b"authorization":
                 authorizations += 1
             elif name == b"content-length":

@@ -3,9 +3,10 @@
 Each operation lists its parameters (path, query, deep objects), its body (the Pydantic model's JSON
 schema, with an example), its success responses, and its problems: those it declares, and the
 statuses every operation of its kind shares (400 for a bad parameter or body; 401, 403 and 429 when
-it needs a token; 404 with path parameters; 413 and 415 with a body; 503 when it uses the
-database; 500 always), each as ``application/problem+json`` with the ``Problem`` schema and one
-example per problem type it can be. Every response documents ``X-Request-ID``.
+it needs a token; 404 with path parameters; 413, 414 and 431 for a request too large; 415 with a
+body; 503 when it uses the database; 500 always), each as ``application/problem+json`` with the
+``Problem`` schema and one example per problem type it can be. Every response documents
+``X-Request-ID``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fleetreg.problems import (
     AppError,
     BadRequest,
     Forbidden,
+    HeadersTooLarge,
     IdempotencyKeyReused,
     InternalError,
     NotFound,
@@ -30,6 +32,7 @@ from fleetreg.problems import (
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
+    UriTooLong,
 )
 from fleetreg.web.bodies import adapter
 from fleetreg.web.params import MISSING
@@ -75,6 +78,8 @@ _STATUS_TEXT = {
     409: "Conflict with the current state.",
     412: "A precondition (`If-Match`) does not hold.",
     413: "Request body too large.",
+    414: "The request line (path and query) is longer than 8 KiB.",
+    431: "The request's headers add up to more than 16 KiB.",
     415: "The body must be application/json.",
     422: "A referenced resource does not exist.",
     429: "Rate limit exceeded; see `Retry-After`.",
@@ -292,8 +297,11 @@ def _responses(
         problems += [Unauthorized, Forbidden, TooManyRequests, *route.access.problems]
     if route.path_params:
         problems.append(NotFound)
+    # Any request can be too big (a body past the limit, even on a GET; a request line past 8 KiB;
+    # headers past 16 KiB): the web layer answers those before the operation runs.
+    problems += [PayloadTooLarge, UriTooLong, HeadersTooLarge]
     if route.body is not None:
-        problems += [PayloadTooLarge, UnsupportedMediaType]
+        problems.append(UnsupportedMediaType)
     if uses_database:
         problems.append(ServiceUnavailable)
     problems.append(InternalError)
