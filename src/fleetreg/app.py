@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         embedded: EmbeddedPostgres | None = None
         url = settings.database_url
         if url is None:
-            # Served without the CLI (e.g. `uvicorn --factory fleetreg.app:create_app`): start or
+            # Served without the CLI (`granian --interface asgi --factory fleetreg.app:create_app`): start or
             # join the embedded server ourselves. The CLI normally does this once for all workers.
             embedded = EmbeddedPostgres(settings.embedded_dir)
             url = embedded.start()
@@ -105,7 +105,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.head_revision = head_revision()
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=app.state.metrics,
+        trusted_proxies=settings.trusted_proxy_set,
+    )
     app.fast_lane = ConnectorReadFastLane(state=app.state, metrics=app.state.metrics)
     app.include_router(ops.router)
     install_docs(app)

@@ -26,11 +26,26 @@ def request_id_of(scope: Scope) -> str:
     return str(scope.get("state", {}).get("request_id", ""))
 
 
+# Peers whose X-Forwarded-For names the client (a reverse proxy on this machine, by default), as
+# uvicorn's proxy headers did: Granian passes the header on untouched. Set by RequestContextMiddleware
+# from FLEETREG_TRUSTED_PROXIES; one app per process.
+_trusted_proxies: frozenset[str] = frozenset({"127.0.0.1"})
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        trusted_proxies: frozenset[str] = _trusted_proxies,
+    ) -> None:
+        global _trusted_proxies  # the access log of the fast lane reads it too
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        _trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -189,6 +204,25 @@ def _route_template(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
+def client_host(scope: Scope) -> str | None:
+    """The client's address: the peer's, or, when the peer is a trusted proxy, the last address its
+    X-Forwarded-For names that is not itself a trusted proxy (the one the nearest proxy saw)."""
+    client = scope.get("client")
+    peer = client[0] if client else None
+    if peer not in _trusted_proxies:
+        return peer
+    forwarded = [bytes(value).decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"]
+    hops = [hop.strip() for hop in ",".join(forwarded).split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in _trusted_proxies:
+            return hop
+    return hops[0] if hops else peer
+
+
 def _client(scope: Scope) -> str | None:
     client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else None
+    host = client_host(scope)
+    if host is None:
+        return None
+    # A forwarded client's port is unknown: 0, as uvicorn's proxy headers gave it.
+    return f"{host}:{client[1]}" if client and host == client[0] else f"{host}:0"

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     external_audience: str | None = Field(None, description="... with this audience ...")
     external_jwks_url: str | None = Field(None, description="... signed by a key published here.")
 
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client.",
+    )
+
     rate_limit: float = Field(
         0, ge=0, description="Requests per second per client (token bucket, burst = 2 x rate); 0: off."
     )
@@ -60,6 +65,10 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
 
     @property
     def embedded_dir(self) -> Path:

@@ -6,10 +6,9 @@ paths partners poll. FastAPI spends most of such a request matching routes and s
 valid with the router's own functions (``partner.router.connector_list``, ``service.get_connector``)
 and the same authentication (``auth.dependencies.partner_caller``), so the answer is the same bytes.
 Anything else - an unknown, repeated or malformed parameter, a name filter, another method - goes on
-to the FastAPI routes, which say precisely what is wrong. Under ``fleetreg serve`` the HTTP protocol
-(``fleetreg.protocol``) asks it first and writes its answers to the connection itself; under any
-other ASGI server ``fleetreg.app.FleetregApp`` asks it ahead of Starlette's middleware stack. Either
-way request ids, metrics and the access log apply to its answers as to every request.
+to the FastAPI routes, which say precisely what is wrong. ``fleetreg.app.FleetregApp`` asks it ahead
+of Starlette's middleware stack. Request ids, metrics and the access log apply to its answers as to
+every request.
 """
 
 from __future__ import annotations
@@ -79,10 +78,10 @@ def _list_arguments(query_string: bytes) -> dict[str, Any]:
 
 
 class ConnectorReadFastLane:
-    """``takes(scope)`` decides (and notes how to answer), ``answer`` makes the response: ``serve``
-    sends it as an ASGI app, ``fleetreg.protocol`` writes it straight to the connection. Its answers carry a
-    request id and are counted and logged (``middleware.observe``), and an unexpected error is logged
-    and answered, as ``RequestContextMiddleware`` does for every other request."""
+    """``takes(scope)`` decides (and notes how to answer), ``answer`` makes the response, ``serve``
+    sends it as an ASGI app. Its answers carry a request id and are counted and logged
+    (``middleware.observe``), and an unexpected error is logged and answered, as
+    ``RequestContextMiddleware`` does for every other request."""
 
     def __init__(self, *, state: State, metrics: Metrics) -> None:
         self.state = state  # the app's: its lifespan puts the database and the auth state there
