@@ -3,9 +3,8 @@
 Each request is sent twice, once with the fast lane in place and once with the lane declining it, and
 the two answers must be the same status, content type and bytes. Requests the fast lane leaves to
 the routes (malformed, unknown or repeated parameters) are in the list too: they must not change.
-The same holds through a real server with fleetreg's HTTP protocol (``fleetreg.protocol``), which
-writes the lane's answers to the connection itself: there keep-alive, pipelining, HTTP/1.0 and
-``Connection: close`` must behave as for any other request.
+The same holds through a real server (Granian, as ``fleetreg serve`` runs it): there keep-alive,
+pipelining, HTTP/1.0 and ``Connection: close`` must behave as for any other request.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
+from granian.constants import HTTPModes, Interfaces
+from granian.server.embed import Server
 
 from fleetreg.partner.fastlane import ConnectorReadFastLane
-from fleetreg.protocol import HttpProtocol
 from fleetreg_testing import ApiClient, MakeApiClient, free_port
 
 CONNECTORS = "/v2/customers/connectors"
@@ -179,23 +178,35 @@ async def test_page_items_are_the_stored_rows(client: httpx.AsyncClient, acme: d
     ]
 
 
-# -- through a real server: fleetreg's HTTP protocol answers the lane's requests on the connection --
+# -- through a real server: Granian, as fleetreg serve runs it --
 
 
 @pytest.fixture
 async def served(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` (its lifespan already running) served by uvicorn with fleetreg's protocol, as
-    ``fleetreg serve`` does (proxy headers on, trusting 127.0.0.1)."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), http=HttpProtocol, lifespan="off", log_config=None, access_log=False
+    """``app`` (its lifespan already running) served by Granian in this process, HTTP/1.1 only as
+    ``fleetreg serve`` does (its access log line trusts X-Forwarded-For from 127.0.0.1)."""
+    port = free_port()
+    server = Server(
+        app,
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGINL,  # the lifespan runs already
+        http=HTTPModes.http1,
+        websockets=False,
+        log_enabled=False,
     )
-    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):
         assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{config.port}"
-    server.should_exit = True
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.01)
+            continue
+        writer.close()
+        break
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
     await task
 
 
@@ -210,21 +221,21 @@ async def test_the_connection_lane_answers_as_the_routes_do(
 ) -> None:
     other = await make_api_client(partner="globex")
     requests = _requests(acme, other)
-    answered_directly = 0
-    answer_directly = HttpProtocol._answer_directly
+    answered_by_the_lane = 0
+    serve = ConnectorReadFastLane.serve
 
-    async def counting(self: HttpProtocol, lane: Any, cycle: Any) -> None:
-        nonlocal answered_directly
-        answered_directly += 1
-        await answer_directly(self, lane, cycle)
+    async def counting(self: ConnectorReadFastLane, scope: Any, receive: Any, send: Any) -> None:
+        nonlocal answered_by_the_lane
+        answered_by_the_lane += 1
+        await serve(self, scope, receive, send)
 
-    monkeypatch.setattr(HttpProtocol, "_answer_directly", counting)
+    monkeypatch.setattr(ConnectorReadFastLane, "serve", counting)
     async with httpx.AsyncClient(base_url=served) as http:
         fast = [await http.get(url, headers=headers) for url, headers in requests]
-        assert answered_directly == 17 + 3 + 1 + 4 + 1  # as in the ASGI test, without the no-read-scope client
+        assert answered_by_the_lane == 17 + 3 + 1 + 4 + 1  # as in the ASGI test, without the no-read-scope client
         monkeypatch.setattr(ConnectorReadFastLane, "takes", _declined)
         routed = [await http.get(url, headers=headers) for url, headers in requests]
-    assert answered_directly == 26
+    assert answered_by_the_lane == 26
     for (url, _), ours, theirs in zip(requests, fast, routed, strict=True):
         assert _comparable(ours) == _comparable(theirs), url
         assert ours.headers["date"]
@@ -288,8 +299,8 @@ async def test_an_http_1_0_request_is_answered_and_the_connection_closed(served:
     token = acme["api"].headers["Authorization"]
     answers = _responses(await _exchange(served, _get(f"{CONNECTORS}/{uuid.uuid4()}", token, version="1.0")))
     [(status, headers, body)] = answers
-    assert status == b"HTTP/1.1 404 Not Found"
-    assert headers[b"connection"] == b"close"
+    assert status == b"HTTP/1.0 404 Not Found"  # Granian (hyper) answers in the request's version
+    assert headers.get(b"connection", b"close") == b"close"  # HTTP/1.0 closes unless kept alive
     assert headers[b"content-type"] == b"application/problem+json"
     assert b"not found" in body.lower()
 
