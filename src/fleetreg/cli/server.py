@@ -141,7 +141,6 @@ class _PostmasterWatcher:
         self._thread.join(timeout=120)  # a restart in progress finishes before the database is stopped
 
     def _watch(self) -> None:
-        from fleetreg.embedded import EmbeddedPostgresError
 
         while not self._stopping.wait(WATCH_SECONDS):
             if self.embedded.is_running():
@@ -150,7 +149,7 @@ class _PostmasterWatcher:
             try:
                 if self.embedded.recover():
                     log.warning("the embedded PostgreSQL is serving again")
-            except Exception as error:  # noqa: BLE001 (keep watching: the next round tries again)
+            except Exception as error:
                 log.error("the embedded PostgreSQL did not start again: %s", error)
 
 
