@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fleetreg.auth import queries
+from fleetreg.auth.guard import TokenGuard
 from fleetreg.auth.revocations import CHANNEL
 from fleetreg.auth.scopes import PARTNER_SCOPES, format_scope, parse_scope, unknown_scopes
 from fleetreg.db import Connection, Database
@@ -113,18 +114,29 @@ async def revoke_client(db: Database, client_id: str) -> bool:
     return await db.write(revoke)
 
 
-async def authenticate(db: Database, client_id: str, secret: str) -> AuthenticatedClient | None:
-    """The client when the secret is right and the client is not revoked; None otherwise."""
+async def authenticate(
+    db: Database, client_id: str, secret: str, guard: TokenGuard, address: str | None
+) -> AuthenticatedClient | None:
+    """The client when the secret is right and the client is not revoked; None otherwise.
+
+    ``TooManyAttempts`` (before any hashing) when this client id, or for an unknown one ``address``,
+    has failed too often, or when too many verifications wait already; every verification runs on
+    the guard's bounded threads (``auth.guard``)."""
     # No stored id holds a NUL (PostgreSQL text cannot): such a client is unknown, not a bad query.
     row = None if "\x00" in client_id else await db.fetchrow(queries.ACTIVE_CLIENT, client_id)
-    stored = row["secret_hash"] if row is not None else await asyncio.to_thread(_dummy_hash)
+    known = row is not None
+    guard.check(client_id, address, known=known)
+    stored = row["secret_hash"] if row is not None else await guard.hashing.run(_dummy_hash)
     try:
-        await asyncio.to_thread(HASHER.verify, stored, secret)
+        await guard.hashing.run(HASHER.verify, stored, secret)
     except (VerificationError, InvalidHashError):
+        guard.record(client_id, address, known=known, succeeded=False)
         return None
     if row is None:
+        guard.record(client_id, address, known=False, succeeded=False)
         return None
+    guard.record(client_id, address, known=True, succeeded=True)
     if HASHER.check_needs_rehash(stored):
-        new_hash = await asyncio.to_thread(HASHER.hash, secret)
+        new_hash = await guard.hashing.run(HASHER.hash, secret)
         await db.write(lambda connection: connection.execute(queries.UPDATE_SECRET_HASH, client_id, new_hash))
     return AuthenticatedClient(row["id"], row["partner_id"], row["enterprise_id"], parse_scope(row["scope"]))

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 
+from fleetreg.auth.guard import TokenGuard
 from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.scopes import PARTNER_SCOPES
@@ -36,11 +37,12 @@ fleet_bearer = HTTPBearer(
 
 @dataclass
 class AuthState:
-    """Per app: verifies tokens, knows revoked clients, limits request rates."""
+    """Per app: verifies tokens, knows revoked clients, limits request rates and token attempts."""
 
     tokens: TokenService
     revoked: RevokedClients
     limiter: RateLimiter
+    token_guard: TokenGuard = field(default_factory=TokenGuard)
 
 
 def _quoted(text: str) -> str:
