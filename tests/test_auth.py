@@ -225,6 +225,10 @@ class TestJwks:
         new = rotate(tmp_path)
         with pytest.raises(SigningKeyError, match="rotate first"):
             retire(tmp_path, new.kid)
+        # This process signs with the old key until it loads the keys again (as a restart does).
+        with pytest.raises(SigningKeyError, match="still signs with that key"):
+            retire(tmp_path, first.signing.kid)
+        assert KeyRing.from_directory(tmp_path).signing.kid == new.kid
         retire(tmp_path, first.signing.kid)
         after = KeyRing.from_directory(tmp_path)
         assert list(after.by_kid) == [new.kid]

@@ -21,8 +21,10 @@ def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 async def test_create_list_revoke(database_url: str, db: asyncpg.Connection) -> None:
     created = run(
-        database_url, "clients", "create", "--partner", "acme", "--scope", "connectors:write connectors:read", "--json"
-    )
+        database_url,
+        "clients", "create", "--partner", "acme", "--create-partner",
+        "--scope", "connectors:write connectors:read", "--json",
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
     client: dict[str, Any] = json.loads(created.stdout)
     assert set(client) == {"client_id", "client_secret", "partner_id", "enterprise_id", "scope"}

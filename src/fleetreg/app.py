@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from fleetreg import __version__, ops
+from fleetreg.auth import clients as auth_clients
 from fleetreg.auth import router as auth_router
 from fleetreg.auth.dependencies import AuthState
 from fleetreg.auth.keys import KeyRing
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revoked = RevokedClients()
         await revoked.start(url, settings.db_timeout)
         app.state.auth = AuthState(
-            tokens=_token_service(settings, revoked), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
+            tokens=_token_service(settings, revoked, db), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
         )
         try:
             yield
@@ -121,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _token_service(settings: Settings, revoked: RevokedClients) -> TokenService:
+def _token_service(settings: Settings, revoked: RevokedClients, db: Database) -> TokenService:
     if settings.signing_key_file is not None:
         keys = KeyRing.from_file(settings.signing_key_file)
     else:
@@ -138,4 +140,5 @@ def _token_service(settings: Settings, revoked: RevokedClients) -> TokenService:
         audience=settings.token_audience,
         ttl=settings.token_ttl,
         external=external,
+        active_client=functools.partial(auth_clients.is_active, db),
     )

@@ -67,7 +67,11 @@ def new_client_id() -> str:
     return "cl_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(21))
 
 
-async def create_client(db: Database, *, scope: str, partner_name: str | None, enterprise_id: str | None) -> NewClient:
+async def create_client(
+    db: Database, *, scope: str, partner_name: str | None, enterprise_id: str | None, create_partner: bool = True
+) -> NewClient:
+    """A new client; with ``partner_name``, of that partner, which is created when missing only with
+    ``create_partner`` (else ``ClientError``: a typo must not make a new partner)."""
     scopes = parse_scope(scope)
     if not scopes:
         raise ClientError("give at least one scope")
@@ -84,7 +88,14 @@ async def create_client(db: Database, *, scope: str, partner_name: str | None, e
     async def insert(connection: Connection) -> NewClient:
         partner_id = None
         if partner_name is not None:
-            partner_id = await connection.fetchval(queries.ENSURE_PARTNER, partner_name)
+            partner_id = await connection.fetchval(
+                queries.ENSURE_PARTNER if create_partner else queries.PARTNER_ID_BY_NAME, partner_name
+            )
+            if partner_id is None:
+                raise ClientError(
+                    f"no partner named {partner_name!r} (`fleetreg partners list` shows them; "
+                    "--create-partner makes a new one)"
+                )
         if enterprise_id is not None and not await connection.fetchval(queries.ENTERPRISE_EXISTS, enterprise_id):
             raise ClientError(f"no enterprise with id {enterprise_id}")
         created_at = await connection.fetchval(
@@ -97,6 +108,16 @@ async def create_client(db: Database, *, scope: str, partner_name: str | None, e
 
 async def list_clients(db: Database) -> list[dict[str, Any]]:
     return [dict(row) for row in await db.fetch(queries.CLIENTS_WITH_PARTNER)]
+
+
+async def list_partners(db: Database) -> list[dict[str, Any]]:
+    """Every partner with its number of active clients, by name."""
+    return [dict(row) for row in await db.fetch(queries.PARTNERS_WITH_CLIENTS)]
+
+
+async def is_active(db: Database, client_id: str) -> bool:
+    """Whether the client exists and is not revoked."""
+    return "\x00" not in client_id and bool(await db.fetchval(queries.CLIENT_IS_ACTIVE, client_id))
 
 
 async def revoke_client(db: Database, client_id: str) -> bool:

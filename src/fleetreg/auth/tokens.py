@@ -2,7 +2,10 @@
 
 Verification refuses a bad signature, ``alg: none`` and every algorithm but the key's own, an
 unknown key id, a wrong audience or issuer, a token without exp/iat/iss/aud/sub/scope, an expired
-one, and one whose client has been revoked (checked on every request, cached or not).
+one, and one whose client has been revoked (checked on every request, cached or not). A token of
+ours met for the first time (not in the cache) is accepted only while its client exists and is not
+revoked in the database (``active_client``): after ``fleetreg db restore`` the cache is emptied
+(``RevokedClients.on_reset``), so that a client the restore took away loses its tokens at once.
 
 Every claim has its type and range checked here rather than by PyJWT, which takes ``"iat": "123"``,
 ``true`` or ``1e300`` for numbers (``int()`` of them): the times are integers (JSON numbers without
@@ -17,7 +20,7 @@ import asyncio
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +60,7 @@ class Principal:
     partner_id: uuid.UUID | None
     enterprise_id: str | None
     expires_at: float
+    ours: bool = True  # signed by this service's keys, not by an external issuer
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class TokenService:
         ttl: int,
         external: ExternalIssuer | None = None,
         clock: Callable[[], float] = time.time,
+        active_client: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self.keys = keys
         self.revoked = revoked
@@ -86,7 +91,15 @@ class TokenService:
         self.external = external
         self.clock = clock  # seconds since the epoch; tests pass their own instead of sleeping
         self._external_keys = jwt.PyJWKClient(external.jwks_url, cache_keys=True) if external else None
+        self.active_client = active_client  # whether a client id exists, unrevoked, in the database
         self._verified: dict[str, Principal] = {}
+        self._generation = 0  # bumped when the cache is emptied: a verification begun before stays out
+        revoked.on_reset(self.forget_verified)
+
+    def forget_verified(self) -> None:
+        """Empty the cache: every token is verified afresh (its client looked up) when met again."""
+        self._verified = {}
+        self._generation += 1
 
     def issue(
         self, client_id: str, scopes: frozenset[str], partner_id: uuid.UUID | None, enterprise_id: str | None
@@ -112,10 +125,14 @@ class TokenService:
     async def verify(self, token: str) -> Principal:
         principal = self._verified.get(token)
         if principal is None:
+            generation = self._generation
             principal = await self._verify_signature_and_claims(token)
-            if len(self._verified) >= _CACHE_LIMIT:
-                self._verified.clear()
-            self._verified[token] = principal
+            if principal.ours and self.active_client is not None and not await self.active_client(principal.client_id):
+                raise InvalidToken("the client of this token does not exist or has been revoked")
+            if generation == self._generation:
+                if len(self._verified) >= _CACHE_LIMIT:
+                    self._verified.clear()
+                self._verified[token] = principal
         if principal.expires_at <= self.clock():
             self._verified.pop(token, None)
             raise InvalidToken("the token has expired")
@@ -131,10 +148,8 @@ class TokenService:
             raise InvalidToken("the token is malformed") from error
         issuer = unverified.get("iss")
         try:
-            if self.external is not None and issuer == self.external.issuer:
-                claims = await self._decode_external(token)
-            else:
-                claims = self._decode_own(token, header)
+            ours = not (self.external is not None and issuer == self.external.issuer)
+            claims = self._decode_own(token, header) if ours else await self._decode_external(token)
         except jwt.ExpiredSignatureError as error:
             raise InvalidToken("the token has expired") from error
         except jwt.InvalidAudienceError as error:
@@ -152,7 +167,7 @@ class TokenService:
         except (TypeError, ValueError, OverflowError) as error:  # a claim of a type PyJWT did not expect
             raise InvalidToken("the token's claims are malformed") from error
         _check_times(claims, self.clock())
-        return _principal(claims)
+        return _principal(claims, ours=ours)
 
     def _decode_own(self, token: str, header: dict[str, Any]) -> dict[str, Any]:
         if header.get("alg") != ALGORITHM:
@@ -223,7 +238,7 @@ def _text(claims: dict[str, Any], name: str, *, required: bool) -> str | None:
     return value
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
+def _principal(claims: dict[str, Any], *, ours: bool) -> Principal:
     scope = claims["scope"]
     if not isinstance(scope, str) or len(scope) > 4096:
         raise InvalidToken("the token's scope is not a string")
@@ -242,4 +257,5 @@ def _principal(claims: dict[str, Any]) -> Principal:
         partner_id=partner_id,
         enterprise_id=enterprise,
         expires_at=float(claims["exp"]),
+        ours=ours,
     )
