@@ -29,9 +29,13 @@ run: $(STAMP)
 # suite starts a few hundred Python processes (the CLI, servers and their workers), which would
 # otherwise each compile fleetreg (and pytest its plugins) again.
 PYTEST_WORKERS ?= auto
+# Each checkout's test files (embedded PostgreSQL servers among them) under a directory of its own:
+# under pytest's default /tmp/pytest-of-<user>, a second test run of the same user (another clone)
+# would prune the oldest runs' directories, servers included, while they are in use.
+PYTEST_BASETEMP ?= $(CURDIR)/.pytest-tmp
 
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist load $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist load --basetemp=$(PYTEST_BASETEMP) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
