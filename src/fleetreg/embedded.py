@@ -39,6 +39,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -226,6 +227,10 @@ class EmbeddedPostgres:
     def _start_server(self) -> None:
         socket_dir = self._socket_dir()
         options = [f"-k {socket_dir}", "-h ''", "-c unix_socket_permissions=0700"]
+        if sys.platform.startswith("linux"):
+            # Crash recovery first syncs the data directory: file by file (fsync) took 2 s here
+            # before every restart after a kill; syncfs syncs its file system in one call.
+            options.append("-c recovery_init_sync_method=syncfs")
         options += [f"-c {key}={value}" for key, value in self.server_options.items()]
         self._pg_ctl("start", "-w", "-t", str(int(_START_TIMEOUT)), "-l", str(self.log_file), "-o", " ".join(options))
 

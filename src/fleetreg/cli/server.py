@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
@@ -61,6 +62,8 @@ def serve(
     settings = load_settings(host=host, port=port, workers=workers)
     _check_address_free(settings.host, settings.port)
     configure_logging(settings.log_level)
+    if settings.uses_embedded_database:
+        _become_subreaper()
     with _stop_on_signal(), database_url(settings) as url:
         ensure_schema(url, migrate_it=not no_migrate)
         # Workers are fresh processes: they read the same settings, pointed at this database.
@@ -141,16 +144,43 @@ class _PostmasterWatcher:
         self._thread.join(timeout=120)  # a restart in progress finishes before the database is stopped
 
     def _watch(self) -> None:
+        from fleetreg.embedded import EmbeddedPostgresError
 
         while not self._stopping.wait(WATCH_SECONDS):
+            _reap_postgres_zombies()
             if self.embedded.is_running():
                 continue
             log.error("the embedded PostgreSQL is gone; starting it again (crash recovery)")
             try:
                 if self.embedded.recover():
                     log.warning("the embedded PostgreSQL is serving again")
-            except Exception as error:
+            except EmbeddedPostgresError as error:  # keep watching: the next round tries again
                 log.error("the embedded PostgreSQL did not start again: %s", error)
+
+
+def _become_subreaper() -> None:
+    """Adopt the orphans of our children: the postmaster that pg_ctl leaves behind (and, once it is
+    killed, its backends). A killed postmaster stays a zombie until its parent reaps it, and while
+    it exists PostgreSQL refuses to start again on its data directory ("is another postmaster
+    running?"); init may reap it late (2 s here) or, in a container without one, never. As their
+    parent, the watcher reaps them at once."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0)
+
+
+def _reap_postgres_zombies() -> None:
+    """Reap our exited PostgreSQL children (only those: Granian waits for its workers itself)."""
+    import psutil
+
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error, ChildProcessError):
+            if child.status() == psutil.STATUS_ZOMBIE and child.name() in ("postgres", "postmaster"):
+                os.waitpid(child.pid, os.WNOHANG)
 
 
 def _check_address_free(host: str, port: int) -> None:
