@@ -148,7 +148,8 @@ def _psql(url: str, *, user: str | None = None, env: dict[str, str] | None = Non
 def test_the_url_authenticates_with_the_password_file(server: EmbeddedPostgres) -> None:
     url = server.start()
     try:
-        assert "passfile=" in url and (server.password_file.read_text().split(":")[-1].strip() not in url)
+        assert "passfile=" in url
+        assert server.password_file.read_text().split(":")[-1].strip() not in url
         assert server.password_file.stat().st_mode & 0o777 == 0o600
         assert (server.pgdata / "pg_hba.conf").read_text().splitlines()[-1] == "local all all scram-sha-256"
         assert _psql(url).stdout.strip() == "postgres"
@@ -231,7 +232,8 @@ def test_as_root_without_user_namespaces_it_says_what_is_needed(tmp_path: Path, 
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
     assert message.startswith("fleetreg.embedded.EmbeddedPostgresError: PostgreSQL does not run as root")
-    assert "user namespace" in message and said in message
+    assert "user namespace" in message
+    assert said in message
 
 
 def test_concurrent_starts_of_different_directories(tmp_path: Path) -> None:
