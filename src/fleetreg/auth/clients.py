@@ -149,7 +149,7 @@ async def authenticate(
     guard.check(client_id, address, known=known)
     stored = row["secret_hash"] if row is not None else await guard.hashing.run(_dummy_hash)
     try:
-        await guard.hashing.run(HASHER.verify, stored, secret)
+        await guard.hashing.run(HASHER.verify, stored, secret, known=known)
     except (VerificationError, InvalidHashError):
         guard.record(client_id, address, known=known, succeeded=False)
         return None
@@ -158,6 +158,6 @@ async def authenticate(
         return None
     guard.record(client_id, address, known=True, succeeded=True)
     if HASHER.check_needs_rehash(stored):
-        new_hash = await guard.hashing.run(HASHER.hash, secret)
+        new_hash = await guard.hashing.run(HASHER.hash, secret, known=True)
         await db.write(lambda connection: connection.execute(queries.UPDATE_SECRET_HASH, client_id, new_hash))
     return AuthenticatedClient(row["id"], row["partner_id"], row["enterprise_id"], parse_scope(row["scope"]))

@@ -6,9 +6,9 @@ threads, each thread keeping its own 64 MiB arena: 64 concurrent requests with u
 grew a worker from 99 to 483 MiB, and the token p50 went to 3 s. Here:
 
 - ``HashingGate``: at most ``concurrency`` verifications at once per process (one per core), on
-  threads of its own; at most ``max_waiting`` more wait their turn; past that the request is refused
-  at once with a ``Retry-After`` instead of queueing without bound. Memory stays at most
-  ``concurrency`` x 64 MiB however many requests come.
+  threads of its own; a bounded number more wait their turn, those of existing clients ahead of the
+  unknown ids; past that the request is refused at once with a ``Retry-After`` instead of queueing
+  without bound. Memory stays at most ``concurrency`` x 64 MiB however many requests come.
 - ``FailureLimiter``: failed attempts per key as a token bucket (a burst, then one per interval).
   ``TokenGuard`` keeps one per client id (wrong secrets for a known client) and one per address
   (unknown client ids, wrong secrets); a key over its limit is refused before any hashing. A known
@@ -24,7 +24,7 @@ import asyncio
 import math
 import os
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -53,22 +53,53 @@ def _hashing_threads() -> ThreadPoolExecutor:
 
 
 class HashingGate:
+    """At most ``concurrency`` verifications at once; the others wait, those of known clients first
+    (a flood of unknown ids must not keep the real clients out), at most ``max_waiting`` of each kind
+    (twice as many for known clients); past that, ``TooManyAttempts`` at once."""
+
     def __init__(self, concurrency: int, max_waiting: int) -> None:
         self.concurrency = concurrency
         self.max_waiting = max_waiting
-        self._slots = asyncio.Semaphore(concurrency)
-        self._admitted = 0  # running or waiting
+        self._running = 0
+        # Waiters by kind: a waiter's future is resolved when a slot is handed to it.
+        self._known: deque[asyncio.Future[None]] = deque()
+        self._unknown: deque[asyncio.Future[None]] = deque()
 
-    async def run(self, function: Callable[..., T], *args: object) -> T:
-        """``function(*args)`` on one of the gate's threads, when a slot is free."""
-        if self._admitted >= self.concurrency + self.max_waiting:
-            raise TooManyAttempts("too many client authentications at once; retry shortly", 1)
-        self._admitted += 1
+    async def run(self, function: Callable[..., T], *args: object, known: bool = False) -> T:
+        """``function(*args)`` on one of the process's argon2 threads, when a slot is free."""
+        if self._running < self.concurrency:
+            self._running += 1
+        else:
+            await self._wait_for_a_slot(known)
         try:
-            async with self._slots:
-                return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), function, *args)
+            return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), function, *args)
         finally:
-            self._admitted -= 1
+            self._hand_on()
+
+    async def _wait_for_a_slot(self, known: bool) -> None:
+        queue = self._known if known else self._unknown
+        if len(queue) >= self.max_waiting * (2 if known else 1):
+            raise TooManyAttempts("too many client authentications at once; retry shortly", 1)
+        slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue.append(slot)
+        try:
+            await slot
+        except BaseException:
+            if slot.done() and not slot.cancelled():
+                self._hand_on()  # handed a slot in the same turn as it was cancelled: pass it on
+            else:
+                queue.remove(slot)
+            raise
+
+    def _hand_on(self) -> None:
+        """A verification ended: its slot goes to the oldest known waiter, else to the oldest other."""
+        for queue in (self._known, self._unknown):
+            while queue:
+                slot = queue.popleft()
+                if not slot.done():
+                    slot.set_result(None)
+                    return
+        self._running -= 1
 
 
 class FailureLimiter:
