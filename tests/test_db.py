@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from fleetreg import db as db_module
 from fleetreg import pool as pool_module
 from fleetreg.db import CONSTRAINT_ERRORS, Database
 from fleetreg.problems import BadRequest, Conflict, ServiceUnavailable
@@ -190,3 +191,48 @@ async def test_a_connection_idle_too_long_is_replaced(database_url: str, monkeyp
         await asyncio.sleep(0.3)
         assert await database.fetchval("SELECT pg_backend_pid()") != first
         assert database.pool_usage() == (1, 0, 1)
+
+
+# -- a connection the server broke (issue 14 item 3) --
+
+
+def _postgres_error(kind: type[asyncpg.PostgresError]) -> asyncpg.PostgresError:
+    return kind.new({"C": kind.sqlstate, "M": "from the test", "S": "FATAL"})
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _postgres_error(asyncpg.AdminShutdownError),  # 57P01: the server is shutting down
+        _postgres_error(asyncpg.CrashShutdownError),
+        _postgres_error(asyncpg.CannotConnectNowError),
+        _postgres_error(asyncpg.ConnectionDoesNotExistError),
+        asyncpg.InternalClientError("cannot switch to state 12; protocol is in the failed state"),
+        asyncpg.InterfaceError("connection is closed"),
+        ServiceUnavailable("the database is unavailable"),
+    ],
+)
+def test_an_error_of_a_broken_server_is_503_and_its_connection_is_not_reused(error: Exception) -> None:
+    assert not db_module._ended_cleanly(error)
+    translated = error if isinstance(error, ServiceUnavailable) else db_module.translate(error)
+    assert isinstance(translated, ServiceUnavailable)
+
+
+@pytest.mark.parametrize(
+    "error", [_postgres_error(asyncpg.UniqueViolationError), _postgres_error(asyncpg.DataError), Conflict("taken")]
+)
+def test_a_refused_statement_leaves_its_connection_fit_for_the_next(error: Exception) -> None:
+    assert db_module._ended_cleanly(error)
+
+
+async def test_a_session_terminated_by_the_server_is_503_and_the_pool_opens_a_new_one(
+    database: Database, db: asyncpg.Connection
+) -> None:
+    first = await database.fetchval("SELECT pg_backend_pid()")
+    sleeping = asyncio.create_task(database.fetchval("SELECT pg_sleep(30)"))
+    while not await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'", first):
+        await asyncio.sleep(0.01)
+    await db.execute("SELECT pg_terminate_backend($1)", first)  # 57P01 to that session
+    with pytest.raises(ServiceUnavailable):
+        await sleeping
+    assert await database.fetchval("SELECT pg_backend_pid()") != first
