@@ -547,7 +547,7 @@ class TestServedLogs:
     async def test_a_served_fleetreg_logs_json_lines_without_secrets(
         self, database_url: str, settings: Settings, tmp_path: Path
     ) -> None:
-        """The same through ``fleetreg serve`` at log level debug: uvicorn's own loggers included, every
+        """The same through ``fleetreg serve`` at log level debug: Granian's own loggers included, every
         stderr line is a JSON object, and none holds a secret, token or PIN."""
         setup = Database(database_url, min_size=1, max_size=1, timeout=10)
         await setup.open()
