@@ -23,7 +23,6 @@ import pytest
 # Helper modules that assert (they are not conftests, so pytest would not rewrite their asserts).
 pytest.register_assert_rewrite("fleetreg_testing", "fleet_helpers", "partner_support")
 from argon2 import PasswordHasher
-from fastapi import FastAPI
 
 from fleetreg import migrate
 from fleetreg.app import create_app
@@ -31,6 +30,7 @@ from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.settings import Settings
+from fleetreg.web.app import WebApp
 from fleetreg_testing import EVERY_PARTNER_SCOPE, TEST_SERVER_OPTIONS, ApiClient, MakeApiClient, database_url_for
 
 
@@ -110,14 +110,14 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def app(settings: Settings) -> AsyncIterator[WebApp]:
     application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with application.running():
         yield application
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
         yield http
@@ -143,7 +143,7 @@ def _cheap_secret_hashing() -> Iterator[None]:
 
 
 @pytest.fixture
-def make_api_client(app: FastAPI) -> MakeApiClient:
+def make_api_client(app: WebApp) -> MakeApiClient:
     """``await make_api_client(partner="acme", scope="connectors:read")``: a client of that partner
     (created when missing) and a valid token for it. ``partner=None`` with fleet scopes gives a
     fleet-only client; ``enterprise=ID`` binds it to an enterprise."""

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
-import fleetreg.fleet.errors
-import fleetreg.partner.errors  # noqa: F401  (they register their constraints on import)
-from fleetreg.db import CONSTRAINT_ERRORS
+from fleetreg.constraints import CONSTRAINT_ERRORS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "architecture.md").read_text()

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import jwt
@@ -19,38 +19,38 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from fastapi import APIRouter, FastAPI
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
-from fleetreg.auth.dependencies import require_scope
+from fleetreg.auth.access import partner_scope
 from fleetreg.auth.guard import FailureLimiter, HashingGate, TooManyAttempts
 from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
 from fleetreg.auth.tokens import Principal
 from fleetreg.settings import Settings
-from fleetreg.web import StrictRoute
+from fleetreg.web import Request, Response, Routes, json_response
+from fleetreg.web.app import WebApp
 from fleetreg_testing import MakeApiClient, claims_for
 
-probe = APIRouter(route_class=StrictRoute)
+probe = Routes()
 
 
-@probe.get("/probe/whoami")
-async def whoami(principal: Annotated[Principal, require_scope("connectors:read")]) -> dict[str, Any]:
-    return {"client_id": principal.client_id, "partner_id": str(principal.partner_id)}
+@probe.get("/probe/whoami", access=partner_scope("connectors:read"))
+async def whoami(request: Request, caller: Principal) -> Response:
+    return json_response({"client_id": caller.client_id, "partner_id": str(caller.partner_id)})
 
 
-async def serve_with_probe(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    app.include_router(probe)
-    async with app.router.lifespan_context(app):
+async def serve_with_probe(app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
+    app.include(probe.routes)
+    async with app.running():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
             yield http
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    app.include_router(probe)
+async def client(app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
+    app.include(probe.routes)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
         yield http
@@ -80,7 +80,7 @@ def assert_oauth_error(response: httpx.Response, status: int, error: str) -> Non
 
 class TestTokenEndpoint:
     async def test_basic_authentication(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client(partner="acme", scope="connectors:read connectors:write")
         response = await token_request(
@@ -145,9 +145,7 @@ class TestTokenEndpoint:
         response = await token_request(client, {"grant_type": "client_credentials"}, basic("cl_nobody", "secret"))
         assert_oauth_error(response, 401, "invalid_client")
 
-    async def test_revoked_client(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
-    ) -> None:
+    async def test_revoked_client(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client()
         await auth_clients.revoke_client(app.state.db, api.client_id)
         response = await token_request(
@@ -207,7 +205,7 @@ class TestTokenEndpoint:
 
 
 class TestJwks:
-    async def test_publishes_the_signing_key(self, client: httpx.AsyncClient, app: FastAPI) -> None:
+    async def test_publishes_the_signing_key(self, client: httpx.AsyncClient, app: WebApp) -> None:
         keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
         assert [key["kid"] for key in keys] == [app.state.auth.tokens.keys.signing.kid]
         assert keys[0]["kty"] == "EC"
@@ -237,7 +235,7 @@ class TestJwks:
         assert (tmp_path / "retired").is_dir()
 
     async def test_old_tokens_verify_after_rotation_and_stop_after_retirement(
-        self, settings: Settings, make_api_client: MakeApiClient, app: FastAPI
+        self, settings: Settings, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client()
         keys_dir = settings.data_dir / "keys"
@@ -256,12 +254,12 @@ class TestJwks:
         assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
 
 
-def signed(app: FastAPI, claims: dict[str, Any]) -> str:
+def signed(app: WebApp, claims: dict[str, Any]) -> str:
     key = app.state.auth.tokens.keys.signing
     return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
 
 
-def signed_as_is(app: FastAPI, claims: dict[str, Any], kid: Any = None) -> str:
+def signed_as_is(app: WebApp, claims: dict[str, Any], kid: Any = None) -> str:
     """Signed with the app's key, the claims as given (PyJWT's encode refuses some, e.g. iss=5)."""
     key = app.state.auth.tokens.keys.signing
 
@@ -291,7 +289,7 @@ class TestTokenVerification:
         assert challenge.startswith('Bearer realm="fleetreg", error="invalid_token"')
         assert reason in response.json()["detail"]
 
-    async def test_valid_token(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+    async def test_valid_token(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client(scope="connectors:read")
         response = await client.get(
             "/probe/whoami", headers={"Authorization": f"Bearer {signed(app, claims_for(api))}"}
@@ -312,7 +310,7 @@ class TestTokenVerification:
     async def test_garbage(self, client: httpx.AsyncClient) -> None:
         await self.assert_invalid(client, "not.a.jwt", "malformed")
 
-    async def test_bad_signature(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+    async def test_bad_signature(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client()
         token = signed(app, claims_for(api))
         head, _body, signature = token.split(".")
@@ -322,7 +320,7 @@ class TestTokenVerification:
         await self.assert_invalid(client, f"{head}.{tampered_body.decode()}.{signature}", "signature")
 
     async def test_signed_by_another_key(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client()
         stranger = ec.generate_private_key(ec.SECP256R1())
@@ -336,13 +334,13 @@ class TestTokenVerification:
         token = jwt.encode(claims_for(api), stranger, algorithm="ES256", headers={"kid": "someone-elses"})
         await self.assert_invalid(client, token, "signature")
 
-    async def test_alg_none(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+    async def test_alg_none(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client()
         kid = app.state.auth.tokens.keys.signing.kid
         await self.assert_invalid(client, unsigned_token(claims_for(api), {"alg": "none", "kid": kid}), "algorithm")
 
     async def test_hs256_with_the_public_key_as_secret(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client()
         signing = app.state.auth.tokens.keys.signing
@@ -353,7 +351,7 @@ class TestTokenVerification:
         token = _hs256(claims_for(api), public_pem, header)
         await self.assert_invalid(client, token, "algorithm")
 
-    async def test_rs256(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+    async def test_rs256(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client()
         rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         token = jwt.encode(
@@ -361,23 +359,21 @@ class TestTokenVerification:
         )
         await self.assert_invalid(client, token, "algorithm")
 
-    async def test_wrong_audience(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
-    ) -> None:
+    async def test_wrong_audience(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client()
         await self.assert_invalid(client, signed(app, claims_for(api, aud="another-service")), "audience")
 
-    async def test_wrong_issuer(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+    async def test_wrong_issuer(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client()
         await self.assert_invalid(client, signed(app, claims_for(api, iss="someone-else")), "issuer")
 
-    async def test_expired(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI) -> None:
+    async def test_expired(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
         api = await make_api_client()
         now = int(time.time())
         await self.assert_invalid(client, signed(app, claims_for(api, iat=now - 700, exp=now - 100)), "expired")
 
     async def test_expires_while_cached(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client()
         now = int(time.time())
@@ -388,13 +384,13 @@ class TestTokenVerification:
 
     @pytest.mark.parametrize("claim", ["exp", "iat", "sub", "scope", "aud", "iss"])
     async def test_missing_claim(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI, claim: str
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp, claim: str
     ) -> None:
         api = await make_api_client()
         await self.assert_invalid(client, signed(app, claims_for(api, **{claim: None})), f"lacks the claim {claim}")
 
     async def test_revoked_client_stops_at_once(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client()
         assert (await client.get("/probe/whoami", headers=api.headers)).status_code == 200  # cached now
@@ -415,7 +411,7 @@ class TestTokenVerification:
         )
 
     async def test_client_of_no_partner_is_403(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client(partner=None, scope="fleet:read")
         token = signed(app, claims_for(api, scope="connectors:read", partner_id=None))
@@ -469,7 +465,7 @@ class TestClaimTypesAndRanges:
         self,
         client: httpx.AsyncClient,
         make_api_client: MakeApiClient,
-        app: FastAPI,
+        app: WebApp,
         changes: dict[str, Any],
         reason: str,
     ) -> None:
@@ -480,14 +476,14 @@ class TestClaimTypesAndRanges:
         await TestTokenVerification().assert_invalid(client, signed_as_is(app, claims), reason)
 
     async def test_a_kid_that_is_not_a_string_is_401(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client(scope="connectors:read")
         token = signed_as_is(app, claims_for(api), kid=["x"])
         await TestTokenVerification().assert_invalid(client, token, "malformed")
 
     async def test_the_longest_lifetime_is_accepted(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
     ) -> None:
         api = await make_api_client(scope="connectors:read")
         token = signed(app, claims_for(api, iat=NOW, exp=NOW + 86_400, nbf=NOW))
@@ -495,7 +491,7 @@ class TestClaimTypesAndRanges:
         assert response.status_code == 200, response.text
 
     async def test_an_injected_clock_expires_a_cached_token(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         api = await make_api_client(scope="connectors:read")
         assert (await client.get("/probe/whoami", headers=api.headers)).status_code == 200
@@ -509,7 +505,7 @@ class TestTokenAttemptLimits:
     against a real server with real argon2 parameters, is in tests/robustness/test_token_flood.py."""
 
     async def test_unknown_client_ids_from_one_address_are_stopped_before_hashing(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         good = await make_api_client()
         hashed = 0
@@ -611,7 +607,7 @@ def _hs256(claims: dict[str, Any], secret: bytes, header: dict[str, Any]) -> str
 
 
 class TestRateLimit:
-    async def test_429_with_retry_after(self, settings: Settings, make_api_client: MakeApiClient, app: FastAPI) -> None:
+    async def test_429_with_retry_after(self, settings: Settings, make_api_client: MakeApiClient, app: WebApp) -> None:
         limited = create_app(replace_settings(settings, rate_limit=1))
         api = await make_api_client()
         async for http in serve_with_probe(limited):

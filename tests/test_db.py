@@ -12,7 +12,7 @@ import pytest
 
 from fleetreg import db as db_module
 from fleetreg import pool as pool_module
-from fleetreg.db import CONSTRAINT_ERRORS, Database
+from fleetreg.db import Database
 from fleetreg.problems import BadRequest, Conflict, ServiceUnavailable
 
 
@@ -66,7 +66,7 @@ async def test_write_rolls_back_on_error(database: Database, db: asyncpg.Connect
 
 
 async def test_constraint_violation_is_translated(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(CONSTRAINT_ERRORS, "partners_name_key", lambda error: NameTaken("taken"))
+    monkeypatch.setattr(database, "constraint_errors", {"partners_name_key": lambda error: NameTaken("taken")})
     await database.write(lambda c: c.execute("INSERT INTO partners (name) VALUES ('a')"))
     with pytest.raises(NameTaken):
         await database.write(lambda c: c.execute("INSERT INTO partners (name) VALUES ('a')"))

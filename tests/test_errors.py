@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from fleetreg.problems import CATALOGUE, Conflict
-from fleetreg.web import StrictRoute
+from fleetreg.web import Request, Response, Routes, json_response, params
+from fleetreg.web.app import WebApp
 
 PROBLEM = "application/problem+json"
 
@@ -28,35 +27,32 @@ class Order(BaseModel):
     items: list[Item]
 
 
-probe = APIRouter(route_class=StrictRoute)
+probe = Routes()
 
 
-@probe.post("/probe/orders")
-async def create_order(order: Order) -> dict[str, int]:
-    return {"items": len(order.items)}
+@probe.post("/probe/orders", body=Order)
+async def create_order(request: Request, body: Order) -> Response:
+    return json_response({"items": len(body.items)})
 
 
-@probe.get("/probe/search")
-async def search(
-    limit: Annotated[int, Query(ge=0, le=10)] = 5,
-    tag: Annotated[list[str] | None, Query()] = None,
-) -> dict[str, object]:
-    return {"limit": limit, "tag": tag}
+@probe.get("/probe/search", query={"limit": params.integer(0, 10, default=5), "tag": params.text(repeatable=True)})
+async def search(request: Request, limit: int, tag: list[str] | None) -> Response:
+    return json_response({"limit": limit, "tag": tag})
 
 
 @probe.get("/probe/conflict")
-async def conflict() -> None:
+async def conflict(request: Request) -> Response:
     raise Conflict("that name is taken", name="x")
 
 
 @probe.get("/probe/crash")
-async def crash() -> None:
+async def crash(request: Request) -> Response:
     raise RuntimeError("secret internals: password=hunter2")
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    app.include_router(probe)
+async def client(app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
+    app.include(probe.routes)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
         yield http
@@ -82,7 +78,7 @@ class TestRouting:
     async def test_wrong_method_is_405_with_allow(self, client: httpx.AsyncClient) -> None:
         response = await client.delete("/healthz")
         assert_problem(response, 405, "Method Not Allowed")
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD, OPTIONS"  # API.md §7: every method of the path
 
 
 class TestQueryParameters:

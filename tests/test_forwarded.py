@@ -1,6 +1,7 @@
 """The client's address behind a reverse proxy: X-Forwarded-For counts only when the peer is a
-trusted proxy (FLEETREG_TRUSTED_PROXIES, 127.0.0.1 by default), as uvicorn's proxy headers did;
-Granian passes the header on untouched, so the app reads it (``middleware.client_host``)."""
+trusted proxy (FLEETREG_TRUSTED_PROXIES, 127.0.0.1 and ::1 by default), as uvicorn's proxy headers did;
+Granian passes the header on untouched, so the app reads it (``web.request.Request.client_address``,
+which the access log and the token endpoint's per-address limits use)."""
 
 from __future__ import annotations
 
@@ -13,20 +14,19 @@ from typing import Any
 import httpx
 import pytest
 
-from fleetreg import middleware
+from fleetreg.web.app import WebConfig
+from fleetreg.web.request import Request
 from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
 
 
-@pytest.fixture
-def trusting_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(middleware, "_trusted_proxies", frozenset({"127.0.0.1", "10.0.0.2"}))
+class _App:
+    config = WebConfig(trusted_proxies=frozenset({"127.0.0.1", "10.0.0.2"}))
 
 
 def scope(peer: str, *forwarded: str) -> dict[str, Any]:
     return {"client": (peer, 5555), "headers": [(b"x-forwarded-for", value.encode()) for value in forwarded]}
 
 
-@pytest.mark.usefixtures("trusting_localhost")
 @pytest.mark.parametrize(
     ("request_scope", "client"),
     [
@@ -40,12 +40,13 @@ def scope(peer: str, *forwarded: str) -> dict[str, Any]:
         (scope("192.0.2.7", "203.0.113.9"), "192.0.2.7"),  # not a proxy of ours: the header is a claim
     ],
 )
-def test_client_host(request_scope: dict[str, Any], client: str) -> None:
-    assert middleware.client_host(request_scope) == client
+def test_client_address(request_scope: dict[str, Any], client: str) -> None:
+    request = Request(request_scope, receive=None, app=_App(), request_id="r", max_body_bytes=0)  # type: ignore[arg-type]
+    assert request.client_address() == client
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("trusted", "client"), [(None, "203.0.113.9:0"), ("192.0.2.1", "127.0.0.1:")])
+@pytest.mark.parametrize(("trusted", "client"), [(None, "203.0.113.9"), ("192.0.2.1", "127.0.0.1:")])
 def test_the_access_log_of_serve_names_the_forwarded_client(
     database_url: str, tmp_path: Path, trusted: str | None, client: str
 ) -> None:

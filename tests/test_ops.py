@@ -7,14 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from fleetreg.app import create_app
 from fleetreg.settings import Settings
+from fleetreg.web.app import WebApp
 
 
-async def serve(app: FastAPI, method: str, path: str, **kwargs: object) -> httpx.Response:
-    async with app.router.lifespan_context(app):
+async def serve(app: WebApp, method: str, path: str, **kwargs: object) -> httpx.Response:
+    async with app.running():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
             return await http.request(method, path, **kwargs)  # type: ignore[arg-type]
@@ -26,7 +26,7 @@ class TestHealth:
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
 
-    async def test_readyz_when_migrated(self, client: httpx.AsyncClient, app: FastAPI) -> None:
+    async def test_readyz_when_migrated(self, client: httpx.AsyncClient, app: WebApp) -> None:
         response = await client.get("/readyz")
         assert response.status_code == 200
         assert response.json() == {"status": "ready", "migration": app.state.head_revision}

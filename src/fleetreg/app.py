@@ -1,4 +1,4 @@
-"""The ASGI application: ``create_app(settings)``. Its lifespan owns the database pool."""
+"""The ASGI application: ``create_app(settings)``. Its lifespan owns the database pool and the auth state."""
 
 from __future__ import annotations
 
@@ -7,30 +7,24 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
-
-from fleetreg import __version__, ops
+from fleetreg import __version__, docs, ops
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth import router as auth_router
-from fleetreg.auth.dependencies import AuthState
+from fleetreg.auth.access import SECURITY_SCHEMES, AuthState
 from fleetreg.auth.keys import KeyRing
 from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.tokens import ExternalIssuer, TokenService
+from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import Database
-from fleetreg.docs import install_docs
 from fleetreg.embedded import EmbeddedPostgres
-from fleetreg.errors import install_error_handlers
 from fleetreg.fleet import router as fleet_router
 from fleetreg.metrics import Metrics
-from fleetreg.middleware import RequestContextMiddleware
 from fleetreg.migrate import head_revision
-from fleetreg.openapi import install_openapi
 from fleetreg.partner import router as partner_router
-from fleetreg.partner.fastlane import ConnectorReadFastLane
 from fleetreg.settings import Settings
-from fleetreg.web import StrictRoute
+from fleetreg.web import openapi
+from fleetreg.web.app import WebApp, WebConfig
 
 log = logging.getLogger("fleetreg")
 
@@ -42,32 +36,22 @@ Every error is an RFC 9457 `application/problem+json` document; its `type` links
 explains it.
 """
 
-
-class FleetregApp(FastAPI):
-    """FastAPI, with the connector reads' fast lane asked first (``fleetreg.partner.fastlane``): the
-    requests it takes skip Starlette's middleware stack and FastAPI's routing altogether."""
-
-    fast_lane: ConnectorReadFastLane | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lane = self.fast_lane
-        if lane is not None and scope["type"] == "http" and lane.takes(scope):
-            scope["app"] = self
-            await lane.serve(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+# The modules whose routes the app serves, in the order /openapi.json lists them.
+ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router)
+# Operations that answer without the database (no 503 documented for them).
+WITHOUT_DATABASE = ("/healthz", "/.well-known/jwks.json", "/metrics")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> WebApp:
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: WebApp) -> AsyncIterator[None]:
         embedded: EmbeddedPostgres | None = None
         url = settings.database_url
         if url is None:
-            # Served without the CLI (`granian --interface asgi --factory fleetreg.app:create_app`): start or
-            # join the embedded server ourselves. The CLI normally does this once for all workers.
+            # Served without the CLI (e.g. `granian --factory fleetreg.app:create_app`): start or join
+            # the embedded server ourselves. The CLI normally does this once for all workers.
             embedded = EmbeddedPostgres(settings.embedded_dir)
             url = embedded.start()
         db = Database(
@@ -75,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             timeout=settings.db_timeout,
+            constraint_errors=CONSTRAINT_ERRORS,
         )
         await db.open()
         app.state.db = db
@@ -91,36 +76,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if embedded is not None:
                 embedded.stop()
 
-    app = FleetregApp(
+    metrics = Metrics()
+    app = WebApp(
+        [route for module in ROUTE_MODULES for route in module.routes.routes],
+        config=WebConfig(
+            max_body_bytes=settings.max_body_bytes,
+            cors_origins=frozenset(settings.cors_origins),
+            trusted_proxies=frozenset(settings.trusted_proxies),
+        ),
+        metrics=metrics,
+        lifespan=lifespan,
+        openapi=lambda app: openapi_document(app, settings),
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.head_revision = head_revision()
+    return app
+
+
+def openapi_document(app: WebApp, settings: Settings) -> dict[str, object]:
+    return openapi.build(
+        app.routes,
         title="fleetreg",
         version=__version__,
         description=DESCRIPTION,
-        lifespan=lifespan,
-        docs_url=None,  # served by fleetreg.docs from local assets
-        redoc_url=None,
-        # FastAPI's native OpenTelemetry looks up its providers on every request; fleetreg has its own
-        # metrics and logs (measured in bench/README.md).
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        security_schemes=SECURITY_SCHEMES,
+        settings=settings,
+        without_database=WITHOUT_DATABASE,
     )
-    app.router.route_class = StrictRoute
-    app.state.settings = settings
-    app.state.metrics = Metrics()
-    app.state.head_revision = head_revision()
-    install_error_handlers(app)
-    app.add_middleware(
-        RequestContextMiddleware,
-        max_body_bytes=settings.max_body_bytes,
-        metrics=app.state.metrics,
-        trusted_proxies=settings.trusted_proxy_set,
-    )
-    app.fast_lane = ConnectorReadFastLane(state=app.state, metrics=app.state.metrics)
-    app.include_router(ops.router)
-    install_docs(app)
-    install_openapi(app, settings)
-    app.include_router(auth_router.router)
-    app.include_router(partner_router.router)
-    app.include_router(fleet_router.router)
-    return app
 
 
 def _token_service(settings: Settings, revoked: RevokedClients, db: Database) -> TokenService:

@@ -23,21 +23,20 @@ T = TypeVar("T")
 Connection: TypeAlias = asyncpg.Connection
 log = logging.getLogger("fleetreg.db")
 
-# constraint name -> the error a violation of it means to the client. Each domain registers its own
-# (``register_constraint_errors``), so that a race the service's own checks cannot see still ends in
-# the documented 4xx.
+# constraint name -> the error a violation of it means to the client. Each domain declares its own
+# (``partner.errors.CONSTRAINT_ERRORS``...); ``Database`` is given them, so that a race the service's own
+# checks cannot see still ends in the documented 4xx.
 ConstraintErrorFactory = Callable[[asyncpg.PostgresError], AppError]
-CONSTRAINT_ERRORS: dict[str, ConstraintErrorFactory] = {}
+ConstraintErrors = Mapping[str, ConstraintErrorFactory]
+CURRENT_REVISION = "SELECT version_num FROM alembic_version"
+
+
+class SchemaNotMigrated(Exception):
+    """The database has no migrations applied (no alembic_version table)."""
+
 
 _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 _WRITE_ATTEMPTS = 4
-
-
-def register_constraint_errors(errors: Mapping[str, ConstraintErrorFactory]) -> None:
-    for name in errors:
-        if name in CONSTRAINT_ERRORS and CONSTRAINT_ERRORS[name] is not errors[name]:
-            raise ValueError(f"constraint {name} is registered twice")
-    CONSTRAINT_ERRORS.update(errors)
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -56,12 +55,12 @@ def is_unavailable(error: BaseException) -> bool:
     )
 
 
-def translate(error: BaseException) -> AppError | None:
+def translate(error: BaseException, constraint_errors: ConstraintErrors = {}) -> AppError | None:  # noqa: B006
     """The ``AppError`` a database error means to the client, or None for a bug (a 500)."""
     if isinstance(error, asyncpg.IntegrityConstraintViolationError):
-        constraint = getattr(error, "constraint_name", None)
-        if constraint in CONSTRAINT_ERRORS:
-            return CONSTRAINT_ERRORS[constraint](error)
+        constraint: str | None = getattr(error, "constraint_name", None)
+        if constraint is not None and constraint in constraint_errors:
+            return constraint_errors[constraint](error)
         if isinstance(error, asyncpg.CheckViolationError | asyncpg.NotNullViolationError):
             return BadRequest(f"a value breaks the rule {constraint or 'of its column'}")
         return Conflict(f"the change conflicts with existing data ({constraint or error.sqlstate})")
@@ -86,22 +85,22 @@ def _raised_during_an_outage(error: BaseException) -> bool:
     return False
 
 
-def _raise_translated(error: Exception) -> NoReturn:
+def _raise_translated(error: Exception, constraint_errors: ConstraintErrors) -> NoReturn:
     """Raise the ``AppError`` that ``error`` means, or ``error`` itself when it is a bug."""
-    app_error = translate(error)
+    app_error = translate(error, constraint_errors)
     if app_error is None:
         raise error
     raise app_error from error
 
 
 @contextlib.contextmanager
-def translated_errors() -> Any:
+def translated_errors(constraint_errors: ConstraintErrors = {}) -> Any:  # noqa: B006
     try:
         yield
     except AppError:
         raise
     except Exception as error:
-        app_error = translate(error)
+        app_error = translate(error, constraint_errors)
         if app_error is None:
             raise
         raise app_error from error
@@ -121,8 +120,17 @@ def _ended_cleanly(error: BaseException | None) -> bool:
 
 
 class Database:
-    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        timeout: float = 5.0,
+        constraint_errors: ConstraintErrors | None = None,
+    ) -> None:
         self.url = url
+        self.constraint_errors: ConstraintErrors = constraint_errors or {}
         self.min_size = min(min_size, max_size)
         self.max_size = max_size
         self.timeout = timeout
@@ -168,7 +176,7 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        with translated_errors():
+        with translated_errors(self.constraint_errors):
             pool = self.pool
             connection = await pool.acquire()
             try:
@@ -177,6 +185,14 @@ class Database:
                 self._give_back(pool, connection, error)
                 raise
             self._give_back(pool, connection, None)
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at; ``SchemaNotMigrated`` when it has none."""
+        try:
+            revision: str | None = await self.fetchval(CURRENT_REVISION)
+        except asyncpg.UndefinedTableError as error:
+            raise SchemaNotMigrated from error
+        return revision
 
     async def fetch(self, query: str, *args: Any) -> list[Record]:
         result: list[Record] = await self._read("fetch", query, args)
@@ -196,13 +212,13 @@ class Database:
         try:
             connection = await pool.acquire()
         except Exception as error:
-            _raise_translated(error)
+            _raise_translated(error, self.constraint_errors)
         try:
             result = await getattr(connection, method)(query, *args)
         except BaseException as error:
             self._give_back(pool, connection, error)
             if isinstance(error, Exception) and not isinstance(error, AppError):
-                _raise_translated(error)
+                _raise_translated(error, self.constraint_errors)
             raise
         pool.release(connection)
         return result

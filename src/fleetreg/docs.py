@@ -1,43 +1,83 @@
-"""Human-facing pages: /docs (Swagger UI), /redoc, and /problems/{slug}, the page behind each problem
-``type``. Everything is served by the app itself: the UI assets come from the ``fastapi-offline``
-wheel, so the docs work on a machine without internet."""
+"""Human-facing pages: /docs (Swagger UI), /redoc, /openapi.json, and /problems/{slug}, the page behind
+each problem ``type``. Everything is served by the app itself from assets vendored in the package
+(static/docs, see its NOTICE.md), so the docs work on a machine without internet."""
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 from importlib.resources import files
 
-from fastapi import APIRouter, FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
-
 from fleetreg.problems import CATALOGUE, NotFound
-from fleetreg.web import StrictRoute
+from fleetreg.web import Documented, Request, Response, Routes, html_response, params
 
 ASSETS = "/static/docs"
-router = APIRouter(route_class=StrictRoute, include_in_schema=False)
+_ASSET_DIR = files("fleetreg") / "static" / "docs"
+_MEDIA_TYPES = {".js": b"text/javascript; charset=utf-8", ".css": b"text/css; charset=utf-8", ".png": b"image/png"}
+
+routes = Routes()
 
 
-@router.get("/docs")
-async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="fleetreg API",
-        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-        swagger_css_url=f"{ASSETS}/swagger-ui.css",
-        swagger_favicon_url=f"{ASSETS}/favicon.png",
-    )
+@functools.cache
+def _asset(name: str) -> bytes:
+    return (_ASSET_DIR / name).read_bytes()
 
 
-@router.get("/redoc")
-async def redoc() -> HTMLResponse:
-    return get_redoc_html(
-        openapi_url="/openapi.json",
-        title="fleetreg API",
-        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-        redoc_favicon_url=f"{ASSETS}/favicon.png",
-        with_google_fonts=False,
+def _is_asset(name: str) -> bool:
+    return not name.startswith(".") and name[name.rfind(".") :] in _MEDIA_TYPES and (_ASSET_DIR / name).is_file()
+
+
+@routes.get(
+    "/openapi.json",
+    operation_id="get_openapi",
+    include_in_schema=False,
+)
+async def openapi_document(request: Request) -> Response:
+    return Response(request.app.openapi_json())
+
+
+_SWAGGER = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>fleetreg API</title><link rel="stylesheet" href="{assets}/swagger-ui.css">
+<link rel="icon" href="{assets}/favicon.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle({{url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset], layout: "BaseLayout"}});
+</script></body></html>
+"""
+
+_REDOC = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>fleetreg API</title><link rel="icon" href="{assets}/favicon.png"></head>
+<body><redoc spec-url="/openapi.json"></redoc><script src="{assets}/redoc.standalone.js"></script></body></html>
+"""
+
+
+@routes.get("/docs", operation_id="swagger_ui", include_in_schema=False)
+async def swagger_ui(request: Request) -> Response:
+    return html_response(_SWAGGER.format(assets=ASSETS))
+
+
+@routes.get("/redoc", operation_id="redoc", include_in_schema=False)
+async def redoc(request: Request) -> Response:
+    return html_response(_REDOC.format(assets=ASSETS))
+
+
+@routes.get(
+    ASSETS + "/{asset}",
+    operation_id="docs_asset",
+    include_in_schema=False,
+    path_params={"asset": params.text(max_length=100)},
+)
+async def docs_asset(request: Request, asset: str) -> Response:
+    if not _is_asset(asset):
+        raise NotFound(f"no asset {json.dumps(asset)}")
+    suffix = asset[asset.rindex(".") :]
+    return Response(
+        _asset(asset), media_type=_MEDIA_TYPES[suffix], headers=[(b"cache-control", b"public, max-age=86400")]
     )
 
 
@@ -48,8 +88,8 @@ code{{background:#f3f3f3;padding:0 .2rem}} td{{padding:.2rem .8rem .2rem 0;verti
 <body>{body}</body></html>"""
 
 
-@router.get("/problems", response_class=HTMLResponse)
-async def problem_index() -> HTMLResponse:
+@routes.get("/problems", operation_id="problem_index", include_in_schema=False)
+async def problem_index(request: Request) -> Response:
     rows = "".join(
         f'<tr><td><a href="/problems/{slug}"><code>/problems/{slug}</code></a></td>'
         f"<td>{problem.status}</td><td>{html.escape(problem.title)}</td></tr>"
@@ -60,14 +100,20 @@ async def problem_index() -> HTMLResponse:
         "<code>application/problem+json</code> document whose <code>type</code> is one of these.</p>"
         f"<table><tr><th>type</th><th>status</th><th>title</th></tr>{rows}</table>"
     )
-    return HTMLResponse(_PAGE.format(title="Problem types", body=body))
+    return html_response(_PAGE.format(title="Problem types", body=body))
 
 
-@router.get("/problems/{slug}", response_class=HTMLResponse)
-async def problem_page(slug: str) -> HTMLResponse:
+@routes.get(
+    "/problems/{slug}",
+    operation_id="problem_page",
+    include_in_schema=False,
+    path_params={"slug": params.text(max_length=100)},
+    responses={200: Documented(media_type="text/html", schema={"type": "string"})},
+)
+async def problem_page(request: Request, slug: str) -> Response:
     problem = CATALOGUE.get(slug)
     if problem is None:
-        raise NotFound(f"no problem type {slug!r}; /problems lists them all")
+        raise NotFound(f"no problem type {json.dumps(slug)[:100]}; /problems lists them all")
     body = (
         f"<h1>{html.escape(problem.title)}</h1>"
         f"<p>HTTP status <strong>{problem.status}</strong> &middot; type <code>/problems/{slug}</code></p>"
@@ -77,9 +123,4 @@ async def problem_page(slug: str) -> HTMLResponse:
         "Quote the response's <code>X-Request-ID</code> when you report it. "
         '<a href="/problems">All problem types</a>.</p>'
     )
-    return HTMLResponse(_PAGE.format(title=html.escape(problem.title), body=body))
-
-
-def install_docs(app: FastAPI) -> None:
-    app.mount(ASSETS, StaticFiles(directory=str(files("fastapi_offline") / "static")), name="docs-assets")
-    app.include_router(router)
+    return html_response(_PAGE.format(title=html.escape(problem.title), body=body))

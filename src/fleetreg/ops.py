@@ -2,63 +2,63 @@
 
 from __future__ import annotations
 
-import asyncpg
-from fastapi import APIRouter, Request, Response
-
-from fleetreg.db import Database, is_unavailable
+from fleetreg.db import Database, SchemaNotMigrated
 from fleetreg.problems import ServiceUnavailable
-from fleetreg.web import StrictRoute
+from fleetreg.web import Documented, Request, Response, Routes, json_response
 
-router = APIRouter(route_class=StrictRoute, tags=["operations"])
+routes = Routes(tags=["operations"])
 
-CURRENT_REVISION = "SELECT version_num FROM alembic_version"
-
-
-@router.get("/healthz", summary="Liveness: the process is up")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+_STATUS = {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}
 
 
-@router.get(
-    "/readyz",
-    summary="Readiness: the database answers and its schema is at this version's migration head",
-    responses={503: {"description": "Not ready; the problem's detail says why."}},
+@routes.get(
+    "/healthz",
+    operation_id="get_health",
+    summary="Liveness: the process is up",
+    responses={200: Documented(schema=_STATUS)},
 )
-async def readyz(request: Request) -> dict[str, str]:
-    db: Database = request.app.state.db
-    head: str = request.app.state.head_revision
+async def healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+@routes.get(
+    "/readyz",
+    operation_id="get_readiness",
+    summary="Readiness: the database answers and its schema is at this version's migration head",
+    responses={200: Documented(schema=_STATUS)},
+)
+async def readyz(request: Request) -> Response:
+    """503 with a problem saying why when the database is unreachable or its schema is not at this
+    version's newest migration."""
+    db: Database = request.state.db
+    head: str = request.state.head_revision
     try:
-        current = await db.fetchval(CURRENT_REVISION)
-    except ServiceUnavailable as error:
-        raise ServiceUnavailable("the database is unreachable") from error
-    except asyncpg.UndefinedTableError as error:
+        current = await db.schema_revision()
+    except SchemaNotMigrated as error:
         raise ServiceUnavailable(
             f"the database has no migrations applied; run `fleetreg db upgrade` to {head}"
         ) from error
-    except Exception as error:
-        if is_unavailable(error):
-            raise ServiceUnavailable("the database is unreachable") from error
-        raise
+    except ServiceUnavailable as error:
+        raise ServiceUnavailable("the database is unreachable") from error
     if current != head:
         raise ServiceUnavailable(
             f"the database schema is at {current}, this version needs {head}: run `fleetreg db upgrade`"
         )
-    return {"status": "ready", "migration": head}
+    return json_response({"status": "ready", "migration": head})
 
 
-@router.get(
+@routes.get(
     "/metrics",
+    operation_id="get_metrics",
     summary="Prometheus metrics",
-    response_class=Response,
     responses={
-        200: {
-            "description": "The Prometheus text exposition format.",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
+        200: Documented(
+            media_type="text/plain", schema={"type": "string"}, description="The Prometheus text exposition format."
+        )
     },
 )
 async def metrics(request: Request) -> Response:
-    app_metrics = request.app.state.metrics
-    db: Database = request.app.state.db
+    app_metrics = request.state.metrics
+    db: Database = request.state.db
     app_metrics.set_pool_usage(*db.pool_usage())
-    return Response(app_metrics.render(), media_type=app_metrics.content_type)
+    return Response(app_metrics.render(), media_type=app_metrics.content_type.encode())

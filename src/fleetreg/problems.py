@@ -58,6 +58,12 @@ class AppError(Exception):
         return orjson.dumps(self.to_problem(instance))
 
 
+def summarize(details: list[str], shown: int = 5) -> str:
+    """The first ``shown`` details joined, and how many more there are: "a; b; and 3 more"."""
+    text = "; ".join(details[:shown])
+    return text + (f"; and {len(details) - shown} more" if len(details) > shown else "")
+
+
 # -- generic request errors -----------------------------------------------------------------------
 
 
@@ -72,8 +78,7 @@ class BadRequest(AppError):
     @classmethod
     def from_errors(cls, errors: list[dict[str, str]]) -> BadRequest:
         details = [f"{e.get('parameter', e.get('pointer', ''))}: {e['detail']}".lstrip(": ") for e in errors]
-        shown = "; ".join(details[:5]) + (f"; and {len(details) - 5} more" if len(details) > 5 else "")
-        return cls(shown, errors=errors)
+        return cls(summarize(details), errors=errors)
 
 
 class MalformedJson(BadRequest):
@@ -81,6 +86,46 @@ class MalformedJson(BadRequest):
 
     slug = "malformed-json"
     title = "Malformed JSON"
+
+
+class DuplicateMember(BadRequest):
+    """A member of a JSON object in the body is given twice (``{"customer_id": X, "customer_id":
+    null}``): which one was meant cannot be told, so neither is taken. ``errors`` points at it."""
+
+    slug = "duplicate-member"
+    title = "Duplicate Member"
+
+
+class AmbiguousAuthorization(BadRequest):
+    """The request carries two ``Authorization`` headers: which one to honour cannot be told, so the
+    request is refused whatever the route."""
+
+    slug = "ambiguous-authorization"
+    title = "Bad Request"
+
+
+class UriTooLong(AppError):
+    """The request line (path and query string) is longer than 8 KiB."""
+
+    status = 414
+    slug = "uri-too-long"
+    title = "URI Too Long"
+
+
+class HeadersTooLarge(AppError):
+    """The request's header fields add up to more than 16 KiB."""
+
+    status = 431
+    slug = "headers-too-large"
+    title = "Request Header Fields Too Large"
+
+
+class RequestTimeout(AppError):
+    """The client sent nothing for 30 seconds in the middle of its request; the connection is closed."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "Request Timeout"
 
 
 class UnsupportedMediaType(AppError):

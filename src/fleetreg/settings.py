@@ -12,7 +12,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FLEETREG_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="FLEETREG_", extra="ignore", frozen=True, enable_decoding=False)
 
     data_dir: Path = Field(Path("./var"), description="Embedded database, signing keys and runtime files.")
     database_url: str | None = Field(
@@ -43,14 +43,26 @@ class Settings(BaseSettings):
     external_audience: str | None = Field(None, description="... with this audience ...")
     external_jwks_url: str | None = Field(None, description="... signed by a key published here.")
 
-    trusted_proxies: str = Field(
-        "127.0.0.1",
-        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For names the client.",
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser (CORS), comma-separated; `*` allows any. "
+        "Empty (the default): CORS is off.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Reverse proxies (addresses, comma-separated) whose X-Forwarded-For names the client.",
     )
 
     rate_limit: float = Field(
         0, ge=0, description="Requests per second per client (token bucket, burst = 2 x rate); 0: off."
     )
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -65,10 +77,6 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
-
-    @property
-    def trusted_proxy_set(self) -> frozenset[str]:
-        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
 
     @property
     def embedded_dir(self) -> Path:

@@ -16,11 +16,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from fleetreg.app import create_app
 from fleetreg.fleet.formats import cnpj_check_digits
 from fleetreg.settings import Settings
+from fleetreg.web.app import WebApp
 
 PROBLEM = "application/problem+json"
 
@@ -199,14 +199,14 @@ def auth_settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def auth_app(auth_settings: Settings) -> AsyncIterator[FastAPI]:
+async def auth_app(auth_settings: Settings) -> AsyncIterator[WebApp]:
     application = create_app(auth_settings)
-    async with application.router.lifespan_context(application):
+    async with application.running():
         yield application
 
 
 @pytest.fixture
-async def auth_client(auth_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def auth_client(auth_app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=auth_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
         yield http

@@ -10,10 +10,10 @@ from typing import Any
 import fleet_helpers
 import httpx
 import pytest
-from fastapi import FastAPI
 from fleet_helpers import Fleet, assert_problem
 
 from fleetreg.fleet.listing import FILTER_FIELDS
+from fleetreg.web.app import WebApp
 
 # the fixtures (see fleet_helpers for why they are not in a conftest.py)
 fleet = fleet_helpers.fleet
@@ -186,7 +186,7 @@ class TestDefaults:
         assert response.json() == {"data": [], "meta": {"page": 0, "limit": 25, "count": 0}}
 
     async def test_one_statement_per_request(
-        self, client: httpx.AsyncClient, app: FastAPI, scene: Scene, monkeypatch: pytest.MonkeyPatch
+        self, client: httpx.AsyncClient, app: WebApp, scene: Scene, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         db = app.state.db
         calls: list[str] = []

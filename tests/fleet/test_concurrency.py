@@ -12,25 +12,25 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 from fleet_helpers import Fleet, assert_invariants
 
 from fleetreg.app import create_app
 from fleetreg.settings import Settings
+from fleetreg.web.app import WebApp
 
 RACERS = 20
 
 
 @pytest.fixture
-async def race_app(database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
+async def race_app(database_url: str, tmp_path: Path) -> AsyncIterator[WebApp]:
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", db_pool_min=RACERS, db_pool_max=25)
     application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with application.running():
         yield application
 
 
 @pytest.fixture
-async def racer(race_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def racer(race_app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=race_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test", timeout=30) as http:
         yield http
@@ -45,7 +45,7 @@ async def race(requests: list[Awaitable[httpx.Response]]) -> list[httpx.Response
     return list(await asyncio.gather(*requests))
 
 
-async def race_watched(app: FastAPI, requests: list[Awaitable[httpx.Response]]) -> tuple[list[httpx.Response], int]:
+async def race_watched(app: WebApp, requests: list[Awaitable[httpx.Response]]) -> tuple[list[httpx.Response], int]:
     """The responses, and the most pool connections that were in use at once while they ran."""
     busiest = 0
     done = asyncio.Event()
@@ -78,7 +78,7 @@ async def enterprise_with(fleet: Fleet, vehicles: int, devices: int) -> tuple[li
     return vehicle_ids, device_ids
 
 
-async def test_twenty_race_for_one_vehicles_main(fleet: Fleet, race_app: FastAPI, db: asyncpg.Connection) -> None:
+async def test_twenty_race_for_one_vehicles_main(fleet: Fleet, race_app: WebApp, db: asyncpg.Connection) -> None:
     [vehicle], devices = await enterprise_with(fleet, 1, RACERS)
     responses, busiest = await race_watched(
         race_app, [fleet.associate_raw((vehicle, device, True)) for device in devices]
@@ -93,7 +93,7 @@ async def test_twenty_race_for_one_vehicles_main(fleet: Fleet, race_app: FastAPI
     await assert_invariants(db)
 
 
-async def test_twenty_race_for_one_device(fleet: Fleet, race_app: FastAPI, db: asyncpg.Connection) -> None:
+async def test_twenty_race_for_one_device(fleet: Fleet, race_app: WebApp, db: asyncpg.Connection) -> None:
     vehicles, [device] = await enterprise_with(fleet, RACERS, 1)
     responses, busiest = await race_watched(
         race_app, [fleet.associate_raw((vehicle, device, True)) for vehicle in vehicles]

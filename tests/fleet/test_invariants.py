@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import translate
 from fleetreg.fleet import errors
 from fleetreg.fleet.formats import check_iccid, check_imei, cnpj_check_digits, luhn_valid, normalize_cnpj
@@ -61,7 +62,7 @@ async def test_1_a_device_has_at_most_one_active_association(db: asyncpg.Connect
     await associate(db, "A00000000000001", V1, D1, True)
     error = await violation(db, insert("A00000000000002", V2, D1, True))
     assert error.constraint_name == "device_associations_active_device_key"
-    assert isinstance(translate(error), errors.DeviceAlreadyAssociated)
+    assert isinstance(translate(error, CONSTRAINT_ERRORS), errors.DeviceAlreadyAssociated)
     await db.execute("UPDATE device_associations SET ended_at = now() WHERE id = 'A00000000000001'")
     await associate(db, "A00000000000002", V2, D1, True)
 
@@ -70,13 +71,13 @@ async def test_2_at_most_one_main(db: asyncpg.Connection) -> None:
     await associate(db, "A00000000000001", V1, D1, True)
     error = await violation(db, insert("A00000000000002", V1, D2, True))
     assert error.constraint_name == "device_associations_active_main_key"
-    assert isinstance(translate(error), errors.VehicleAlreadyHasMainDevice)
+    assert isinstance(translate(error, CONSTRAINT_ERRORS), errors.VehicleAlreadyHasMainDevice)
 
 
 async def test_2_at_least_one_main_checked_at_commit(db: asyncpg.Connection) -> None:
     error = await violation(db, insert("A00000000000001", V1, D1, False))
     assert error.constraint_name == "device_associations_one_main_check"
-    assert isinstance(translate(error), errors.MainDeviceRequired)
+    assert isinstance(translate(error, CONSTRAINT_ERRORS), errors.MainDeviceRequired)
     # within a transaction the vehicle may pass through "no main", as a PATCH of the main does
     await associate(db, "A00000000000001", V1, D1, True)
     await associate(db, "A00000000000002", V1, D2, False)
@@ -92,10 +93,10 @@ async def test_2_at_least_one_main_checked_at_commit(db: asyncpg.Connection) -> 
 async def test_3_same_enterprise(db: asyncpg.Connection) -> None:
     error = await violation(db, insert("A00000000000001", V1, D_OTHER, True))
     assert error.constraint_name == "device_associations_device_fkey"
-    assert isinstance(translate(error), errors.EnterpriseMismatch)
+    assert isinstance(translate(error, CONSTRAINT_ERRORS), errors.EnterpriseMismatch)
     error = await violation(db, insert("A00000000000001", V_OTHER, D1, True))
     assert error.constraint_name == "device_associations_vehicle_fkey"
-    assert isinstance(translate(error), errors.EnterpriseMismatch)
+    assert isinstance(translate(error, CONSTRAINT_ERRORS), errors.EnterpriseMismatch)
     # and a vehicle with associations cannot leave their enterprise
     await associate(db, "A00000000000001", V1, D1, True)
     error = await violation(db, f"UPDATE vehicles SET enterprise_id = '{OTHER}' WHERE id = '{V1}'")
@@ -154,7 +155,7 @@ async def test_4_an_ended_association_never_changes(db: asyncpg.Connection) -> N
     ],
 )
 async def test_constraints_mean_the_documented_errors(db: asyncpg.Connection, statement: str, error: type) -> None:
-    assert isinstance(translate(await violation(db, statement)), error)
+    assert isinstance(translate(await violation(db, statement), CONSTRAINT_ERRORS), error)
 
 
 async def test_chip_constraints(db: asyncpg.Connection) -> None:
@@ -167,13 +168,13 @@ async def test_chip_constraints(db: asyncpg.Connection) -> None:
         "INSERT INTO chips (id, serial, number, carrier, service_provider, batch) "
         "VALUES ('C00000000000002', '8955010000000000005', '+5511', 'c', 'c', 'c')",
     )
-    assert isinstance(translate(taken_serial), errors.IccidTaken)
+    assert isinstance(translate(taken_serial, CONSTRAINT_ERRORS), errors.IccidTaken)
     second_chip = await violation(
         db,
         "INSERT INTO chips (id, serial, number, carrier, service_provider, batch, device_id) "
         f"VALUES ('C00000000000002', '8955010000000000013', '+5511', 'c', 'c', 'c', '{D1}')",
     )
-    assert isinstance(translate(second_chip), errors.DeviceHasChip)
+    assert isinstance(translate(second_chip, CONSTRAINT_ERRORS), errors.DeviceHasChip)
 
 
 # the database is only read: one for all examples is right

@@ -9,7 +9,6 @@ from typing import Any
 import asyncpg
 import partner_support
 import pytest
-from fastapi import FastAPI
 from partner_support import (
     CONNECTOR_MEMBERS,
     CONNECTORS,
@@ -21,6 +20,8 @@ from partner_support import (
     count_connectors,
     insert_connectors,
 )
+
+from fleetreg.web.app import WebApp
 
 # The partner fixtures (see partner_support for why they are not in a conftest.py).
 acme = partner_support.acme
@@ -356,7 +357,7 @@ class TestListConnectorsTotal:
         assert (await acme.list_connectors({"customer_id": customer["id"]}))["total"] == 777
         assert (await acme.list_connectors({"customer_id": customer["id"], "type": "physical"}))["total"] == 777
 
-    async def test_one_statement_per_request(self, acme: Partner, app: FastAPI, pool: dict[str, Any]) -> None:
+    async def test_one_statement_per_request(self, acme: Partner, app: WebApp, pool: dict[str, Any]) -> None:
         # Database.fetchrow is one statement on one pooled connection; count every way to the database.
         calls: list[str] = []
         db = app.state.db

@@ -10,7 +10,6 @@ import asyncpg
 import httpx
 import partner_support
 import pytest
-from fastapi import FastAPI
 from partner_support import (
     CONNECTOR_MEMBERS,
     CONNECTORS,
@@ -24,7 +23,9 @@ from partner_support import (
     wait_until_blocked,
 )
 
+from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import translate
+from fleetreg.web.app import WebApp
 
 # The partner fixtures (see partner_support for why they are not in a conftest.py).
 acme = partner_support.acme
@@ -463,7 +464,7 @@ class TestConnectorRouting:
             with subtests.test(method=method):
                 response = await acme.request(method, CONNECTORS, json={})
                 assert_problem(response, 405, "Method Not Allowed")
-                assert response.headers["allow"] == "GET, POST"
+                assert response.headers["allow"] == "GET, HEAD, POST, OPTIONS"  # API.md §7: every method of the path
 
     async def test_post_to_one_connector_is_405(self, acme: Partner) -> None:
         created = await acme.connector("c1")
@@ -488,7 +489,7 @@ class TestConnectorCustomerConstraint:
                 acme.id,
                 uuid.UUID(UNKNOWN_ID),
             )
-        error = translate(raised.value)
+        error = translate(raised.value, CONSTRAINT_ERRORS)
         assert error is not None
         assert (error.status, error.title) == (422, "Unknown Customer")
 
@@ -499,13 +500,13 @@ class TestConnectorCustomerConstraint:
         await acme.connector("c1", "virtual", customer["id"])
         with pytest.raises(asyncpg.ForeignKeyViolationError) as raised:
             await db.execute("DELETE FROM customers WHERE id = $1", uuid.UUID(customer["id"]))
-        error = translate(raised.value)
+        error = translate(raised.value, CONSTRAINT_ERRORS)
         assert error is not None
         assert (error.status, error.title) == (409, "Customer Has Connectors")
 
 
 class TestPartnerOpenApi:
-    async def test_documents_every_partner_operation(self, client: httpx.AsyncClient, app: FastAPI) -> None:
+    async def test_documents_every_partner_operation(self, client: httpx.AsyncClient, app: WebApp) -> None:
         paths = (await client.get("/openapi.json")).json()["paths"]
         assert set(paths[CONNECTORS]) == {"get", "post"}
         assert set(paths[f"{CONNECTORS}/{{connector-id}}"]) == {"get", "put", "delete"}

@@ -109,7 +109,9 @@ async def test_a_client_id_with_a_nul_is_an_unknown_client(client: httpx.AsyncCl
     assert response.json()["error"] == "invalid_client"
 
 
-NESTED = "%5B" * 3000 + "%5D" * 3000  # [[[...]]] three thousand deep, URL-encoded
+# [[[...]]] 1,300 deep, URL-encoded: past Python's recursion limit, within the 8 KiB request line
+# (API.md §7; a longer line is 414 before anything parses it).
+NESTED = "%5B" * 1300 + "%5D" * 1300
 
 
 @pytest.mark.parametrize(
@@ -119,11 +121,11 @@ NESTED = "%5B" * 3000 + "%5D" * 3000  # [[[...]]] three thousand deep, URL-encod
         f"includes={NESTED}",
         f"attributes={NESTED}",
         f"includes[device]={NESTED}",
-        "filters=" + "%7B%22a%22%3A" * 900 + "1" + "%7D" * 900,  # {"a":{"a":...}} parses, then is walked
+        "filters=" + "%7B%22a%22%3A" * 400 + "1" + "%7D" * 400,  # {"a":{"a":...}} parses, then is walked
     ],
     ids=["filters", "includes", "attributes", "includes[device]", "objects"],
 )
-async def test_json_nested_thousands_deep_in_a_parameter_is_400(client: httpx.AsyncClient, query: str) -> None:
+async def test_json_nested_deep_in_a_parameter_is_400(client: httpx.AsyncClient, query: str) -> None:
     # It used to raise RecursionError while parsing or walking the value: a 500.
     response = await client.get(f"/v2/vehicles/{UNKNOWN}/associations/devices?{query}")
     assert response.status_code == 400, response.text

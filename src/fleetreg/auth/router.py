@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
-from fastapi import APIRouter, Request, Response
-
 from fleetreg.auth import clients
-from fleetreg.auth.dependencies import AuthState
+from fleetreg.auth.access import AuthState
 from fleetreg.auth.guard import TooManyAttempts
 from fleetreg.auth.scopes import format_scope, parse_scope
-from fleetreg.middleware import client_host
-from fleetreg.web import StrictRoute, json_response
+from fleetreg.web import Documented, Request, Response, Routes, json_response
 
-router = APIRouter(route_class=StrictRoute, tags=["authentication"])
+routes = Routes(tags=["authentication"])
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -80,16 +76,18 @@ class OAuthError(Exception):
 
 
 def _with_headers(response: Response, headers: dict[str, str]) -> Response:
-    response.headers.update(headers)
+    for name, value in headers.items():
+        response.set_header(name, value)
     return response
 
 
-@router.post(
+@routes.post(
     "/oauth/token",
+    operation_id="issue_token",
     summary="Get an access token (OAuth2 client credentials)",
     description="Authenticate the client with HTTP Basic (client_id:client_secret) or with the "
     "client_id and client_secret form fields. Errors follow RFC 6749 section 5.2.",
-    response_class=Response,
+    oauth_errors=True,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -97,17 +95,14 @@ def _with_headers(response: Response, headers: dict[str, str]) -> Response:
         }
     },
     responses={
-        200: {"description": "A bearer token.", "content": {"application/json": {"schema": _TOKEN_RESPONSE}}},
-        400: {"description": "RFC 6749 error.", "content": {"application/json": {"schema": _OAUTH_ERROR}}},
-        401: {
-            "description": "Unknown client or wrong secret.",
-            "content": {"application/json": {"schema": _OAUTH_ERROR}},
-        },
-        429: {
-            "description": "slow_down: too many failed attempts for the client id or from the address, or too "
-            "many at once; Retry-After says when to try again.",
-            "content": {"application/json": {"schema": _OAUTH_ERROR}},
-        },
+        200: Documented(schema=_TOKEN_RESPONSE, description="A bearer token."),
+        400: Documented(schema=_OAUTH_ERROR, description="RFC 6749 error."),
+        401: Documented(schema=_OAUTH_ERROR, description="Unknown client or wrong secret."),
+        429: Documented(
+            schema=_OAUTH_ERROR,
+            description="slow_down: too many failed attempts for the client id or from the address, or too many "
+            "at once; Retry-After says when to try again.",
+        ),
     },
 )
 async def issue_token(request: Request) -> Response:
@@ -118,6 +113,8 @@ async def issue_token(request: Request) -> Response:
 
 
 async def _issue_token(request: Request) -> Response:
+    if len(request.header_values(b"authorization")) > 1:
+        raise OAuthError("invalid_request", "the request carries two Authorization headers; send one")
     form = await _form(request)
     grant_type = form.get("grant_type")
     if not grant_type:
@@ -125,10 +122,10 @@ async def _issue_token(request: Request) -> Response:
     if grant_type != "client_credentials":
         raise OAuthError("unsupported_grant_type", "only grant_type=client_credentials is supported")
     client_id, secret = _client_credentials(request, form)
-    state: AuthState = request.app.state.auth
+    state: AuthState = request.state.auth
     try:
         client = await clients.authenticate(
-            request.app.state.db, client_id, secret, state.token_guard, client_host(request.scope)
+            request.state.db, client_id, secret, state.token_guard, request.client_address()
         )
     except TooManyAttempts as error:
         raise OAuthError("slow_down", str(error), 429, retry_after=error.retry_after) from error
@@ -152,7 +149,7 @@ async def _issue_token(request: Request) -> Response:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    media = (request.header(b"content-type") or "").split(";", 1)[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "send the parameters as application/x-www-form-urlencoded")
     try:
@@ -168,7 +165,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
-    header = request.headers.get("authorization")
+    header = request.header(b"authorization")
     if header is not None:
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic":
@@ -192,7 +189,12 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
     return form_id, form_secret
 
 
-@router.get("/.well-known/jwks.json", summary="Public keys that verify this service's tokens")
-async def jwks(request: Request) -> dict[str, Any]:
-    state: AuthState = request.app.state.auth
-    return state.tokens.keys.jwks()
+@routes.get(
+    "/.well-known/jwks.json",
+    operation_id="get_jwks",
+    summary="Public keys that verify this service's tokens",
+    responses={200: Documented(schema={"type": "object", "required": ["keys"]}, description="A JSON Web Key Set.")},
+)
+async def jwks(request: Request) -> Response:
+    state: AuthState = request.state.auth
+    return json_response(state.tokens.keys.jwks())

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from fleetreg.db import register_constraint_errors
+from fleetreg.db import ConstraintErrorFactory
 from fleetreg.problems import AppError, BadRequest, Conflict, NotFound
 
 # -- 404: what does not exist, or that the caller may not see -------------------------------------
@@ -161,33 +161,32 @@ def _fixed(error: Callable[[str], AppError], detail: str) -> Callable[[asyncpg.P
     return lambda _violation: error(detail)
 
 
-register_constraint_errors(
-    {
-        "enterprises_pkey": _fixed(IdInUse, "an enterprise with this id exists already"),
-        "vehicles_pkey": _fixed(IdInUse, "a vehicle with this id exists already"),
-        "devices_pkey": _fixed(IdInUse, "a device with this id exists already"),
-        "chips_pkey": _fixed(IdInUse, "a chip with this id exists already"),
-        "enterprises_cnpj_key": _fixed(CnpjTaken, "another enterprise has this CNPJ"),
-        "devices_imei_key": _fixed(ImeiTaken, "another device has this IMEI"),
-        "chips_serial_key": _fixed(IccidTaken, "another chip has this serial"),
-        "chips_device_id_key": _fixed(DeviceHasChip, "the device holds another chip already"),
-        "vehicles_enterprise_id_fkey": _fixed(EnterpriseNotFound, "the enterprise does not exist"),
-        "devices_enterprise_id_fkey": _fixed(EnterpriseNotFound, "the enterprise does not exist"),
-        "chips_device_id_fkey": _fixed(DeviceNotFound, "the device does not exist"),
-        "device_associations_active_device_key": _fixed(
-            DeviceAlreadyAssociated, "a device of the request became active on a vehicle meanwhile"
-        ),
-        "device_associations_active_main_key": _fixed(
-            VehicleAlreadyHasMainDevice, "a vehicle of the request got a main device meanwhile"
-        ),
-        "device_associations_one_main_check": _fixed(
-            MainDeviceRequired, "a vehicle would be left with associations but no main device"
-        ),
-        "device_associations_vehicle_fkey": _fixed(
-            EnterpriseMismatch, "the vehicle is not in the enterprise of the association"
-        ),
-        "device_associations_device_fkey": _fixed(
-            EnterpriseMismatch, "the device is not in the enterprise of the association"
-        ),
-    }
-)
+# Constraint name -> the problem its violation means (given to ``Database``; see fleetreg.db.translate).
+CONSTRAINT_ERRORS: dict[str, ConstraintErrorFactory] = {
+    "enterprises_pkey": _fixed(IdInUse, "an enterprise with this id exists already"),
+    "vehicles_pkey": _fixed(IdInUse, "a vehicle with this id exists already"),
+    "devices_pkey": _fixed(IdInUse, "a device with this id exists already"),
+    "chips_pkey": _fixed(IdInUse, "a chip with this id exists already"),
+    "enterprises_cnpj_key": _fixed(CnpjTaken, "another enterprise has this CNPJ"),
+    "devices_imei_key": _fixed(ImeiTaken, "another device has this IMEI"),
+    "chips_serial_key": _fixed(IccidTaken, "another chip has this serial"),
+    "chips_device_id_key": _fixed(DeviceHasChip, "the device holds another chip already"),
+    "vehicles_enterprise_id_fkey": _fixed(EnterpriseNotFound, "the enterprise does not exist"),
+    "devices_enterprise_id_fkey": _fixed(EnterpriseNotFound, "the enterprise does not exist"),
+    "chips_device_id_fkey": _fixed(DeviceNotFound, "the device does not exist"),
+    "device_associations_active_device_key": _fixed(
+        DeviceAlreadyAssociated, "a device of the request became active on a vehicle meanwhile"
+    ),
+    "device_associations_active_main_key": _fixed(
+        VehicleAlreadyHasMainDevice, "a vehicle of the request got a main device meanwhile"
+    ),
+    "device_associations_one_main_check": _fixed(
+        MainDeviceRequired, "a vehicle would be left with associations but no main device"
+    ),
+    "device_associations_vehicle_fkey": _fixed(
+        EnterpriseMismatch, "the vehicle is not in the enterprise of the association"
+    ),
+    "device_associations_device_fkey": _fixed(
+        EnterpriseMismatch, "the device is not in the enterprise of the association"
+    ),
+}

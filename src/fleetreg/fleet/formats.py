@@ -11,6 +11,8 @@ import re
 import secrets
 import string
 
+from fleetreg.values import unstorable
+
 ID_PATTERN = r"^[A-Za-z0-9]{15}$"
 _ID = re.compile(r"[A-Za-z0-9]{15}")
 _ID_ALPHABET = string.ascii_letters + string.digits
@@ -104,17 +106,6 @@ def normalize_vin(text: str) -> str:
     if not _VIN.fullmatch(upper):
         raise ValueError("a VIN has 17 letters or digits, without I, O and Q")
     return upper
-
-
-def unstorable(text: str) -> str | None:
-    """Why PostgreSQL cannot take ``text`` (a NUL character, a lone UTF-16 surrogate), or None."""
-    if "\x00" in text:
-        return "must not contain the NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "must be valid Unicode text (no lone surrogates)"
-    return None
 
 
 def check_text(text: str, *, longest: int) -> str:

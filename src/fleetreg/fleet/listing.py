@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetreg.fleet.formats import unstorable
 from fleetreg.problems import BadRequest
+from fleetreg.values import unstorable
 
 DEEP_PARAMETERS = ("attributes", "includes", "filters", "sort")
 CHIP_FIELDS = ("serial", "number", "carrier", "service_provider", "batch")
@@ -302,3 +302,60 @@ def _sort(leaves: list[Leaf], errors: _Errors) -> tuple[tuple[str, int], ...]:
             continue
         keys[leaf.path[0]] = direction
     return tuple(keys.items())
+
+
+# -- how /openapi.json describes them --------------------------------------------------------------------
+
+
+def _deep_parameter(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "style": "deepObject",
+        "explode": True,
+        "description": description,
+        "schema": schema,
+    }
+
+
+ASSOCIATION_LIST_PARAMETERS = [
+    _deep_parameter(
+        "attributes",
+        "Chip fields to return: attributes[]=serial&attributes[]=number, attributes=serial,number, or a JSON "
+        f"array; absent or null: all. One of {', '.join(CHIP_FIELDS)}.",
+        {"type": "array", "items": {"type": "string", "enum": list(CHIP_FIELDS)}},
+    ),
+    _deep_parameter(
+        "includes",
+        "Related fields to add: includes[device][]=name|imei|code, includes[enterprise][]=name|cnpj, or one JSON "
+        'object ({"device": ["name"]}).',
+        {
+            "type": "object",
+            "properties": {
+                entity: {"type": "array", "items": {"type": "string", "enum": list(fields)}}
+                for entity, fields in INCLUDABLE.items()
+            },
+        },
+    ),
+    _deep_parameter(
+        "filters",
+        "filters[<field>][<op>]=value, all combined with AND, or one JSON object "
+        '({"device.name": {"eq": "x"}}). eq and neq are exact; ilk (contains), sw (starts with) and ew (ends '
+        "with) ignore case and take % and _ literally. neq also matches an association whose device has no chip. "
+        f"Fields: {', '.join(FILTER_FIELDS)}.",
+        {
+            "type": "object",
+            "properties": {
+                name: {"type": "object", "properties": {op: {"type": "string"} for op in OPERATORS}}
+                for name in FILTER_FIELDS
+            },
+        },
+    ),
+    _deep_parameter(
+        "sort",
+        "sort[number]=1|-1, sort[serial]=1|-1, applied in the given order (or one JSON object); associations "
+        "without a chip come last. Then: main first, created_at, id.",
+        {"type": "object", "properties": {name: {"type": "integer", "enum": [1, -1]} for name in SORT_FIELDS}},
+    ),
+]

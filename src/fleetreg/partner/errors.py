@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from fleetreg.db import register_constraint_errors
+from fleetreg.db import ConstraintErrorFactory
 from fleetreg.problems import AppError, Conflict, NotFound, Unprocessable
 
 
@@ -74,9 +74,8 @@ def _connector_name_taken(_error: asyncpg.PostgresError) -> AppError:
     return ConnectorNameTaken("the partner already has a connector with this name")
 
 
-register_constraint_errors(
-    {
-        "connectors_customer_fkey": _connector_customer_violation,
-        "connectors_partner_id_name_key": _connector_name_taken,
-    }
-)
+# Constraint name -> the problem its violation means (given to ``Database``; see fleetreg.db.translate).
+CONSTRAINT_ERRORS: dict[str, ConstraintErrorFactory] = {
+    "connectors_customer_fkey": _connector_customer_violation,
+    "connectors_partner_id_name_key": _connector_name_taken,
+}

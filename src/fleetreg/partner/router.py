@@ -1,135 +1,99 @@
-"""HTTP routes of the partner API (../shared/API.md section 2, docs/partner-api.md).
-
-The connector routes are registered before the customer routes: ``/v2/customers/connectors`` must
-never be read as ``/v2/customers/{customer-id}`` with the id "connectors".
-"""
+"""HTTP routes of the partner API (docs/partner-api.md): each route declared beside its handler."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
-
-from fleetreg.auth.dependencies import require_scope
+from fleetreg.auth.access import partner_scope
 from fleetreg.auth.tokens import Principal
-from fleetreg.db import Database
 from fleetreg.partner import service
+from fleetreg.partner.errors import (
+    ConnectorNameTaken,
+    ConnectorNotFound,
+    CustomerHasConnectors,
+    CustomerNotFound,
+    UnknownCustomer,
+)
 from fleetreg.partner.schemas import (
+    CONNECTOR_TYPES,
     LIMIT_DEFAULT,
+    LIMIT_MAX,
     Connector,
     ConnectorAssignment,
     ConnectorList,
-    ConnectorTypes,
     Customer,
     CustomerInput,
     CustomerList,
-    Limit,
     NewConnector,
-    Offset,
-    QueryBool,
-    TextFilter,
-    Uuid,
 )
-from fleetreg.problems import PROBLEM_JSON, MethodNotAllowed
-from fleetreg.web import JSONBytes, StrictRoute, dumps, json_response
+from fleetreg.web import Documented, Request, Response, Routes, dumps, json_response, no_content, params
 
-router = APIRouter(route_class=StrictRoute)
+# The seed documents a ``default`` response on every operation.
+routes = Routes(default_response="An error occurred - see status code and problem response for more information.")
 
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
+CONNECTOR = f"{CONNECTORS}/{{connector-id}}"
+CUSTOMER = f"{CUSTOMERS}/{{customer-id}}"
 
-_PROBLEM = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+CONNECTOR_ID = {"connector-id": params.uuid_param(description="The identifier of the connector.")}
+CUSTOMER_ID = {"customer-id": params.uuid_param(description="The identifier of the customer.")}
+LIMIT = params.integer(
+    0, LIMIT_MAX, default=LIMIT_DEFAULT, description="Limits the amount of resources in result (0..1000)."
+)
+OFFSET = params.integer(0, params.INT64_MAX, default=0, description="Offset of resources in result (int64, >= 0).")
 
-
-def _problems(**descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses for the problems particular to an operation (``_404="..."``) and ``default``.
-    ``fleetreg.openapi`` adds the statuses every operation shares (400, 401, 403, 413, 415, 429, 500,
-    503) and renders each problem as ``application/problem+json`` with the ``Problem`` schema."""
-    responses: dict[int | str, dict[str, Any]] = {
-        int(key.lstrip("_")): {"description": text, "content": _PROBLEM} for key, text in descriptions.items()
-    }
-    responses["default"] = {
-        "description": "An error occurred - see status code and problem response for more information.",
-        "content": _PROBLEM,
-    }
-    return responses
+_CREATED = {"Location": {"description": "The new resource.", "required": True, "schema": {"type": "string"}}}
 
 
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def _partner(principal: Principal) -> uuid.UUID:
-    assert principal.partner_id is not None  # require_scope admits only partner-bound clients
-    return principal.partner_id
-
-
-ConnectorId = Annotated[Uuid, Path(description="The identifier of the connector.")]
-CustomerId = Annotated[Uuid, Path(description="The identifier of the customer.")]
-LimitParam = Annotated[Limit, Query(description="Limits the amount of resources in result (0..1000).")]
-OffsetParam = Annotated[Offset, Query(description="Offset of resources in result (int64, >= 0).")]
-
-_NOT_FOUND_CONNECTOR = "Connector Not Found: no connector with this id for the calling partner."
-_NOT_FOUND_CUSTOMER = "Customer Not Found: no customer with this id for the calling partner."
-_UNKNOWN_CUSTOMER = "Unknown Customer: `customer_id` names no customer of the calling partner."
+def _partner(caller: Principal) -> uuid.UUID:
+    assert caller.partner_id is not None  # partner_scope admits only partner-bound clients
+    return caller.partner_id
 
 
 # -- connectors -----------------------------------------------------------------------------------
 
 
-@router.get(
+@routes.get(
     CONNECTORS,
+    operation_id="list_connectors",
     tags=["connectors"],
     summary="Retrieve connectors",
-    description="Retrieve a list of connectors, ordered by name, then id.",
-    response_model=ConnectorList,
-    responses=_problems(),
+    access=partner_scope("connectors:read"),
+    query={
+        "assigned": params.boolean(
+            description="If true, only connectors assigned to a customer; if false, only unassigned ones."
+        ),
+        "customer_id": params.uuid_param(description="Filter connectors by a customer identifier."),
+        "limit": LIMIT,
+        "name": params.text(description="Filter connectors by name (its human-readable identifier), exactly."),
+        "offset": OFFSET,
+        "type": params.choice(
+            CONNECTOR_TYPES,
+            repeatable=True,
+            alias="connector_type",
+            description="Filter connectors by one or more type (repeat the parameter: type=physical&type=virtual).",
+        ),
+    },
+    responses={200: ConnectorList},
 )
 async def list_connectors(
     request: Request,
-    principal: Annotated[Principal, require_scope("connectors:read")],
-    assigned: Annotated[
-        QueryBool | None,
-        Query(
-            description="If true, only connectors assigned to a customer; if false, only unassigned ones.",
-        ),
-    ] = None,
-    customer_id: Annotated[Uuid | None, Query(description="Filter connectors by a customer identifier.")] = None,
-    limit: LimitParam = LIMIT_DEFAULT,
-    name: Annotated[
-        TextFilter | None, Query(description="Filter connectors by name (its human-readable identifier), exactly.")
-    ] = None,
-    offset: OffsetParam = 0,
-    connector_type: Annotated[
-        ConnectorTypes | None,
-        Query(
-            alias="type",
-            description="Filter connectors by one or more type (repeat the parameter: type=physical&type=virtual).",
-            json_schema_extra={"uniqueItems": True},
-        ),
-    ] = None,
-) -> Response:
-    return await connector_list(
-        _db(request), _partner(principal), assigned, customer_id, limit, name, offset, connector_type
-    )
-
-
-async def connector_list(
-    db: Database,
-    partner_id: uuid.UUID,
+    caller: Principal,
     assigned: bool | None,
     customer_id: uuid.UUID | None,
     limit: int,
     name: str | None,
     offset: int,
-    connector_type: Sequence[str] | None,
+    connector_type: list[str] | None,
 ) -> Response:
-    """The answer to a valid connector list request (also served by ``partner.fastlane``)."""
+    """Retrieve a list of connectors, ordered by name, then id. `total` counts every match,
+    whatever `limit`; `query` echoes every applied parameter, defaults included."""
     filters = service.connector_filters(assigned=assigned, customer_id=customer_id, name=name, types=connector_type)
-    items, total = await service.list_connectors(db, partner_id, filters, limit=limit, offset=offset)
+    items, total = await service.list_connectors(
+        request.state.db, _partner(caller), filters, limit=limit, offset=offset
+    )
     query: dict[str, Any] = {}
     if assigned is not None:
         query["assigned"] = assigned
@@ -142,109 +106,95 @@ async def connector_list(
     if connector_type is not None:
         query["type"] = connector_type
     # The items arrive as JSON already (partner.queries.connector_page_query says why).
-    return JSONBytes(b'{"query":%b,"result":[%b],"total":%d}' % (dumps(query), items, total))
+    return Response(b'{"query":%b,"result":[%b],"total":%d}' % (dumps(query), items, total))
 
 
-@router.post(
+@routes.post(
     CONNECTORS,
+    operation_id="create_connector",
     tags=["connectors"],
     summary="Add a connector",
-    description="Add a connector to the partner's pool, optionally assigned to a customer at once. "
-    "`Location` names the new connector.",
-    status_code=201,
-    response_model=Connector,
-    response_description="The connector, as created; `Location` names it.",
-    responses=_problems(
-        _409="Connector Name Taken: the partner already has a connector with this name.", _422=_UNKNOWN_CUSTOMER
-    ),
+    access=partner_scope("connectors:provision"),
+    body=NewConnector,
+    responses={201: Documented(Connector, "The connector, as created; `Location` names it.", headers=_CREATED)},
+    problems=(ConnectorNameTaken, UnknownCustomer),
 )
-async def create_connector(
-    request: Request, principal: Annotated[Principal, require_scope("connectors:provision")], body: NewConnector
-) -> Response:
-    connector = await service.create_connector(_db(request), _partner(principal), body)
+async def create_connector(request: Request, caller: Principal, body: NewConnector) -> Response:
+    """Add a connector to the partner's pool, optionally assigned to a customer at once."""
+    connector = await service.create_connector(request.state.db, _partner(caller), body)
     response = json_response(connector, 201)
-    response.headers["Location"] = f"{CONNECTORS}/{connector['id']}"
+    response.set_header("Location", f"{CONNECTORS}/{connector['id']}")
     return response
 
 
-@router.api_route(CONNECTORS, methods=["PUT", "PATCH", "DELETE"], include_in_schema=False)
-async def connectors_collection_other_methods(request: Request) -> Response:
-    # Without this, DELETE /v2/customers/connectors would reach DELETE /v2/customers/{customer-id}
-    # and be told that "connectors" is not a UUID.
-    raise MethodNotAllowed(f"{request.method} is not allowed here; use GET, POST", headers={"Allow": "GET, POST"})
-
-
-@router.get(
-    f"{CONNECTORS}/{{connector_id}}",
+@routes.get(
+    CONNECTOR,
+    operation_id="get_connector",
     tags=["connectors"],
     summary="Retrieve a single connector",
-    description="Retrieve a single connector by its identifier.",
-    response_model=Connector,
-    responses=_problems(_404=_NOT_FOUND_CONNECTOR),
+    access=partner_scope("connectors:read"),
+    path_params=CONNECTOR_ID,
+    responses={200: Connector},
+    problems=(ConnectorNotFound,),
 )
-async def get_connector(
-    request: Request, principal: Annotated[Principal, require_scope("connectors:read")], connector_id: ConnectorId
-) -> Response:
-    return JSONBytes(await service.get_connector(_db(request), _partner(principal), connector_id))
+async def get_connector(request: Request, caller: Principal, connector_id: uuid.UUID) -> Response:
+    """Retrieve a single connector by its identifier."""
+    return Response(await service.get_connector(request.state.db, _partner(caller), connector_id))
 
 
-@router.put(
-    f"{CONNECTORS}/{{connector_id}}",
+@routes.put(
+    CONNECTOR,
+    operation_id="assign_connector",
     tags=["connectors"],
     summary="Update a connector",
-    description="Update connector settings: assign the connector to a customer of the partner, or unassign it "
-    "with `null`.",
-    response_model=Connector,
-    responses=_problems(_404=_NOT_FOUND_CONNECTOR, _422=_UNKNOWN_CUSTOMER),
+    access=partner_scope("connectors:write"),
+    path_params=CONNECTOR_ID,
+    body=ConnectorAssignment,
+    responses={200: Connector},
+    problems=(ConnectorNotFound, UnknownCustomer),
 )
 async def assign_connector(
-    request: Request,
-    principal: Annotated[Principal, require_scope("connectors:write")],
-    connector_id: ConnectorId,
-    body: ConnectorAssignment,
+    request: Request, caller: Principal, connector_id: uuid.UUID, body: ConnectorAssignment
 ) -> Response:
-    connector = await service.assign_connector(_db(request), _partner(principal), connector_id, body.customer_id)
+    """Update connector settings: assign the connector to a customer of the partner, or unassign it
+    with `null`."""
+    connector = await service.assign_connector(request.state.db, _partner(caller), connector_id, body.customer_id)
     return json_response(connector)
 
 
-@router.delete(
-    f"{CONNECTORS}/{{connector_id}}",
+@routes.delete(
+    CONNECTOR,
+    operation_id="delete_connector",
     tags=["connectors"],
     summary="Remove a connector",
-    description="Remove a connector from the partner's pool, whether assigned or not.",
-    status_code=204,
-    response_class=Response,
-    response_description="Deleted.",
-    responses=_problems(_404=_NOT_FOUND_CONNECTOR),
+    access=partner_scope("connectors:provision"),
+    path_params=CONNECTOR_ID,
+    responses={204: Documented(description="Deleted.")},
+    problems=(ConnectorNotFound,),
 )
-async def delete_connector(
-    request: Request,
-    principal: Annotated[Principal, require_scope("connectors:provision")],
-    connector_id: ConnectorId,
-) -> Response:
-    await service.delete_connector(_db(request), _partner(principal), connector_id)
-    return Response(status_code=204)
+async def delete_connector(request: Request, caller: Principal, connector_id: uuid.UUID) -> Response:
+    """Remove a connector from the partner's pool, whether assigned or not."""
+    await service.delete_connector(request.state.db, _partner(caller), connector_id)
+    return no_content()
 
 
 # -- customers ------------------------------------------------------------------------------------
 
 
-@router.get(
+@routes.get(
     CUSTOMERS,
+    operation_id="list_customers",
     tags=["customers"],
     summary="Retrieve customers",
-    description="Retrieve a list of customers, ordered by name, then id.",
-    response_model=CustomerList,
-    responses=_problems(),
+    access=partner_scope("customers:read"),
+    query={"limit": LIMIT, "name": params.text(description="Filter customers by name, exactly."), "offset": OFFSET},
+    responses={200: CustomerList},
 )
-async def list_customers(
-    request: Request,
-    principal: Annotated[Principal, require_scope("customers:read")],
-    limit: LimitParam = LIMIT_DEFAULT,
-    name: Annotated[TextFilter | None, Query(description="Filter customers by name, exactly.")] = None,
-    offset: OffsetParam = 0,
-) -> Response:
-    rows, total = await service.list_customers(_db(request), _partner(principal), name=name, limit=limit, offset=offset)
+async def list_customers(request: Request, caller: Principal, limit: int, name: str | None, offset: int) -> Response:
+    """Retrieve a list of customers, ordered by name, then id."""
+    rows, total = await service.list_customers(
+        request.state.db, _partner(caller), name=name, limit=limit, offset=offset
+    )
     query: dict[str, Any] = {"limit": limit}
     if name is not None:
         query["name"] = name
@@ -252,69 +202,65 @@ async def list_customers(
     return json_response({"query": query, "result": rows, "total": total})
 
 
-@router.post(
+@routes.post(
     CUSTOMERS,
+    operation_id="create_customer",
     tags=["customers"],
     summary="Create a customer",
-    description="`Location` names the new customer.",
-    status_code=201,
-    response_model=Customer,
-    response_description="The customer, as created; `Location` names it.",
-    responses=_problems(),
+    access=partner_scope("customers:write"),
+    body=CustomerInput,
+    responses={201: Documented(Customer, "The customer, as created; `Location` names it.", headers=_CREATED)},
 )
-async def create_customer(
-    request: Request, principal: Annotated[Principal, require_scope("customers:write")], body: CustomerInput
-) -> Response:
-    customer = await service.create_customer(_db(request), _partner(principal), body.name)
+async def create_customer(request: Request, caller: Principal, body: CustomerInput) -> Response:
+    """`Location` names the new customer."""
+    customer = await service.create_customer(request.state.db, _partner(caller), body.name)
     response = json_response(customer, 201)
-    response.headers["Location"] = f"{CUSTOMERS}/{customer['id']}"
+    response.set_header("Location", f"{CUSTOMERS}/{customer['id']}")
     return response
 
 
-@router.get(
-    f"{CUSTOMERS}/{{customer_id}}",
+@routes.get(
+    CUSTOMER,
+    operation_id="get_customer",
     tags=["customers"],
     summary="Retrieve a single customer",
-    response_model=Customer,
-    responses=_problems(_404=_NOT_FOUND_CUSTOMER),
+    access=partner_scope("customers:read"),
+    path_params=CUSTOMER_ID,
+    responses={200: Customer},
+    problems=(CustomerNotFound,),
 )
-async def get_customer(
-    request: Request, principal: Annotated[Principal, require_scope("customers:read")], customer_id: CustomerId
-) -> Response:
-    return json_response(await service.get_customer(_db(request), _partner(principal), customer_id))
+async def get_customer(request: Request, caller: Principal, customer_id: uuid.UUID) -> Response:
+    return json_response(await service.get_customer(request.state.db, _partner(caller), customer_id))
 
 
-@router.put(
-    f"{CUSTOMERS}/{{customer_id}}",
+@routes.put(
+    CUSTOMER,
+    operation_id="rename_customer",
     tags=["customers"],
     summary="Update a customer",
-    description="Replace the customer's writable members (its name).",
-    response_model=Customer,
-    responses=_problems(_404=_NOT_FOUND_CUSTOMER),
+    access=partner_scope("customers:write"),
+    path_params=CUSTOMER_ID,
+    body=CustomerInput,
+    responses={200: Customer},
+    problems=(CustomerNotFound,),
 )
-async def rename_customer(
-    request: Request,
-    principal: Annotated[Principal, require_scope("customers:write")],
-    customer_id: CustomerId,
-    body: CustomerInput,
-) -> Response:
-    return json_response(await service.rename_customer(_db(request), _partner(principal), customer_id, body.name))
+async def rename_customer(request: Request, caller: Principal, customer_id: uuid.UUID, body: CustomerInput) -> Response:
+    """Replace the customer's writable members (its name)."""
+    customer = await service.rename_customer(request.state.db, _partner(caller), customer_id, body.name)
+    return json_response(customer)
 
 
-@router.delete(
-    f"{CUSTOMERS}/{{customer_id}}",
+@routes.delete(
+    CUSTOMER,
+    operation_id="delete_customer",
     tags=["customers"],
     summary="Delete a customer",
-    description="Delete a customer that has no connectors assigned.",
-    status_code=204,
-    response_class=Response,
-    response_description="Deleted.",
-    responses=_problems(
-        _404=_NOT_FOUND_CUSTOMER, _409="Customer Has Connectors: unassign or remove its connectors first."
-    ),
+    access=partner_scope("customers:write"),
+    path_params=CUSTOMER_ID,
+    responses={204: Documented(description="Deleted.")},
+    problems=(CustomerNotFound, CustomerHasConnectors),
 )
-async def delete_customer(
-    request: Request, principal: Annotated[Principal, require_scope("customers:write")], customer_id: CustomerId
-) -> Response:
-    await service.delete_customer(_db(request), _partner(principal), customer_id)
-    return Response(status_code=204)
+async def delete_customer(request: Request, caller: Principal, customer_id: uuid.UUID) -> Response:
+    """Delete a customer that has no connectors assigned."""
+    await service.delete_customer(request.state.db, _partner(caller), customer_id)
+    return no_content()

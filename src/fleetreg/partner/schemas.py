@@ -7,78 +7,31 @@ digits, type physical or virtual.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from annotated_types import Ge, Le
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
+
+from fleetreg.values import INT64_MAX, parse_uuid, storable_text
 
 ConnectorType = Literal["physical", "virtual"]
 CONNECTOR_TYPES: tuple[ConnectorType, ...] = ("physical", "virtual")
 
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 1000
-OFFSET_MAX = 2**63 - 1  # int64
-
-# The RFC 9562 text form, hex digits in either case. Pydantic alone would also take the hex without
-# hyphens, "{...}" and "urn:uuid:..."; an id has one spelling here.
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DECIMAL = re.compile(r"-?[0-9]+")
+OFFSET_MAX = INT64_MAX
 
 
 def _uuid_text(value: Any) -> Any:
-    if isinstance(value, str) and not _UUID.fullmatch(value):
-        raise ValueError("must be a UUID such as 497f6eca-6276-4993-bfeb-53cbbbba6f08")
-    return value
-
-
-def _storable_text(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and a lone surrogate (legal in JSON's \u escapes) is not UTF-8.
-    if "\x00" in value:
-        raise ValueError("must not contain the NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
-    return value
-
-
-def _decimal_integer(value: Any) -> Any:
-    # Pydantic alone would read "25.0", " 25", "+25" and "1_000" as integers; a query integer is digits.
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        raise ValueError("must be an integer written in decimal digits")
-    return value
-
-
-def _true_or_false(value: Any) -> Any:
-    # Pydantic alone would also read 1/0, yes/no, on/off, t/f.
-    if isinstance(value, str):
-        if value not in ("true", "false"):
-            raise ValueError("must be true or false")
-        return value == "true"
-    return value
-
-
-def _unique_types(value: list[ConnectorType]) -> list[ConnectorType]:
-    repeated = sorted({item for item in value if value.count(item) > 1})
-    if repeated:
-        raise ValueError(f"each type may be given once; {', '.join(repeated)} is repeated")
-    return value
+    # Pydantic alone would also take the hex without hyphens, "{...}" and "urn:uuid:...".
+    return parse_uuid(value) if isinstance(value, str) else value
 
 
 Uuid = Annotated[uuid.UUID, BeforeValidator(_uuid_text)]
-QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
-# The bounds come before the validator, so that OpenAPI shows them as minimum/maximum.
-Limit = Annotated[int, Ge(0), Le(LIMIT_MAX), BeforeValidator(_decimal_integer)]
-Offset = Annotated[int, Ge(0), Le(OFFSET_MAX), BeforeValidator(_decimal_integer)]
-ConnectorTypes = Annotated[list[ConnectorType], Field(min_length=1), AfterValidator(_unique_types)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_storable_text)]
-# An exact-match filter: any text PostgreSQL can compare (a name no row can have simply matches none).
-TextFilter = Annotated[str, AfterValidator(_storable_text)]
-Version = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_storable_text)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable_text)]
+Version = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(storable_text)]
 # [0-9], not \d: \d would also accept other scripts' digits, which the database's CHECK refuses.
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
 

@@ -1,38 +1,38 @@
-"""What routers declare to be called with a token: ``require_scope(...)`` (partner API) and
+"""Who may call an operation, as routes declare it: ``partner_scope(...)`` (partner API) and
 ``fleet_access(write=...)`` (fleet API, open unless FLEETREG_FLEET_AUTH=required)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
-
-from fastapi import Depends, Request, Security
-from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2
+from typing import Any
 
 from fleetreg.auth.guard import TokenGuard
 from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
-from fleetreg.auth.scopes import PARTNER_SCOPES
+from fleetreg.auth.scopes import FLEET_SCOPES, PARTNER_SCOPES
 from fleetreg.auth.tokens import InvalidToken, Principal, TokenService
 from fleetreg.problems import Forbidden, TooManyRequests, Unauthorized
+from fleetreg.web import Access, Request
 
 _CHALLENGE = 'Bearer realm="fleetreg"'
 
-partner_oauth = OAuth2(
-    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=PARTNER_SCOPES)),
-    scheme_name="OAuth2ClientCredentials",
-    description="Get a token at POST /oauth/token with a client's id and secret "
-    "(fleetreg clients create); send it as Authorization: Bearer <token>.",
-    auto_error=False,
-)
-fleet_bearer = HTTPBearer(
-    scheme_name="FleetBearer",
-    bearerFormat="JWT",
-    description="Only when the service runs with FLEETREG_FLEET_AUTH=required: a token from POST "
-    "/oauth/token whose scope holds fleet:read (reads) or fleet:write (changes).",
-    auto_error=False,
-)
+PARTNER_SCHEME = "OAuth2ClientCredentials"
+FLEET_SCHEME = "FleetBearer"
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    PARTNER_SCHEME: {
+        "type": "oauth2",
+        "description": "Get a token at POST /oauth/token with a client's id and secret "
+        "(fleetreg clients create); send it as Authorization: Bearer <token>.",
+        "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": PARTNER_SCOPES}},
+    },
+    FLEET_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "Only when the service runs with FLEETREG_FLEET_AUTH=required: a token from POST "
+        f"/oauth/token whose scope holds {' or '.join(FLEET_SCOPES)}.",
+    },
+}
 
 
 @dataclass
@@ -96,15 +96,13 @@ async def partner_caller(state: AuthState, authorization: str | None, scope: str
     return principal
 
 
-def require_scope(scope: str) -> Any:
-    """A dependency giving the partner-bound ``Principal`` of a token that holds ``scope``."""
+def partner_scope(scope: str) -> Access:
+    """The partner-bound ``Principal`` of a token that holds ``scope``."""
 
-    async def partner_principal(
-        request: Request, authorization: Annotated[str | None, Security(partner_oauth)]
-    ) -> Principal:
-        return await partner_caller(request.app.state.auth, authorization, scope)
+    async def resolve(request: Request) -> Principal:
+        return await partner_caller(request.state.auth, request.header(b"authorization"), scope)
 
-    return Security(partner_principal, scopes=[scope])
+    return Access(resolve, security=lambda _settings: [{PARTNER_SCHEME: [scope]}])
 
 
 @dataclass(frozen=True)
@@ -114,17 +112,26 @@ class FleetAccess:
     enterprise_id: str | None = None
 
 
-def fleet_access(*, write: bool) -> Any:
+_OPEN = FleetAccess()
+
+
+def fleet_access(*, write: bool) -> Access:
     scope = "fleet:write" if write else "fleet:read"
 
-    async def access(
-        request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(fleet_bearer)]
-    ) -> FleetAccess:
-        if request.app.state.settings.fleet_auth == "none":
-            return FleetAccess()
-        principal = await authenticate(request.app.state.auth, request.headers.get("authorization"))
+    async def resolve(request: Request) -> FleetAccess:
+        state = request.state
+        if state.settings.fleet_auth == "none":
+            return _OPEN
+        principal = await authenticate(state.auth, request.header(b"authorization"))
         if scope not in principal.scopes:
             raise _insufficient(scope)
         return FleetAccess(principal.enterprise_id)
 
-    return Depends(access)
+    def security(settings: Any) -> list[dict[str, list[str]]] | None:
+        return [{FLEET_SCHEME: []}] if settings.fleet_auth == "required" else None
+
+    return Access(resolve, security=security)
+
+
+FLEET_READ = fleet_access(write=False)
+FLEET_WRITE = fleet_access(write=True)
