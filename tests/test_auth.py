@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,39 +21,45 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
-from fleetreg.auth.access import partner_scope
 from fleetreg.auth.guard import FailureLimiter, HashingGate, TooManyAttempts
 from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
-from fleetreg.auth.tokens import Principal
 from fleetreg.settings import Settings
-from fleetreg.web import Request, Response, Routes, json_response
-from fleetreg.web.app import WebApp
-from fleetreg_testing import MakeApiClient, claims_for
-
-probe = Routes()
-
-
-@probe.get("/probe/whoami", access=partner_scope("connectors:read"))
-async def whoami(request: Request, caller: Principal) -> Response:
-    return json_response({"client_id": caller.client_id, "partner_id": str(caller.partner_id)})
-
-
-async def serve_with_probe(app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    app.include(probe.routes)
-    async with app.running():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
-            yield http
+from tests.support.app import (
+    App,
+    MakeApp,
+    MakeClient,
+    database_of,
+    include_router,
+    revoked_of,
+    signing_key_of,
+    use_token_clock,
+)
+from tests.support.auth import MakeApiClient, claims_for
+from tests.support.clock import FakeClock
+from tests.support.probes import auth_probe
+from tests.support.problems import assert_problem
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
-async def client(app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    app.include(probe.routes)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
-        yield http
+def make_probed_client(make_app: MakeApp, make_client: MakeClient) -> Callable[..., Awaitable[httpx.AsyncClient]]:
+    """``await make_probed_client(rate_limit=1)``: a client of a new app (the default settings with
+    these changes) that also serves the probe route /probe/whoami."""
+
+    async def make(**changes: Any) -> httpx.AsyncClient:
+        app = await make_app(**changes)
+        include_router(app, auth_probe)
+        return await make_client(app)
+
+    return make
+
+
+@pytest.fixture
+async def client(app: App, make_client: MakeClient) -> httpx.AsyncClient:
+    """A client of the default app serving /probe/whoami too."""
+    include_router(app, auth_probe)
+    return await make_client(app)
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
@@ -80,7 +86,7 @@ def assert_oauth_error(response: httpx.Response, status: int, error: str) -> Non
 
 class TestTokenEndpoint:
     async def test_basic_authentication(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
     ) -> None:
         api = await make_api_client(partner="acme", scope="connectors:read connectors:write")
         response = await token_request(
@@ -145,9 +151,9 @@ class TestTokenEndpoint:
         response = await token_request(client, {"grant_type": "client_credentials"}, basic("cl_nobody", "secret"))
         assert_oauth_error(response, 401, "invalid_client")
 
-    async def test_revoked_client(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_revoked_client(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client()
-        await auth_clients.revoke_client(app.state.db, api.client_id)
+        await auth_clients.revoke_client(database_of(app), api.client_id)
         response = await token_request(
             client, {"grant_type": "client_credentials"}, basic(api.client_id, api.client_secret)
         )
@@ -205,9 +211,9 @@ class TestTokenEndpoint:
 
 
 class TestJwks:
-    async def test_publishes_the_signing_key(self, client: httpx.AsyncClient, app: WebApp) -> None:
+    async def test_publishes_the_signing_key(self, client: httpx.AsyncClient, app: App) -> None:
         keys = (await client.get("/.well-known/jwks.json")).json()["keys"]
-        assert [key["kid"] for key in keys] == [app.state.auth.tokens.keys.signing.kid]
+        assert [key["kid"] for key in keys] == [signing_key_of(app).kid]
         assert keys[0]["kty"] == "EC"
         assert keys[0]["alg"] == "ES256"
         assert "d" not in keys[0]  # never the private part
@@ -235,17 +241,21 @@ class TestJwks:
         assert (tmp_path / "retired").is_dir()
 
     async def test_old_tokens_verify_after_rotation_and_stop_after_retirement(
-        self, settings: Settings, make_api_client: MakeApiClient, app: WebApp
+        self,
+        settings: Settings,
+        make_api_client: MakeApiClient,
+        app: App,
+        make_probed_client: Callable[..., Awaitable[httpx.AsyncClient]],
     ) -> None:
         api = await make_api_client()
         keys_dir = settings.data_dir / "keys"
-        old_kid = app.state.auth.tokens.keys.signing.kid
+        old_kid = signing_key_of(app).kid
         rotate(keys_dir)
-        async for http in serve_with_probe(create_app(settings)):
-            assert (await http.get("/probe/whoami", headers=api.headers)).status_code == 200
+        http = await make_probed_client()
+        assert (await http.get("/probe/whoami", headers=api.headers)).status_code == 200
         retire(keys_dir, old_kid)
-        async for http in serve_with_probe(create_app(settings)):
-            assert (await http.get("/probe/whoami", headers=api.headers)).status_code == 401
+        http = await make_probed_client()
+        assert (await http.get("/probe/whoami", headers=api.headers)).status_code == 401
 
     def test_key_files_are_private(self, tmp_path: Path) -> None:
         KeyRing.from_directory(tmp_path / "keys")
@@ -254,14 +264,14 @@ class TestJwks:
         assert (tmp_path / "keys").stat().st_mode & 0o777 == 0o700
 
 
-def signed(app: WebApp, claims: dict[str, Any]) -> str:
-    key = app.state.auth.tokens.keys.signing
+def signed(app: App, claims: dict[str, Any]) -> str:
+    key = signing_key_of(app)
     return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
 
 
-def signed_as_is(app: WebApp, claims: dict[str, Any], kid: Any = None) -> str:
+def signed_as_is(app: App, claims: dict[str, Any], kid: Any = None) -> str:
     """Signed with the app's key, the claims as given (PyJWT's encode refuses some, e.g. iss=5)."""
-    key = app.state.auth.tokens.keys.signing
+    key = signing_key_of(app)
 
     def part(value: bytes) -> bytes:
         return base64.urlsafe_b64encode(value).rstrip(b"=")
@@ -282,14 +292,12 @@ def unsigned_token(claims: dict[str, Any], header: dict[str, Any]) -> str:
 class TestTokenVerification:
     async def assert_invalid(self, client: httpx.AsyncClient, token: str, reason: str) -> None:
         response = await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 401, response.text
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["title"] == "Unauthorized"
+        assert_problem(response, 401, "Unauthorized")
         challenge = response.headers["www-authenticate"]
         assert challenge.startswith('Bearer realm="fleetreg", error="invalid_token"')
         assert reason in response.json()["detail"]
 
-    async def test_valid_token(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_valid_token(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client(scope="connectors:read")
         response = await client.get(
             "/probe/whoami", headers={"Authorization": f"Bearer {signed(app, claims_for(api))}"}
@@ -310,7 +318,7 @@ class TestTokenVerification:
     async def test_garbage(self, client: httpx.AsyncClient) -> None:
         await self.assert_invalid(client, "not.a.jwt", "malformed")
 
-    async def test_bad_signature(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_bad_signature(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client()
         token = signed(app, claims_for(api))
         head, _body, signature = token.split(".")
@@ -320,11 +328,11 @@ class TestTokenVerification:
         await self.assert_invalid(client, f"{head}.{tampered_body.decode()}.{signature}", "signature")
 
     async def test_signed_by_another_key(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
     ) -> None:
         api = await make_api_client()
         stranger = ec.generate_private_key(ec.SECP256R1())
-        kid = app.state.auth.tokens.keys.signing.kid  # pretending to be our key
+        kid = signing_key_of(app).kid  # pretending to be our key
         token = jwt.encode(claims_for(api), stranger, algorithm="ES256", headers={"kid": kid})
         await self.assert_invalid(client, token, "signature")
 
@@ -334,16 +342,16 @@ class TestTokenVerification:
         token = jwt.encode(claims_for(api), stranger, algorithm="ES256", headers={"kid": "someone-elses"})
         await self.assert_invalid(client, token, "signature")
 
-    async def test_alg_none(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_alg_none(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client()
-        kid = app.state.auth.tokens.keys.signing.kid
+        kid = signing_key_of(app).kid
         await self.assert_invalid(client, unsigned_token(claims_for(api), {"alg": "none", "kid": kid}), "algorithm")
 
     async def test_hs256_with_the_public_key_as_secret(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
     ) -> None:
         api = await make_api_client()
-        signing = app.state.auth.tokens.keys.signing
+        signing = signing_key_of(app)
         public_pem = signing.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -351,67 +359,62 @@ class TestTokenVerification:
         token = _hs256(claims_for(api), public_pem, header)
         await self.assert_invalid(client, token, "algorithm")
 
-    async def test_rs256(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_rs256(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client()
         rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        token = jwt.encode(
-            claims_for(api), rsa_key, algorithm="RS256", headers={"kid": app.state.auth.tokens.keys.signing.kid}
-        )
+        token = jwt.encode(claims_for(api), rsa_key, algorithm="RS256", headers={"kid": signing_key_of(app).kid})
         await self.assert_invalid(client, token, "algorithm")
 
-    async def test_wrong_audience(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_wrong_audience(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client()
         await self.assert_invalid(client, signed(app, claims_for(api, aud="another-service")), "audience")
 
-    async def test_wrong_issuer(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_wrong_issuer(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client()
         await self.assert_invalid(client, signed(app, claims_for(api, iss="someone-else")), "issuer")
 
-    async def test_expired(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp) -> None:
+    async def test_expired(self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App) -> None:
         api = await make_api_client()
         now = int(time.time())
         await self.assert_invalid(client, signed(app, claims_for(api, iat=now - 700, exp=now - 100)), "expired")
 
     async def test_expires_while_cached(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App, token_clock: FakeClock
     ) -> None:
         api = await make_api_client()
         now = int(time.time())
         token = signed(app, claims_for(api, exp=now + 2))
         assert (await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})).status_code == 200
-        await asyncio.sleep(2.1)
+        token_clock.advance(2.1)
         await self.assert_invalid(client, token, "expired")
 
     @pytest.mark.parametrize("claim", ["exp", "iat", "sub", "scope", "aud", "iss"])
     async def test_missing_claim(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp, claim: str
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App, claim: str
     ) -> None:
         api = await make_api_client()
         await self.assert_invalid(client, signed(app, claims_for(api, **{claim: None})), f"lacks the claim {claim}")
 
     async def test_revoked_client_stops_at_once(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
     ) -> None:
         api = await make_api_client()
         assert (await client.get("/probe/whoami", headers=api.headers)).status_code == 200  # cached now
-        await auth_clients.revoke_client(app.state.db, api.client_id)
+        await auth_clients.revoke_client(database_of(app), api.client_id)
         # The revocation reaches the app by NOTIFY from the revoking transaction's commit.
-        deadline = time.monotonic() + 2
-        while api.client_id not in app.state.auth.revoked and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: api.client_id in revoked_of(app), "the revocation did not arrive", timeout=2)
         await self.assert_invalid(client, api.token, "revoked")
 
     async def test_lacking_scope_is_403(self, client: httpx.AsyncClient, make_api_client: MakeApiClient) -> None:
         api = await make_api_client(scope="customers:read")
         response = await client.get("/probe/whoami", headers=api.headers)
-        assert response.status_code == 403
-        assert response.json()["title"] == "Forbidden"
+        assert_problem(response, 403, "Forbidden")
         assert response.headers["www-authenticate"] == (
             'Bearer realm="fleetreg", error="insufficient_scope", scope="connectors:read"'
         )
 
     async def test_client_of_no_partner_is_403(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
     ) -> None:
         api = await make_api_client(partner=None, scope="fleet:read")
         token = signed(app, claims_for(api, scope="connectors:read", partner_id=None))
@@ -465,7 +468,7 @@ class TestClaimTypesAndRanges:
         self,
         client: httpx.AsyncClient,
         make_api_client: MakeApiClient,
-        app: WebApp,
+        app: App,
         changes: dict[str, Any],
         reason: str,
     ) -> None:
@@ -476,14 +479,14 @@ class TestClaimTypesAndRanges:
         await TestTokenVerification().assert_invalid(client, signed_as_is(app, claims), reason)
 
     async def test_a_kid_that_is_not_a_string_is_401(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
     ) -> None:
         api = await make_api_client(scope="connectors:read")
         token = signed_as_is(app, claims_for(api), kid=["x"])
         await TestTokenVerification().assert_invalid(client, token, "malformed")
 
     async def test_the_longest_lifetime_is_accepted(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
     ) -> None:
         api = await make_api_client(scope="connectors:read")
         token = signed(app, claims_for(api, iat=NOW, exp=NOW + 86_400, nbf=NOW))
@@ -491,12 +494,11 @@ class TestClaimTypesAndRanges:
         assert response.status_code == 200, response.text
 
     async def test_an_injected_clock_expires_a_cached_token(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp, monkeypatch: pytest.MonkeyPatch
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         api = await make_api_client(scope="connectors:read")
         assert (await client.get("/probe/whoami", headers=api.headers)).status_code == 200
-        tokens = app.state.auth.tokens
-        monkeypatch.setattr(tokens, "clock", lambda: time.time() + 3601)
+        use_token_clock(app, lambda: time.time() + 3601)
         await TestTokenVerification().assert_invalid(client, api.token, "expired")
 
 
@@ -505,7 +507,7 @@ class TestTokenAttemptLimits:
     against a real server with real argon2 parameters, is in tests/robustness/test_token_flood.py."""
 
     async def test_unknown_client_ids_from_one_address_are_stopped_before_hashing(
-        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: WebApp, monkeypatch: pytest.MonkeyPatch
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         good = await make_api_client()
         hashed = 0
@@ -607,18 +609,15 @@ def _hs256(claims: dict[str, Any], secret: bytes, header: dict[str, Any]) -> str
 
 
 class TestRateLimit:
-    async def test_429_with_retry_after(self, settings: Settings, make_api_client: MakeApiClient, app: WebApp) -> None:
-        limited = create_app(replace_settings(settings, rate_limit=1))
+    async def test_429_with_retry_after(
+        self, make_api_client: MakeApiClient, make_probed_client: Callable[..., Awaitable[httpx.AsyncClient]]
+    ) -> None:
+        http = await make_probed_client(rate_limit=1)
         api = await make_api_client()
-        async for http in serve_with_probe(limited):
-            statuses = [(await http.get("/probe/whoami", headers=api.headers)) for _ in range(3)]
-            assert [r.status_code for r in statuses] == [200, 200, 429]
-            assert statuses[2].headers["retry-after"] == "1"
-            assert statuses[2].json()["title"] == "Too Many Requests"
-
-
-def replace_settings(settings: Settings, **changes: Any) -> Settings:
-    return settings.model_copy(update=changes)
+        statuses = [(await http.get("/probe/whoami", headers=api.headers)) for _ in range(3)]
+        assert [r.status_code for r in statuses] == [200, 200, 429]
+        assert statuses[2].headers["retry-after"] == "1"
+        assert_problem(statuses[2], 429, "Too Many Requests")
 
 
 class _Jwks(BaseHTTPRequestHandler):
@@ -650,13 +649,13 @@ def external_issuer() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
 
 class TestExternalIssuer:
     async def test_trusted_issuers_tokens_are_accepted_and_others_refused(
-        self, settings: Settings, external_issuer: tuple[str, rsa.RSAPrivateKey]
+        self,
+        external_issuer: tuple[str, rsa.RSAPrivateKey],
+        make_probed_client: Callable[..., Awaitable[httpx.AsyncClient]],
     ) -> None:
         url, key = external_issuer
-        trusting = create_app(
-            replace_settings(
-                settings, external_issuer="https://idp.example", external_audience="fleetreg-api", external_jwks_url=url
-            )
+        http = await make_probed_client(
+            external_issuer="https://idp.example", external_audience="fleetreg-api", external_jwks_url=url
         )
         now = int(time.time())
         partner_id = str(uuid.uuid4())
@@ -673,10 +672,9 @@ class TestExternalIssuer:
         wrong_audience = jwt.encode({**claims, "aud": "fleetreg"}, key, algorithm="RS256", headers={"kid": "ext-1"})
         stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "ext-1"})
-        async for http in serve_with_probe(trusting):
-            response = await http.get("/probe/whoami", headers={"Authorization": f"Bearer {good}"})
-            assert response.status_code == 200
-            assert response.json() == {"client_id": "svc-42", "partner_id": partner_id}
-            for token in (wrong_audience, forged):
-                refused = await http.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
-                assert refused.status_code == 401
+        response = await http.get("/probe/whoami", headers={"Authorization": f"Bearer {good}"})
+        assert response.status_code == 200
+        assert response.json() == {"client_id": "svc-42", "partner_id": partner_id}
+        for token in (wrong_audience, forged):
+            refused = await http.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
+            assert refused.status_code == 401

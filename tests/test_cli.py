@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,9 @@ import psutil
 import pytest
 
 from fleetreg import migrate
-from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
+from tests.support.problems import assert_problem
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
+from tests.support.waiting import wait_until_sync
 
 
 def leftover_processes(data_dir: Path, server_pid: int) -> list[str]:
@@ -42,16 +43,15 @@ def test_serve_with_embedded_database_and_stop(tmp_path: Path, workers: int) -> 
         openapi = httpx.get(base + "/openapi.json").json()
         assert "/readyz" in openapi["paths"]
         missing = httpx.get(base + "/no/such/path")
-        assert missing.status_code == 404
-        assert missing.headers["content-type"] == "application/problem+json"
+        assert_problem(missing, 404, "Not Found")
         if workers > 1:
             children = psutil.Process(process.pid).children(recursive=True)
             assert len([c for c in children if "postgres" not in c.name()]) >= workers
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    time.sleep(0.5)
-    assert leftover_processes(data_dir, process.pid) == []
+    # the server's workers and its PostgreSQL end after it (no fixed delay: until a deadline)
+    wait_until_sync(lambda: leftover_processes(data_dir, process.pid) == [], "processes left behind", timeout=10)
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ import typer.main
 
 from fleetreg.cli import app
 from fleetreg.cli.common import run_app
-from fleetreg_testing import FLEETREG, environment
+from tests.support.processes import FLEETREG, environment
 
 FAILED, USAGE = 1, 2
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
 import asyncpg
 import pytest
@@ -14,6 +15,8 @@ from fleetreg import db as db_module
 from fleetreg import pool as pool_module
 from fleetreg.db import Database
 from fleetreg.problems import BadRequest, Conflict, ServiceUnavailable
+from tests.support.database import opened
+from tests.support.waiting import wait_until
 
 
 class NameTaken(Conflict):
@@ -21,17 +24,6 @@ class NameTaken(Conflict):
 
     slug = "test-partner-name-taken"
     title = "Test Partner Name Taken"
-
-
-@asynccontextmanager
-async def opened(database_url: str, **options: Any) -> AsyncIterator[Database]:
-    """A ``Database`` of these pool options, open for the block and closed after it."""
-    database = Database(database_url, **options)
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture
@@ -119,11 +111,16 @@ async def backends(db: asyncpg.Connection) -> int:
     )
 
 
+def waiters(database: Database) -> int:
+    """How many requests wait for a connection of ``database``'s pool (the pool's own queue)."""
+    return len(database.pool._waiters)
+
+
 async def test_a_connection_given_back_goes_to_the_request_waiting_for_it(database_url: str) -> None:
     async with opened(database_url, min_size=0, max_size=1) as database:
         async with database.connection() as held:
             waiting = asyncio.create_task(database.fetchval("SELECT pg_backend_pid()"))
-            await asyncio.sleep(0.05)
+            await wait_until(lambda: waiters(database) == 1, "the request did not queue for the connection")
             assert not waiting.done(), "the one connection is in use"
             assert database.pool_usage() == (1, 1, 1)
             holder_pid = await held.fetchval("SELECT pg_backend_pid()")
@@ -157,7 +154,7 @@ async def test_a_waiter_cancelled_as_it_is_handed_a_connection_passes_it_on(data
         cancelled = None
         async with database.connection():
             cancelled = asyncio.create_task(database.fetchval("SELECT 1"))
-            await asyncio.sleep(0.05)
+            await wait_until(lambda: waiters(database) == 1, "the request did not queue for the connection")
         cancelled.cancel()  # in the same turn as the connection was handed to it
         with pytest.raises(asyncio.CancelledError):
             await cancelled
@@ -172,7 +169,7 @@ async def test_closing_the_pool_answers_waiters_and_closes_connections_in_use(
     await database.open()
     async with database.connection() as held:
         waiting = asyncio.create_task(database.fetchval("SELECT 1"))
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: waiters(database) == 1, "the request did not queue for the connection")
         pool = database.pool
         await database.close()
         with pytest.raises(ServiceUnavailable):
@@ -188,9 +185,82 @@ async def test_a_connection_idle_too_long_is_replaced(database_url: str, monkeyp
     async with opened(database_url, min_size=1, max_size=1) as database:
         first = await database.fetchval("SELECT pg_backend_pid()")
         assert await database.fetchval("SELECT pg_backend_pid()") == first, "reused while fresh"
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # not a wait for a condition: the connection has to grow older than 0.2 s
         assert await database.fetchval("SELECT pg_backend_pid()") != first
         assert database.pool_usage() == (1, 0, 1)
+
+
+# -- a connection the server ends while it is idle ---------------------------------------------------
+
+
+class ServerInTheMiddle:
+    """A TCP proxy to the test's PostgreSQL (its unix socket) that can also speak for the server:
+    ``say(message)`` sends a protocol message to the clients as the server would, socket kept open."""
+
+    def __init__(self, database_url: str) -> None:
+        parts = urlsplit(database_url)
+        self.socket = str(Path(parse_qs(parts.query)["host"][0]) / ".s.PGSQL.5432")
+        self.database = parts.path.lstrip("/")
+        # the embedded server's password file, which its URL names (the proxy's URL passes it on)
+        self.passfile = parse_qs(parts.query).get("passfile", [None])[0]
+        self.clients: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+        self.url = ""  # the proxy's, once entered
+
+    async def __aenter__(self) -> ServerInTheMiddle:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/{self.database}"
+        if self.passfile:
+            self.url += f"?passfile={quote(self.passfile)}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        for client in self.clients:
+            client.close()
+        self.server.close()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_unix_connection(self.socket)
+        self.clients.append(writer)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer), return_exceptions=True)
+
+    async def say(self, message: bytes) -> None:
+        for client in self.clients:
+            client.write(message)
+            await client.drain()
+
+
+def server_message(kind: bytes, *fields: bytes) -> bytes:
+    body = b"".join(field + b"\x00" for field in fields)
+    return kind + struct.pack("!i", len(body) + 4) + body
+
+
+async def test_a_connection_the_server_ends_while_idle_is_503_not_500(database_url: str) -> None:
+    """What a database shutting down does to idle connections: a FATAL error first, the socket's end
+    later. asyncpg keeps the connection open, in its error state, in between; taken from the pool
+    then, it failed the request with InternalClientError, a 500 (seen in test_faults.py under load)."""
+    async with ServerInTheMiddle(database_url) as middle, opened(middle.url, min_size=1, max_size=1) as database:
+        assert await database.fetchval("SELECT 1") == 1
+        [(idle, _)] = database.pool._idle
+        fatal = server_message(
+            b"E", b"SFATAL", b"VFATAL", b"C57P01", b"Mterminating connection due to administrator command"
+        )
+        # then a ParameterStatus (read in any state): once asyncpg has it, it has read the error too
+        await middle.say(fatal + server_message(b"S", b"application_name", b"error-read"))
+        await wait_until(lambda: idle.get_settings().application_name == "error-read", "the error was not read")
+        assert not idle.is_closed()
+        with pytest.raises(ServiceUnavailable):
+            await database.fetchval("SELECT 1")
+        assert database.pool_usage() == (0, 0, 1), "the connection was discarded"
 
 
 # -- a connection the server broke (issue 14 item 3) --

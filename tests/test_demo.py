@@ -16,7 +16,8 @@ import pytest
 from fleetreg import demo
 from fleetreg.auth.scopes import ALL_SCOPES
 from fleetreg.db import Database
-from fleetreg_testing import FLEETREG, environment
+from tests.support.database import opened
+from tests.support.processes import FLEETREG, environment
 
 JSON_KEYS = {"partner", "client_id", "client_secret"}
 
@@ -122,10 +123,8 @@ async def token(http: httpx.AsyncClient, credentials: dict[str, Any]) -> httpx.R
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The service's own access to the test's database, as the command uses it."""
-    pool = Database(database_url, min_size=1, max_size=4, timeout=30)
-    await pool.open()
-    yield pool
-    await pool.close()
+    async with opened(database_url, min_size=1, max_size=4, timeout=30) as pool:
+        yield pool
 
 
 class TestLoad:

@@ -7,6 +7,7 @@ import re
 import httpx
 
 from fleetreg.problems import CATALOGUE
+from tests.support.problems import assert_problem
 
 
 async def test_swagger_ui_uses_local_assets_only(client: httpx.AsyncClient) -> None:
@@ -50,5 +51,4 @@ async def test_a_problem_type_returned_by_the_api_resolves(client: httpx.AsyncCl
 
 async def test_unknown_problem_type_is_404(client: httpx.AsyncClient) -> None:
     response = await client.get("/problems/no-such-thing")
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 404, "Not Found")

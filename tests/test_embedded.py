@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +14,7 @@ import psutil
 import pytest
 
 from fleetreg.embedded import EmbeddedPostgres, binaries_dir, user_namespace_prefix
+from tests.support.waiting import wait_until_sync
 
 HOLD = """
 import sys, time
@@ -105,8 +105,7 @@ def test_stale_postmaster_pid_file_is_recovered(server: EmbeddedPostgres) -> Non
     postmaster = psutil.Process(server._postmaster_pid() or 0)
     postmaster.kill()
     postmaster.wait(timeout=10)
-    time.sleep(0.2)
-    assert not server.is_running()
+    wait_until_sync(lambda: not server.is_running(), "the dead postmaster still counts as running")
     server.start()
     assert server.is_running()
     assert server.stop() is True

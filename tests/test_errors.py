@@ -7,67 +7,18 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
 
-from fleetreg.problems import CATALOGUE, Conflict
-from fleetreg.web import Request, Response, Routes, json_response, params
-from fleetreg.web.app import WebApp
-
-PROBLEM = "application/problem+json"
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
-    count: int = Field(ge=0)
-
-
-class Order(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    items: list[Item]
-
-
-probe = Routes()
-
-
-@probe.post("/probe/orders", body=Order)
-async def create_order(request: Request, body: Order) -> Response:
-    return json_response({"items": len(body.items)})
-
-
-@probe.get("/probe/search", query={"limit": params.integer(0, 10, default=5), "tag": params.text(repeatable=True)})
-async def search(request: Request, limit: int, tag: list[str] | None) -> Response:
-    return json_response({"limit": limit, "tag": tag})
-
-
-@probe.get("/probe/conflict")
-async def conflict(request: Request) -> Response:
-    raise Conflict("that name is taken", name="x")
-
-
-@probe.get("/probe/crash")
-async def crash(request: Request) -> Response:
-    raise RuntimeError("secret internals: password=hunter2")
+from fleetreg.problems import CATALOGUE
+from tests.support.app import App, MakeClient, include_router
+from tests.support.probes import errors_probe
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture
-async def client(app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    app.include(probe.routes)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
-        yield http
-
-
-def assert_problem(response: httpx.Response, status: int, title: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["title"] == title
-    assert str(body["type"]).startswith("/problems/")
-    assert body["detail"]
-    assert body["instance"] == response.request.url.path
-    return dict(body)
+async def client(app: App, make_client: MakeClient) -> httpx.AsyncClient:
+    """A client of the default app serving the probe routes too."""
+    include_router(app, errors_probe)
+    return await make_client(app)
 
 
 class TestRouting:
@@ -125,8 +76,7 @@ class TestBodies:
         response = await client.post(
             "/probe/orders", content=b'{"items": "\xff"}', headers={"content-type": "application/json"}
         )
-        assert response.status_code == 400
-        assert response.headers["content-type"] == PROBLEM
+        assert_problem(response, 400, "Malformed JSON")
 
     async def test_missing_body(self, client: httpx.AsyncClient) -> None:
         body = assert_problem(

@@ -12,12 +12,14 @@ import psutil
 import pytest
 
 from fleetreg import migrate
-from fleetreg.auth import clients as auth_clients
-from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
-from fleetreg_testing import FLEETREG, TEST_SERVER_OPTIONS, environment, free_port, wait_ready
+from tests.support.database import TEST_SERVER_OPTIONS, create_client_in
+from tests.support.problems import PROBLEM
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
+from tests.support.waiting import wait_until
 
 DB_TIMEOUT = 2.0
+LOAD_WORKERS = 4
 
 
 @pytest.mark.slow
@@ -25,10 +27,7 @@ async def test_database_stopped_and_started_under_load(tmp_path: Path) -> None:
     server = EmbeddedPostgres(tmp_path / "pg", server_options=TEST_SERVER_OPTIONS)
     url = server.start()
     migrate.upgrade(url)
-    db = Database(url, min_size=1, max_size=2)
-    await db.open()
-    client = await auth_clients.create_client(db, scope="connectors:read", partner_name="acme", enterprise_id=None)
-    await db.close()
+    client = await create_client_in(url, scope="connectors:read")
 
     port = free_port()
     process = subprocess.Popen(
@@ -54,27 +53,44 @@ async def test_database_stopped_and_started_under_load(tmp_path: Path) -> None:
                 )
             await asyncio.sleep(0.02)
 
+    def started_between(start: float, end: float) -> list[int]:
+        return [status for when, status, _, _ in answers if start < when < end]
+
+    def started_after(moment: float) -> list[int]:
+        return started_between(moment, float("inf"))
+
+    def recovered() -> bool:
+        recent = started_after(time.monotonic() - 0.5)
+        return bool(recent) and all(status == 200 for status in recent)
+
     try:
         wait_ready(base, process)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            workers = [asyncio.create_task(load(http)) for _ in range(4)]
-            # A second of service once it answers (first requests are slow on a busy machine).
-            while len(answers) < 8:
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(1)
+            workers = [asyncio.create_task(load(http)) for _ in range(LOAD_WORKERS)]
+            # Service before the fault: answers to every worker (first requests are slow on a busy machine).
+            await wait_until(lambda: len(answers) >= 4 * LOAD_WORKERS, "no service before the fault", timeout=60)
+            # The database's start and stop run in a thread: the load goes on, and the time each
+            # request takes is measured by a loop that is never blocked.
+            stopping_at = time.monotonic()
+            assert await asyncio.to_thread(server.stop) is True
             down_at = time.monotonic()
-            assert server.stop() is True
-            await asyncio.sleep(3)
+            # Away until requests that started with it away (and long enough before its restart, which
+            # they could race) have been answered, for every worker.
+            await wait_until(
+                lambda: len(started_between(down_at + 0.5, time.monotonic() - 0.2)) >= 2 * LOAD_WORKERS,
+                "no answers while away",
+                timeout=60,
+            )
             up_at = time.monotonic()
-            server.start()
-            deadline = up_at + 10
-            while time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
-                recent = [status for when, status, _, _ in answers if when > time.monotonic() - 0.5]
-                if recent and all(status == 200 for status in recent):
-                    break
+            await asyncio.to_thread(server.start)
+            back_at = time.monotonic()
+            # Recovered: every request started in the last half second was answered 200.
+            await wait_until(recovered, "no recovery after the database came back", timeout=10, interval=0.2)
             recovered_at = time.monotonic()
-            await asyncio.sleep(0.5)
+            # Service after: answers to requests started since, for every worker.
+            await wait_until(
+                lambda: len(started_after(recovered_at)) >= 2 * LOAD_WORKERS, "no service after", timeout=60
+            )
             stop.set()
             await asyncio.gather(*workers)
     finally:
@@ -85,17 +101,17 @@ async def test_database_stopped_and_started_under_load(tmp_path: Path) -> None:
     statuses = {status for _, status, _, _ in answers}
     assert statuses <= {200, 503}, f"unexpected statuses: {statuses}"
     # Requests answered before the database went away (a slow first one may still be in flight then).
-    before = [status for when, status, _, took in answers if when + took < down_at]
+    before = [status for when, status, _, took in answers if when + took < stopping_at]
     # Requests that start while the database is away (not those racing its restart, which may succeed).
     during = [(status, kind, took) for when, status, kind, took in answers if down_at + 0.5 < when < up_at - 0.2]
-    after = [status for when, status, _, _ in answers if when > recovered_at]
+    after = started_after(recovered_at)
     assert before
     assert set(before) == {200}
     assert during
     assert {status for status, _, _ in during} == {503}
-    assert all(kind == "application/problem+json" for _, kind, _ in during)
+    assert all(kind == PROBLEM for _, kind, _ in during)
     assert max(took for _, _, took in during) < DB_TIMEOUT + 1, "no request may hang past the timeout"
-    assert recovered_at - up_at < 5, "service must come back within seconds of the database"
+    assert recovered_at - back_at < 5, "service must come back within seconds of the database"
     assert after
     assert set(after) == {200}
 
@@ -130,12 +146,13 @@ async def test_frozen_database_gives_503_within_the_timeout_and_recovers(tmp_pat
                 frozen.resume()
             frozen_processes = []
             assert {status for status, _, _ in answers} == {503}
-            assert {kind for _, kind, _ in answers} == {"application/problem+json"}
+            assert {kind for _, kind, _ in answers} == {PROBLEM}
             assert max(took for _, _, took in answers) < DB_TIMEOUT + 1.5
-            deadline = time.monotonic() + 10
-            while (await http.get("/readyz")).status_code != 200:
-                assert time.monotonic() < deadline, "no recovery after the database thawed"
-                await asyncio.sleep(0.2)
+
+            async def ready() -> bool:
+                return (await http.get("/readyz")).status_code == 200
+
+            await wait_until(ready, "no recovery after the database thawed", timeout=10, interval=0.2)
     finally:
         for frozen in frozen_processes:
             frozen.resume()

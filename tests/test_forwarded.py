@@ -16,7 +16,7 @@ import pytest
 
 from fleetreg.web.app import WebConfig
 from fleetreg.web.request import Request
-from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 
 
 class _App:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from fleetreg.app import create_app
 from fleetreg.fleet import formats
-from fleetreg.settings import Settings
-from fleetreg.web.app import WebApp
+from tests.support.app import App, MakeApp, documented_routes, openapi_of
 
 # Every operation of API.md (sections 2, 3 and 4), with its parameters: path parameter names are
 # the seeds' (connector-id), query parameters those API.md lists.
@@ -66,17 +63,18 @@ def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
     }
 
 
-def test_every_route_is_documented(app: WebApp) -> None:
-    documented = operations(app.openapi())
-    api_routes = [route for route in app.routes if route.include_in_schema]
+def test_every_route_is_documented(app: App) -> None:
+    documented = operations(openapi_of(app))
+    api_routes = documented_routes(app)
     assert len(api_routes) >= 35
     for route in api_routes:
-        operation = documented.get((route.method.lower(), route.path))
-        assert operation is not None, f"{route.method} {route.path}"
-        if route.body is not None:
-            body = operation["requestBody"]
-            assert body["required"] is True, (route.method, route.path)
-            assert body["content"]["application/json"]["schema"], (route.method, route.path)
+        for method in route.methods:
+            operation = documented.get((method.lower(), route.path))
+            assert operation is not None, f"{method} {route.path}"
+            if route.body_model is not None:
+                body = operation["requestBody"]
+                assert body["required"] is True, (method, route.path)
+                assert body["content"]["application/json"]["schema"], (method, route.path)
 
 
 def _schemas_in(value: Any) -> list[dict[str, Any]]:
@@ -94,7 +92,7 @@ def _schemas_in(value: Any) -> list[dict[str, Any]]:
 def test_every_response_has_a_media_type_and_a_schema(openapi: dict[str, Any]) -> None:
     for (method, path), operation in operations(openapi).items():
         for status, response in operation["responses"].items():
-            if status == "204":
+            if status in ("204", "304"):
                 assert "content" not in response, (method, path)
                 continue
             assert response.get("content"), (method, path, status)
@@ -154,8 +152,35 @@ def test_operations_and_parameters_are_api_mds(openapi: dict[str, Any]) -> None:
         "not in API.md": sorted(set(documented) - set(CONTRACT)),
     }
     for key, expected in CONTRACT.items():
-        names = {parameter["name"] for parameter in documented[key].get("parameters", [])}
+        parameters = documented[key].get("parameters", [])
+        names = {parameter["name"] for parameter in parameters if parameter["in"] != "header"}
         assert names == expected, key
+
+
+# The single resources of API.md §6 (conditional requests), by (method, path).
+SINGLE_RESOURCES = {
+    (method, path)
+    for (method, path) in CONTRACT
+    if path.endswith(("{connector-id}", "{customer-id}", "_id}")) and "associations" not in path
+}
+
+
+def test_safe_write_headers_are_documented(openapi: dict[str, Any]) -> None:
+    """API.md §6: Idempotency-Key on every write of both APIs; If-Match on a single resource's writes,
+    If-None-Match on its GET, and its ETag in the answers."""
+    for (method, path), operation in operations(openapi).items():
+        headers = {parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "header"}
+        api = path.startswith("/v2/")
+        if api and method in ("post", "put", "patch", "delete"):
+            assert "Idempotency-Key" in headers, (method, path)
+            assert {"409", "422"} <= set(operation["responses"]), (method, path)
+        if (method, path) in SINGLE_RESOURCES:
+            assert ("If-None-Match" if method == "get" else "If-Match") in headers, (method, path)
+            success = operation["responses"]["200" if method in ("get", "put", "patch") else "204"]
+            if method != "delete":
+                assert "ETag" in success["headers"], (method, path)
+            assert ("304" if method == "get" else "412") in operation["responses"], (method, path)
+    assert "Idempotency-Key" not in {p["name"] for p in openapi["paths"]["/oauth/token"]["post"].get("parameters", [])}
 
 
 def test_bracket_parameters_are_deep_objects(openapi: dict[str, Any]) -> None:
@@ -195,11 +220,11 @@ def test_partner_api_is_oauth2_client_credentials(openapi: dict[str, Any]) -> No
     assert connectors["security"] == [{"OAuth2ClientCredentials": ["connectors:read"]}]
 
 
-def test_fleet_api_security_follows_the_setting(openapi: dict[str, Any], settings: Settings, tmp_path: Path) -> None:
+async def test_fleet_api_security_follows_the_setting(openapi: dict[str, Any], make_app: MakeApp) -> None:
     fleet = ("post", "/v2/vehicles/associations/devices")
     assert "security" not in operations(openapi)[fleet]
     assert "FleetBearer" not in openapi["components"].get("securitySchemes", {})
-    secured = create_app(settings.model_copy(update={"fleet_auth": "required"})).openapi()
+    secured = openapi_of(await make_app(fleet_auth="required"))
     assert operations(secured)[fleet]["security"] == [{"FleetBearer": []}]
     assert secured["components"]["securitySchemes"]["FleetBearer"]["scheme"] == "bearer"
 

@@ -8,16 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fleetreg.app import create_app
 from fleetreg.settings import Settings
-from fleetreg.web.app import WebApp
-
-
-async def serve(app: WebApp, method: str, path: str, **kwargs: object) -> httpx.Response:
-    async with app.running():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
-            return await http.request(method, path, **kwargs)  # type: ignore[arg-type]
+from tests.support.app import App, MakeApp, MakeClient, head_revision_of
+from tests.support.problems import assert_problem
 
 
 class TestHealth:
@@ -26,38 +19,41 @@ class TestHealth:
         assert response.status_code == 200
         assert response.json() == {"status": "ok"}
 
-    async def test_readyz_when_migrated(self, client: httpx.AsyncClient, app: WebApp) -> None:
+    async def test_readyz_when_migrated(self, client: httpx.AsyncClient, app: App) -> None:
         response = await client.get("/readyz")
         assert response.status_code == 200
-        assert response.json() == {"status": "ready", "migration": app.state.head_revision}
+        assert response.json() == {"status": "ready", "migration": head_revision_of(app)}
 
-    async def test_readyz_without_migrations_is_503(self, empty_database_url: str, tmp_path: Path) -> None:
+    async def test_readyz_without_migrations_is_503(
+        self, empty_database_url: str, tmp_path: Path, make_app: MakeApp, make_client: MakeClient
+    ) -> None:
         # db_timeout: start-up waits that long for the revocation listener, which cannot start
         # without the oauth_clients table (the default, 5 s, made this the suite's slowest unit test).
-        app = create_app(Settings(database_url=empty_database_url, data_dir=tmp_path, db_timeout=1))
-        response = await serve(app, "GET", "/readyz")
-        assert response.status_code == 503
-        assert response.headers["content-type"] == "application/problem+json"
-        assert "fleetreg db upgrade" in response.json()["detail"]
+        app = await make_app(Settings(database_url=empty_database_url, data_dir=tmp_path, db_timeout=1))
+        response = await (await make_client(app)).get("/readyz")
+        body = assert_problem(response, 503, "Service Unavailable")
+        assert "fleetreg db upgrade" in body["detail"]
 
-    async def test_readyz_behind_head_is_503(self, database_url: str, tmp_path: Path, db: object) -> None:
+    async def test_readyz_behind_head_is_503(
+        self, database_url: str, tmp_path: Path, db: object, make_app: MakeApp, make_client: MakeClient
+    ) -> None:
         import asyncpg
 
         connection = await asyncpg.connect(database_url)
         await connection.execute("UPDATE alembic_version SET version_num = '0000'")
         await connection.close()
-        response = await serve(create_app(Settings(database_url=database_url, data_dir=tmp_path)), "GET", "/readyz")
-        assert response.status_code == 503
-        assert "0000" in response.json()["detail"]
+        app = await make_app(Settings(database_url=database_url, data_dir=tmp_path))
+        response = await (await make_client(app)).get("/readyz")
+        body = assert_problem(response, 503, "Service Unavailable")
+        assert "0000" in body["detail"]
 
-    async def test_readyz_with_database_unreachable_is_503(self, tmp_path: Path) -> None:
+    async def test_readyz_with_database_unreachable_is_503(
+        self, tmp_path: Path, make_app: MakeApp, make_client: MakeClient
+    ) -> None:
         url = f"postgresql://postgres@/postgres?host={tmp_path}/nowhere"
-        app = create_app(Settings(database_url=url, data_dir=tmp_path, db_timeout=1))
-        response = await serve(app, "GET", "/readyz")
-        assert response.status_code == 503
-        body = response.json()
-        assert body["title"] == "Service Unavailable"
-        assert body["detail"] == "the database is unreachable"
+        app = await make_app(Settings(database_url=url, data_dir=tmp_path, db_timeout=1))
+        response = await (await make_client(app)).get("/readyz")
+        assert_problem(response, 503, "Service Unavailable", detail="the database is unreachable")
         assert str(tmp_path) not in response.text  # no internals
 
 

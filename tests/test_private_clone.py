@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 
 pytestmark = [
     pytest.mark.slow,

@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TOUR_HEADING = "## Five-minute tour"

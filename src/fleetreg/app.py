@@ -25,6 +25,7 @@ from fleetreg.partner import router as partner_router
 from fleetreg.settings import Settings
 from fleetreg.web import openapi
 from fleetreg.web.app import WebApp, WebConfig
+from fleetreg.writes import run_write
 
 log = logging.getLogger("fleetreg")
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> WebApp:
         metrics=metrics,
         lifespan=lifespan,
         openapi=lambda app: openapi_document(app, settings),
+        write_runner=run_write,
     )
     app.state.settings = settings
     app.state.metrics = metrics

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias, TypeVar
 
 import asyncpg
+import orjson
 from asyncpg import Record
 
 from fleetreg.pool import ConnectionPool
@@ -68,9 +71,18 @@ def translate(error: BaseException, constraint_errors: ConstraintErrors = {}) ->
         return Conflict("the change collided with a concurrent one; retry it")
     if isinstance(error, asyncpg.DataError):
         return BadRequest(f"a value is out of range or malformed: {error}")
-    if is_unavailable(error) or _raised_during_an_outage(error):
+    if is_unavailable(error) or _raised_during_an_outage(error) or _ended_by_the_server_while_idle(error):
         return ServiceUnavailable("the database is unavailable or too slow right now; retry shortly")
     return None
+
+
+def _ended_by_the_server_while_idle(error: BaseException) -> bool:
+    """asyncpg's "cannot switch to state 12; another operation (2) is in progress" on a connection
+    taken from the pool: the server sent it an error while it was idle (the FATAL "terminating
+    connection" of a shutdown or of pg_terminate_backend), and asyncpg keeps such a connection in
+    its error state, not closed, until it reads the socket's end. Nothing was sent on it (the
+    connection is discarded, as after any error but a server's answer to a statement)."""
+    return isinstance(error, asyncpg.InternalClientError) and "another operation" in str(error)
 
 
 def _raised_during_an_outage(error: BaseException) -> bool:
@@ -207,7 +219,11 @@ class Database:
 
     async def _read(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
         """``connection()`` for one statement, spelled out: the hot reads skip a generator-based
-        context manager (measured in bench/README.md)."""
+        context manager (measured in bench/README.md). Inside a unit of work, its connection."""
+        ambient = _AMBIENT.get()
+        if ambient is not None and ambient[0] is self:
+            with translated_errors(self.constraint_errors):
+                return await getattr(ambient[1], method)(query, *args)
         pool = self.pool
         try:
             connection = await pool.acquire()
@@ -230,19 +246,92 @@ class Database:
         else:
             pool.discard(connection)
 
-    async def write(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+    @contextlib.asynccontextmanager
+    async def transaction(self, actor: Actor) -> AsyncIterator[Connection]:
+        """One transaction, committed when the block ends normally (rolled back when it raises).
+
+        Inside the block every ``write`` and every read of this database runs in it, on its
+        connection: a request's work is one transaction however many service calls it makes (the
+        unit of work, ``fleetreg.writes``). ``actor`` is recorded in the transaction-local setting
+        ``fleetreg.actor`` that the schema's triggers read. Nested, it joins the outer transaction.
+        """
+        outer = _AMBIENT.get()
+        if outer is not None and outer[0] is self:
+            yield outer[1]
+            return
+        async with self.connection() as connection:
+            # BEGIN and the actor in one round trip (the simple query protocol takes both).
+            await connection.execute(f"BEGIN; SELECT set_config('fleetreg.actor', {_literal(actor.json())}, true)")
+            token = _AMBIENT.set((self, connection))
+            try:
+                yield connection
+            except BaseException:
+                _AMBIENT.reset(token)
+                if not connection.is_closed() and connection.is_in_transaction():
+                    with contextlib.suppress(Exception):
+                        await connection.execute("ROLLBACK")
+                raise
+            _AMBIENT.reset(token)
+            await connection.execute("COMMIT")
+
+    async def write(self, work: Callable[[Connection], Awaitable[T]], *, actor: Actor | None = None) -> T:
         """Run ``work`` in one transaction and commit it; retry on serialization failure or deadlock.
 
-        ``work`` must only touch the database (it may run more than once). ``AppError`` raised by it
-        rolls the transaction back and reaches the client unchanged.
+        Inside a ``transaction`` (a request's unit of work) ``work`` runs in that transaction, and
+        the unit of work retries. ``work`` must only touch the database (it may run more than
+        once). ``AppError`` raised by it rolls the transaction back and reaches the client unchanged.
         """
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                async with self.connection() as connection, connection.transaction():
-                    return await work(connection)
-            except Conflict as conflict:
-                if not isinstance(conflict.__cause__, _RETRYABLE) or attempt == _WRITE_ATTEMPTS:
-                    raise
-                log.info("retrying a write after %s (attempt %d)", type(conflict.__cause__).__name__, attempt)
-                await asyncio.sleep(0.005 * attempt)
-        raise AssertionError("unreachable")
+        ambient = _AMBIENT.get()
+        if ambient is not None and ambient[0] is self:
+            return await work(ambient[1])
+        return await retrying(lambda: self._write_once(work, actor or CLI))
+
+    async def _write_once(self, work: Callable[[Connection], Awaitable[T]], actor: Actor) -> T:
+        async with self.transaction(actor) as connection:
+            return await work(connection)
+
+
+async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+    """``attempt()``, again (up to 4 times) when PostgreSQL reports a serialization failure or a deadlock."""
+    for number in range(1, _WRITE_ATTEMPTS + 1):
+        try:
+            return await attempt()
+        except Conflict as conflict:
+            if not isinstance(conflict.__cause__, _RETRYABLE) or number == _WRITE_ATTEMPTS:
+                raise
+            log.info("retrying a write after %s (attempt %d)", type(conflict.__cause__).__name__, number)
+            await asyncio.sleep(0.005 * number)
+    raise AssertionError("unreachable")
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal (standard_conforming_strings is on since PostgreSQL 9.1)."""
+    if "\x00" in text:
+        raise ValueError("an SQL literal cannot hold NUL")
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, as the change's events record it (API.md §5)."""
+
+    kind: str
+    """client, operator, cli or anonymous."""
+    client_id: str | None = None
+    operator_id: str | None = None
+    request_id: str | None = None
+
+    def json(self) -> str:
+        value = {"kind": self.kind}
+        for name in ("client_id", "operator_id", "request_id"):
+            if (member := getattr(self, name)) is not None:
+                value[name] = member
+        return orjson.dumps(value).decode()
+
+
+CLI = Actor("cli")
+
+# The unit of work of this task, if any: (its database, its connection).
+_AMBIENT: contextvars.ContextVar[tuple[Database, Connection] | None] = contextvars.ContextVar(
+    "fleetreg_transaction", default=None
+)

@@ -168,12 +168,38 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+class PreconditionFailed(AppError):
+    """The ``If-Match`` header names another version of the resource than its current one: it was
+    changed since the client read it. ``etag`` holds the current ETag; read the resource again,
+    apply the change to what it is now, and send it with that ETag."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition Failed"
+
+
+class RequestInProgress(Conflict):
+    """A request with this ``Idempotency-Key`` by the same caller is still running. Retry once it
+    has been answered: the retry then gets its answer."""
+
+    slug = "request-in-progress"
+    title = "Request In Progress"
+
+
 class Unprocessable(AppError):
     """The request is well-formed but refers to something that does not exist."""
 
     status = 422
     slug = "unprocessable"
     title = "Unprocessable Content"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """This ``Idempotency-Key`` was used by the same caller, within the last 24 hours, for another
+    request (another method, path or body). Use a new key for a new request."""
+
+    slug = "idempotency-key-reused"
+    title = "Idempotency Key Reused"
 
 
 class Unauthorized(AppError):

@@ -7,16 +7,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import fleet_helpers
 import httpx
 import pytest
-from fleet_helpers import Fleet, assert_problem
 
 from fleetreg.fleet.listing import FILTER_FIELDS
-from fleetreg.web.app import WebApp
-
-# the fixtures (see fleet_helpers for why they are not in a conftest.py)
-fleet = fleet_helpers.fleet
+from tests.support.app import App, database_of
+from tests.support.fleet import Fleet
+from tests.support.problems import assert_problem
 
 Params = list[tuple[str, str]]
 
@@ -186,9 +183,9 @@ class TestDefaults:
         assert response.json() == {"data": [], "meta": {"page": 0, "limit": 25, "count": 0}}
 
     async def test_one_statement_per_request(
-        self, client: httpx.AsyncClient, app: WebApp, scene: Scene, monkeypatch: pytest.MonkeyPatch
+        self, client: httpx.AsyncClient, app: App, scene: Scene, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        db = app.state.db
+        db = database_of(app)
         calls: list[str] = []
         original_fetch, original_connection, original_read = db.fetch, db.connection, db._read
         connections: list[None] = []  # checkouts from the pool, by connection() or by a read

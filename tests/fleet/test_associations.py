@@ -7,14 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import fleet_helpers
 import httpx
 import pytest
-from fleet_helpers import Fleet, assert_problem, pointers
 
-# the fixtures (see fleet_helpers for why they are not in a conftest.py)
-fleet = fleet_helpers.fleet
-invariants = fleet_helpers.invariants
+from tests.support.fleet import Fleet
+from tests.support.problems import assert_problem, pointers
 
 ASSOCIATIONS = "/v2/vehicles/associations/devices"
 pytestmark = pytest.mark.usefixtures("invariants")

@@ -6,34 +6,27 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
-from pathlib import Path
+from collections.abc import Awaitable
 
 import asyncpg
 import httpx
 import pytest
-from fleet_helpers import Fleet, assert_invariants
 
-from fleetreg.app import create_app
-from fleetreg.settings import Settings
-from fleetreg.web.app import WebApp
+from tests.support.app import App, MakeApp, MakeClient, database_of
+from tests.support.fleet import Fleet
+from tests.support.invariants import assert_invariants
 
 RACERS = 20
 
 
 @pytest.fixture
-async def race_app(database_url: str, tmp_path: Path) -> AsyncIterator[WebApp]:
-    settings = Settings(database_url=database_url, data_dir=tmp_path / "data", db_pool_min=RACERS, db_pool_max=25)
-    application = create_app(settings)
-    async with application.running():
-        yield application
+async def race_app(make_app: MakeApp) -> App:
+    return await make_app(db_pool_min=RACERS, db_pool_max=25)
 
 
 @pytest.fixture
-async def racer(race_app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=race_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test", timeout=30) as http:
-        yield http
+async def racer(race_app: App, make_client: MakeClient) -> httpx.AsyncClient:
+    return await make_client(race_app, timeout=30)
 
 
 @pytest.fixture
@@ -45,7 +38,7 @@ async def race(requests: list[Awaitable[httpx.Response]]) -> list[httpx.Response
     return list(await asyncio.gather(*requests))
 
 
-async def race_watched(app: WebApp, requests: list[Awaitable[httpx.Response]]) -> tuple[list[httpx.Response], int]:
+async def race_watched(app: App, requests: list[Awaitable[httpx.Response]]) -> tuple[list[httpx.Response], int]:
     """The responses, and the most pool connections that were in use at once while they ran."""
     busiest = 0
     done = asyncio.Event()
@@ -53,7 +46,7 @@ async def race_watched(app: WebApp, requests: list[Awaitable[httpx.Response]]) -
     async def watch() -> None:
         nonlocal busiest
         while not done.is_set():
-            busiest = max(busiest, app.state.db.pool_usage()[1])
+            busiest = max(busiest, database_of(app).pool_usage()[1])
             await asyncio.sleep(0)
 
     watcher = asyncio.create_task(watch())
@@ -78,7 +71,7 @@ async def enterprise_with(fleet: Fleet, vehicles: int, devices: int) -> tuple[li
     return vehicle_ids, device_ids
 
 
-async def test_twenty_race_for_one_vehicles_main(fleet: Fleet, race_app: WebApp, db: asyncpg.Connection) -> None:
+async def test_twenty_race_for_one_vehicles_main(fleet: Fleet, race_app: App, db: asyncpg.Connection) -> None:
     [vehicle], devices = await enterprise_with(fleet, 1, RACERS)
     responses, busiest = await race_watched(
         race_app, [fleet.associate_raw((vehicle, device, True)) for device in devices]
@@ -93,7 +86,7 @@ async def test_twenty_race_for_one_vehicles_main(fleet: Fleet, race_app: WebApp,
     await assert_invariants(db)
 
 
-async def test_twenty_race_for_one_device(fleet: Fleet, race_app: WebApp, db: asyncpg.Connection) -> None:
+async def test_twenty_race_for_one_device(fleet: Fleet, race_app: App, db: asyncpg.Connection) -> None:
     vehicles, [device] = await enterprise_with(fleet, RACERS, 1)
     responses, busiest = await race_watched(
         race_app, [fleet.associate_raw((vehicle, device, True)) for vehicle in vehicles]

@@ -7,13 +7,11 @@ import re
 from typing import Any
 
 import asyncpg
-import fleet_helpers
 import httpx
 import pytest
-from fleet_helpers import Fleet, assert_problem, pointers
 
-# the fixtures (see fleet_helpers for why they are not in a conftest.py)
-fleet = fleet_helpers.fleet
+from tests.support.fleet import Fleet
+from tests.support.problems import assert_problem, pointers
 
 ID = re.compile(r"[A-Za-z0-9]{15}")
 

@@ -15,12 +15,13 @@ from typing import Any
 import asyncpg
 import psutil
 import pytest
-from fleet_helpers import cnpj_of as cnpj
-from fleet_helpers import iccid_of as iccid
-from fleet_helpers import imei_of as imei
 
 from fleetreg.fleet import exports as fleet_exports
-from fleetreg_testing import FLEETREG, database_url_for, environment
+from tests.support.database import database_url_for
+from tests.support.fleet import cnpj_of as cnpj
+from tests.support.fleet import iccid_of as iccid
+from tests.support.fleet import imei_of as imei
+from tests.support.processes import FLEETREG, environment
 
 FLEET_TYPES = ("enterprises", "vehicles", "devices", "chips")
 COLUMNS = {

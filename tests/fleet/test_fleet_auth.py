@@ -6,28 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import fleet_helpers
 import httpx
 import pytest
-from fleet_helpers import Fleet, assert_problem
 
-from fleetreg.auth import clients as auth_clients
-from fleetreg.auth.scopes import parse_scope
 from fleetreg.fleet.router import routes as fleet_routes
-from fleetreg.web.app import WebApp
-
-# the fixtures (see fleet_helpers for why they are not in a conftest.py)
-auth_settings = fleet_helpers.auth_settings
-auth_app = fleet_helpers.auth_app
-auth_client = fleet_helpers.auth_client
+from tests.support.app import App, new_api_client, routes_of
+from tests.support.fleet import Fleet
+from tests.support.problems import assert_problem
 
 READ_WRITE = "fleet:read fleet:write"
 
 
-async def token(app: WebApp, scope: str, enterprise: str | None = None) -> dict[str, str]:
-    new = await auth_clients.create_client(app.state.db, scope=scope, partner_name=None, enterprise_id=enterprise)
-    issued = app.state.auth.tokens.issue(new.client_id, parse_scope(new.scope), new.partner_id, new.enterprise_id)
-    return {"Authorization": f"Bearer {issued}"}
+async def token(app: App, scope: str, enterprise: str | None = None) -> dict[str, str]:
+    """The headers of a new fleet client's token (bound to ``enterprise`` when given)."""
+    return (await new_api_client(app, partner=None, scope=scope, enterprise=enterprise)).headers
 
 
 @dataclass
@@ -59,7 +51,7 @@ async def populate(fleet: Fleet) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def tenants(auth_app: WebApp, auth_client: httpx.AsyncClient) -> Tenants:
+async def tenants(auth_app: App, auth_client: httpx.AsyncClient) -> Tenants:
     admin = Fleet(auth_client, await token(auth_app, READ_WRITE))
     a, b = await populate(admin), await populate(admin)
     stock = (await admin.chip())["id"]
@@ -68,8 +60,8 @@ async def tenants(auth_app: WebApp, auth_client: httpx.AsyncClient) -> Tenants:
 
 
 class TestTokens:
-    async def test_every_fleet_endpoint_wants_a_token(self, auth_client: httpx.AsyncClient, auth_app: WebApp) -> None:
-        operations = [(route.path, route.method) for route in fleet_routes.routes]
+    async def test_every_fleet_endpoint_wants_a_token(self, auth_client: httpx.AsyncClient, auth_app: App) -> None:
+        operations = [(route.path, method) for route in routes_of(fleet_routes) for method in route.methods]
         assert len(operations) == 25
         for path, method in operations:
             concrete = path.replace("{enterprise_id}", "E00000000000001").replace("{vehicle_id}", "V00000000000001")
@@ -79,7 +71,7 @@ class TestTokens:
             problem = assert_problem(response, 401, "Unauthorized")
             assert response.headers["www-authenticate"].startswith("Bearer"), (method, path, problem)
 
-    async def test_scopes(self, auth_client: httpx.AsyncClient, auth_app: WebApp) -> None:
+    async def test_scopes(self, auth_client: httpx.AsyncClient, auth_app: App) -> None:
         reader = await token(auth_app, "fleet:read")
         assert (await auth_client.get("/v2/vehicles", headers=reader)).status_code == 200
         response = await auth_client.post("/v2/enterprises", json={"data": {"attributes": {}}}, headers=reader)

@@ -8,14 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-import fleet_helpers
 import httpx
 import pytest
-from fleet_helpers import Fleet, assert_problem
 
-# the fixtures (see fleet_helpers for why they are not in a conftest.py)
-fleet = fleet_helpers.fleet
-invariants = fleet_helpers.invariants
+from tests.support.fleet import Fleet
+from tests.support.problems import assert_problem
 
 pytestmark = pytest.mark.usefixtures("invariants")
 

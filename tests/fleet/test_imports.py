@@ -11,12 +11,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from fleet_helpers import cnpj_of as cnpj
-from fleet_helpers import iccid_of as iccid
-from fleet_helpers import imei_of as imei
 
 from fleetreg.fleet.imports import CHIPS, DEVICES, ENTERPRISES, VEHICLES
 from fleetreg.importer import ImportResult, ImportSpec, import_csv
+from tests.support.fleet import cnpj_of as cnpj
+from tests.support.fleet import iccid_of as iccid
+from tests.support.fleet import imei_of as imei
 
 
 def csv(text: str) -> io.BytesIO:

@@ -7,25 +7,19 @@ import uuid
 from typing import Any
 
 import asyncpg
-import partner_support
 import pytest
-from partner_support import (
+
+from tests.support.app import App, database_of
+from tests.support.partner import (
     CONNECTOR_MEMBERS,
     CONNECTORS,
     UNKNOWN_ID,
     Partner,
-    assert_bad_request,
-    assert_problem,
     connector_rows,
     count_connectors,
     insert_connectors,
 )
-
-from fleetreg.web.app import WebApp
-
-# The partner fixtures (see partner_support for why they are not in a conftest.py).
-acme = partner_support.acme
-globex = partner_support.globex
+from tests.support.problems import assert_bad_request, assert_problem
 
 
 @pytest.fixture
@@ -357,10 +351,10 @@ class TestListConnectorsTotal:
         assert (await acme.list_connectors({"customer_id": customer["id"]}))["total"] == 777
         assert (await acme.list_connectors({"customer_id": customer["id"], "type": "physical"}))["total"] == 777
 
-    async def test_one_statement_per_request(self, acme: Partner, app: WebApp, pool: dict[str, Any]) -> None:
+    async def test_one_statement_per_request(self, acme: Partner, app: App, pool: dict[str, Any]) -> None:
         # Database.fetchrow is one statement on one pooled connection; count every way to the database.
         calls: list[str] = []
-        db = app.state.db
+        db = database_of(app)
         for method in ("fetch", "fetchrow", "fetchval", "write"):
             original = getattr(db, method)
 

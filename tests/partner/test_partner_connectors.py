@@ -8,27 +8,22 @@ from typing import Any, ClassVar
 
 import asyncpg
 import httpx
-import partner_support
 import pytest
-from partner_support import (
+
+from fleetreg.constraints import CONSTRAINT_ERRORS
+from fleetreg.db import translate
+from tests.support.app import App
+from tests.support.partner import (
     CONNECTOR_MEMBERS,
     CONNECTORS,
     CUSTOMERS,
     UNKNOWN_ID,
     Partner,
-    assert_bad_request,
-    assert_problem,
     connector_rows,
     count_connectors,
     wait_until_blocked,
 )
-
-from fleetreg.constraints import CONSTRAINT_ERRORS
-from fleetreg.db import translate
-from fleetreg.web.app import WebApp
-
-# The partner fixtures (see partner_support for why they are not in a conftest.py).
-acme = partner_support.acme
+from tests.support.problems import assert_bad_request, assert_problem
 
 MALFORMED_IDS = [
     "abc",
@@ -376,8 +371,7 @@ class TestCreateConnector:
     async def test_lone_surrogate_is_400(self, acme: Partner) -> None:
         content = b'{"name": "a\\ud800", "type": "virtual", "hardware_version": "1", "software_version": "1"}'
         response = await acme.post(CONNECTORS, content=content, headers={"content-type": "application/json"})
-        assert response.status_code == 400
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, 400, "Bad Request")
 
     async def test_longest_values_are_accepted(self, acme: Partner) -> None:
         payload = {**NEW, "name": "n" * 200, "hardware_version": "h" * 100, "software_version": "s" * 100}
@@ -506,7 +500,7 @@ class TestConnectorCustomerConstraint:
 
 
 class TestPartnerOpenApi:
-    async def test_documents_every_partner_operation(self, client: httpx.AsyncClient, app: WebApp) -> None:
+    async def test_documents_every_partner_operation(self, client: httpx.AsyncClient, app: App) -> None:
         paths = (await client.get("/openapi.json")).json()["paths"]
         assert set(paths[CONNECTORS]) == {"get", "post"}
         assert set(paths[f"{CONNECTORS}/{{connector-id}}"]) == {"get", "put", "delete"}

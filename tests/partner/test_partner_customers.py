@@ -8,22 +8,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import partner_support
 import pytest
-from partner_support import (
+
+from tests.support.partner import (
     CONNECTORS,
     CUSTOMER_MEMBERS,
     CUSTOMERS,
     UNKNOWN_ID,
     Partner,
-    assert_bad_request,
-    assert_problem,
     count_connectors,
     wait_until_blocked,
 )
-
-# The partner fixtures (see partner_support for why they are not in a conftest.py).
-acme = partner_support.acme
+from tests.support.problems import assert_bad_request, assert_problem
 
 MALFORMED_IDS = ["connector", "497f6eca62764993bfeb53cbbbba6f08", "497f6eca-6276-4993-bfeb-53cbbbba6f0", "1"]
 

@@ -9,20 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import partner_support
 import pytest
-from partner_support import (
-    CONNECTORS,
-    CUSTOMERS,
-    Partner,
-    assert_problem,
-    connector_rows,
-    count_connectors,
-)
 
-# The partner fixtures (see partner_support for why they are not in a conftest.py).
-acme = partner_support.acme
-globex = partner_support.globex
+from tests.support.partner import CONNECTORS, CUSTOMERS, Partner, connector_rows, count_connectors
+from tests.support.problems import assert_problem
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,20 +16,18 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, fresh_database, served
 
 from fleetreg.fleet.formats import new_id
+from tests.support.fleet import Fleet
+from tests.support.invariants import assert_invariants, assert_totals_exact
+from tests.support.processes import Served, served
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 ITEMS = 1000
+ASSOCIATIONS = "/v2/vehicles/associations/devices"
 NUMBERS = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def module_database(postgres_server: str, template_database: str) -> Iterator[str]:
-    with fresh_database(postgres_server, template_database) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +40,6 @@ def server(module_database: str, server_log: Path) -> Iterator[Served]:
     # A pool of 4: a connection leaked by each abandoned request would soon show as 503s.
     with served(module_database, server_log.parent / "data", output=server_log, db_pool_max="4") as running:
         yield running
-
-
-@pytest.fixture
-async def db(module_database: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(module_database)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -79,18 +67,41 @@ async def send_and_close(server: Served, data: bytes) -> None:
     await writer.wait_closed()
 
 
-async def wait_until_idle(db: asyncpg.Connection) -> None:
+async def finished(fleet: Fleet, route: str) -> int:
+    """How many requests to ``route`` the server has finished, whatever their status (its metrics
+    count a request when it ends, after its transaction and its answer or its client's departure)."""
+    metrics = (await fleet.client.get("/metrics")).text
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("fleetreg_http_requests_total{") and f'route="{route}"' in line
+        )
+    )
+
+
+async def wait_until_finished(fleet: Fleet, route: str, count: int) -> None:
+    """Until the server has finished ``count`` requests to ``route`` in all (those sent and dropped)."""
+
+    async def done() -> bool:
+        return await finished(fleet, route) >= count
+
+    await wait_until(done, f"the server did not finish {count} requests to {route}", timeout=60, interval=0.05)
+
+
+async def wait_until_idle(module_db: asyncpg.Connection) -> None:
     """No transaction of the server left open (what a dropped client started has ended)."""
-    deadline = time.monotonic() + 30
-    while await db.fetchval(
-        """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-           AND application_name = 'fleetreg' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"""
-    ):
-        assert time.monotonic() < deadline, "a transaction of the server stays open"
-        await asyncio.sleep(0.05)
+
+    async def idle() -> bool:
+        return not await module_db.fetchval(
+            """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+               AND application_name = 'fleetreg' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"""
+        )
+
+    await wait_until(idle, "a transaction of the server stays open", timeout=30, interval=0.05)
 
 
-async def assert_healthy(server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path) -> None:
+async def assert_healthy(server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path) -> None:
     """Ready; twenty writes at once all succeed (the pool of 4 has every connection back); nothing
     in the database is inconsistent; nothing was logged as an error."""
     assert server.process.poll() is None, "the server died"
@@ -104,8 +115,8 @@ async def assert_healthy(server: Served, fleet: Fleet, db: asyncpg.Connection, s
         )
     )
     assert [response.status_code for response in responses] == [201] * 20
-    await assert_invariants(db)
-    await assert_totals_exact(db)
+    await assert_invariants(module_db)
+    await assert_totals_exact(module_db)
     errors = [line for line in server_log.read_text().splitlines() if '"level":"error"' in line or "Traceback" in line]
     assert errors == [], "\n".join(errors)
     metrics = (await fleet.client.get("/metrics")).text
@@ -117,50 +128,51 @@ def devices_body(fleet: Fleet, enterprise: str) -> dict[str, Any]:
 
 
 async def test_a_client_closing_after_sending_a_whole_bulk_create(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     """The request is complete, so it may be applied: all of it or none, never part."""
     enterprises = [(await fleet.enterprise())["id"] for _ in range(5)]
+    earlier = await finished(fleet, "/v2/devices")
     for enterprise in enterprises:
         body = orjson.dumps(devices_body(fleet, enterprise))
         await send_and_close(server, raw_request(server, "POST", "/v2/devices", body))
-    await asyncio.sleep(0.5)
-    await wait_until_idle(db)
+    await wait_until_finished(fleet, "/v2/devices", earlier + len(enterprises))
+    await wait_until_idle(module_db)
     for enterprise in enterprises:
-        left = await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise)
+        left = await module_db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise)
         assert left in (0, ITEMS)
-    await assert_healthy(server, fleet, db, server_log)
+    await assert_healthy(server, fleet, module_db, server_log)
 
 
 async def test_a_client_closing_after_sending_a_whole_association_create(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     enterprise = (await fleet.enterprise())["id"]
     vehicles = [(await fleet.vehicle(enterprise))["id"] for _ in range(3)]
     created = await fleet.client.post("/v2/devices", json=devices_body(fleet, enterprise))
     assert created.status_code == 201, created.text
     devices = [device["id"] for device in created.json()["data"]]
+    earlier = await finished(fleet, ASSOCIATIONS)
     for number, vehicle in enumerate(vehicles):
         mine = devices[number * 300 : (number + 1) * 300]
         body = {"data": [{"vehicle_id": vehicle, "device_id": d, "is_main_device": i == 0} for i, d in enumerate(mine)]}
-        await send_and_close(
-            server, raw_request(server, "POST", "/v2/vehicles/associations/devices", orjson.dumps(body))
-        )
-    await asyncio.sleep(0.5)
-    await wait_until_idle(db)
+        await send_and_close(server, raw_request(server, "POST", ASSOCIATIONS, orjson.dumps(body)))
+    await wait_until_finished(fleet, ASSOCIATIONS, earlier + len(vehicles))
+    await wait_until_idle(module_db)
     for vehicle in vehicles:
-        left = await db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle)
+        left = await module_db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle)
         assert left in (0, 300)
-    await assert_healthy(server, fleet, db, server_log)
+    await assert_healthy(server, fleet, module_db, server_log)
 
 
 async def test_a_client_closing_in_the_middle_of_its_body(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     """Content-Length announces the whole body; half of it comes, then the connection closes. The
     body was never complete, so nothing of it may be written."""
     before = closed_requests((await fleet.client.get("/metrics")).text)
     enterprise = (await fleet.enterprise())["id"]
+    earlier_devices, earlier_tokens = await finished(fleet, "/v2/devices"), await finished(fleet, "/oauth/token")
     for _ in range(10):
         body = orjson.dumps(devices_body(fleet, enterprise))
         await send_and_close(
@@ -174,10 +186,11 @@ async def test_a_client_closing_in_the_middle_of_its_body(
             b"application/json", b"application/x-www-form-urlencoded"
         ),
     )
-    await asyncio.sleep(0.5)
-    await wait_until_idle(db)
-    assert await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == 0
-    await assert_healthy(server, fleet, db, server_log)
+    await wait_until_finished(fleet, "/v2/devices", earlier_devices + 10)
+    await wait_until_finished(fleet, "/oauth/token", earlier_tokens + 1)
+    await wait_until_idle(module_db)
+    assert await module_db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise) == 0
+    await assert_healthy(server, fleet, module_db, server_log)
     # counted as the client's doing (nginx's 499), not as the 400 or 500 no one received
     after = closed_requests((await fleet.client.get("/metrics")).text)
     assert after.get("/v2/devices", 0) - before.get("/v2/devices", 0) == 10, (before, after)
@@ -195,13 +208,14 @@ def closed_requests(metrics: str) -> dict[str, float]:
 
 
 async def test_clients_dropping_while_others_wait_for_the_same_locks(
-    server: Served, fleet: Fleet, db: asyncpg.Connection, server_log: Path
+    server: Served, fleet: Fleet, module_db: asyncpg.Connection, server_log: Path
 ) -> None:
     """Forty clients send an association for one vehicle and leave at once; with four pool
     connections, most of them queue. Exactly one main comes out, and the server carries on."""
     enterprise = (await fleet.enterprise())["id"]
     vehicle = (await fleet.vehicle(enterprise))["id"]
     devices = [(await fleet.device(enterprise))["id"] for _ in range(40)]
+    earlier = await finished(fleet, ASSOCIATIONS)
     await asyncio.gather(
         *(
             send_and_close(
@@ -209,14 +223,14 @@ async def test_clients_dropping_while_others_wait_for_the_same_locks(
                 raw_request(
                     server,
                     "POST",
-                    "/v2/vehicles/associations/devices",
+                    ASSOCIATIONS,
                     orjson.dumps({"data": [{"vehicle_id": vehicle, "device_id": device, "is_main_device": True}]}),
                 ),
             )
             for device in devices
         )
     )
-    await asyncio.sleep(0.5)
-    await wait_until_idle(db)
-    assert await db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle) <= 1
-    await assert_healthy(server, fleet, db, server_log)
+    await wait_until_finished(fleet, ASSOCIATIONS, earlier + len(devices))
+    await wait_until_idle(module_db)
+    assert await module_db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle) <= 1
+    await assert_healthy(server, fleet, module_db, server_log)

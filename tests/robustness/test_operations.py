@@ -10,9 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from robustness_support import served
 
-from fleetreg_testing import FLEETREG, environment
+from tests.support.processes import FLEETREG, environment, served
 
 pytestmark = pytest.mark.slow
 

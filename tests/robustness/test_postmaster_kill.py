@@ -16,10 +16,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from robustness_support import Fleet
 
 from fleetreg.embedded import EmbeddedPostgres
-from fleetreg_testing import FLEETREG, environment, free_port, wait_ready
+from tests.support.fleet import Fleet
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 

@@ -16,38 +16,22 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from robustness_support import Fleet, Served, assert_invariants, assert_totals_exact, fresh_database, served
 
-from fleetreg.auth import clients as auth_clients
-from fleetreg.db import Database
+from tests.support.database import create_client_in
+from tests.support.fleet import Fleet
+from tests.support.invariants import assert_invariants, assert_totals_exact
+from tests.support.processes import Served, served
 
 RACERS = 50
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def race_database(postgres_server: str, template_database: str) -> Iterator[str]:
-    """One database for the module's tests (each works on rows of its own), so that one server
-    serves them all: starting two workers costs seconds."""
-    with fresh_database(postgres_server, template_database) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def server(race_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def server(module_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Default pools (10 connections per worker): the racers beyond 20 wait for a connection, which
     must not turn into a 503 (the wait is shorter than FLEETREG_DB_TIMEOUT)."""
-    with served(race_database, tmp_path_factory.mktemp("races"), workers=2) as running:
+    with served(module_database, tmp_path_factory.mktemp("races"), workers=2) as running:
         yield running
-
-
-@pytest.fixture
-async def db(race_database: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(race_database)
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -79,19 +63,23 @@ def outcomes(responses: list[httpx.Response]) -> Counter[tuple[int, str]]:
     )
 
 
-async def test_fifty_devices_race_to_be_one_vehicles_main(fleet: Fleet, db: asyncpg.Connection) -> None:
+async def test_fifty_devices_race_to_be_one_vehicles_main(fleet: Fleet, module_db: asyncpg.Connection) -> None:
     enterprise = (await fleet.enterprise())["id"]
     vehicle = (await fleet.vehicle(enterprise))["id"]
     devices = [(await fleet.device(enterprise))["id"] for _ in range(RACERS)]
     responses = await race([fleet.associate_raw((vehicle, device, True)) for device in devices])
     assert outcomes(responses) == {(200, ""): 1, (400, "Vehicle Already Has Main Device"): RACERS - 1}
     [winner] = [response.json()["data"][0] for response in responses if response.status_code == 200]
-    rows = await db.fetch("SELECT id, is_main_device, ended_at FROM device_associations WHERE vehicle_id = $1", vehicle)
+    rows = await module_db.fetch(
+        "SELECT id, is_main_device, ended_at FROM device_associations WHERE vehicle_id = $1", vehicle
+    )
     assert [tuple(row) for row in rows] == [(winner["id"], True, None)]
-    await assert_invariants(db)
+    await assert_invariants(module_db)
 
 
-async def test_fifty_promotions_on_one_vehicle(fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_fifty_promotions_on_one_vehicle(
+    fleet: Fleet, http: httpx.AsyncClient, module_db: asyncpg.Connection
+) -> None:
     """Every secondary made main at once: each promotion is legal, so all succeed, one after the
     other; the vehicle ends with exactly one main (the last to commit)."""
     enterprise = (await fleet.enterprise())["id"]
@@ -103,27 +91,31 @@ async def test_fifty_promotions_on_one_vehicle(fleet: Fleet, http: httpx.AsyncCl
         [http.patch(f"/v2/vehicles/{vehicle}/associations/devices/{item['id']}", json=body) for item in created[1:]]
     )
     assert outcomes(responses) == {(200, ""): RACERS}
-    mains = await db.fetch(
+    mains = await module_db.fetch(
         "SELECT id FROM device_associations WHERE vehicle_id = $1 AND ended_at IS NULL AND is_main_device", vehicle
     )
     assert len(mains) == 1
     assert mains[0]["id"] in {item["id"] for item in created[1:]}
-    await assert_invariants(db)
+    await assert_invariants(module_db)
 
 
-async def test_fifty_vehicles_race_for_one_device(fleet: Fleet, db: asyncpg.Connection) -> None:
+async def test_fifty_vehicles_race_for_one_device(fleet: Fleet, module_db: asyncpg.Connection) -> None:
     enterprise = (await fleet.enterprise())["id"]
     vehicles = [(await fleet.vehicle(enterprise))["id"] for _ in range(RACERS)]
     device = (await fleet.device(enterprise))["id"]
     responses = await race([fleet.associate_raw((vehicle, device, True)) for vehicle in vehicles])
     assert outcomes(responses) == {(200, ""): 1, (400, "Device(s) Already Associated With Another Vehicle"): RACERS - 1}
     [winner] = [response.json()["data"][0] for response in responses if response.status_code == 200]
-    rows = await db.fetch("SELECT id, vehicle_id, ended_at FROM device_associations WHERE device_id = $1", device)
+    rows = await module_db.fetch(
+        "SELECT id, vehicle_id, ended_at FROM device_associations WHERE device_id = $1", device
+    )
     assert [tuple(row) for row in rows] == [(winner["id"], winner["attributes"]["vehicle_id"], None)]
-    await assert_invariants(db)
+    await assert_invariants(module_db)
 
 
-async def test_deletes_racing_with_associations(fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+async def test_deletes_racing_with_associations(
+    fleet: Fleet, http: httpx.AsyncClient, module_db: asyncpg.Connection
+) -> None:
     """Half the racers associate devices with a vehicle, the other half delete those devices and
     the vehicle: never an active association of a deleted row, never a 500."""
     enterprise = (await fleet.enterprise())["id"]
@@ -144,18 +136,18 @@ async def test_deletes_racing_with_associations(fleet: Fleet, http: httpx.AsyncC
         (409, "Device In Use"),
     }
     assert set(outcomes(responses)) <= allowed, outcomes(responses)
-    orphans = await db.fetchval(
+    orphans = await module_db.fetchval(
         """SELECT count(*) FROM device_associations a JOIN vehicles v ON v.id = a.vehicle_id
            JOIN devices d ON d.id = a.device_id
            WHERE a.ended_at IS NULL AND (v.deleted_at IS NOT NULL OR d.deleted_at IS NOT NULL)"""
     )
     assert orphans == 0
-    await assert_invariants(db)
-    await assert_totals_exact(db)
+    await assert_invariants(module_db)
+    await assert_totals_exact(module_db)
 
 
 async def test_enterprise_delete_racing_with_creates_in_it(
-    fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection
+    fleet: Fleet, http: httpx.AsyncClient, module_db: asyncpg.Connection
 ) -> None:
     """Vehicles and devices created in an enterprise while it is deleted: the delete either goes
     first (every create then finds no enterprise) or finds members (409); never a live row in a
@@ -178,17 +170,17 @@ async def test_enterprise_delete_racing_with_creates_in_it(
         assert results[(201, "")] == 0, "created before the delete, so the delete must have failed"
     else:
         assert results == {(201, ""): RACERS - 1, (409, "Enterprise In Use"): 1}, results
-    stranded = await db.fetchval(
+    stranded = await module_db.fetchval(
         """SELECT count(*) FROM (SELECT enterprise_id FROM vehicles WHERE deleted_at IS NULL
                                  UNION ALL SELECT enterprise_id FROM devices WHERE deleted_at IS NULL) AS live
            JOIN enterprises e ON e.id = live.enterprise_id WHERE e.deleted_at IS NOT NULL"""
     )
     assert stranded == 0
-    await assert_totals_exact(db)
+    await assert_totals_exact(module_db)
 
 
 async def test_chips_racing_into_a_device_being_deleted(
-    fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection
+    fleet: Fleet, http: httpx.AsyncClient, module_db: asyncpg.Connection
 ) -> None:
     """Forty-nine chips installed into one device while it is deleted: at most one gets in, and
     then the delete is refused; a deleted device never holds a chip."""
@@ -202,19 +194,19 @@ async def test_chips_racing_into_a_device_being_deleted(
     results = outcomes(responses)
     if responses[RACERS // 2].status_code == 204:
         assert results == {(204, ""): 1, (404, "Device Not Found"): RACERS - 1}, results
-        assert await db.fetchval("SELECT count(*) FROM chips WHERE device_id = $1", device) == 0
+        assert await module_db.fetchval("SELECT count(*) FROM chips WHERE device_id = $1", device) == 0
     else:
         assert results == {
             (200, ""): 1,
             (409, "Device In Use"): 1,
             (409, "Device Already Has Chip"): RACERS - 2,
         }, results
-        assert await db.fetchval("SELECT count(*) FROM chips WHERE device_id = $1", device) == 1
-    await assert_totals_exact(db)
+        assert await module_db.fetchval("SELECT count(*) FROM chips WHERE device_id = $1", device) == 1
+    await assert_totals_exact(module_db)
 
 
 async def test_fifty_random_association_writes_at_once(
-    fleet: Fleet, http: httpx.AsyncClient, db: asyncpg.Connection
+    fleet: Fleet, http: httpx.AsyncClient, module_db: asyncpg.Connection
 ) -> None:
     """Rounds of fifty random writes at once over four vehicles and sixteen devices (associate,
     end, promote, delete, in bodies listing several vehicles in any order): each answer is one of
@@ -238,7 +230,7 @@ async def test_fifty_random_association_writes_at_once(
         "delete": {(204, ""), (404, "Device Not Found"), (409, "Device In Use")},
     }
     for _ in range(3):
-        active = await db.fetch(
+        active = await module_db.fetch(
             "SELECT id, vehicle_id FROM device_associations WHERE ended_at IS NULL AND vehicle_id = ANY($1::text[])",
             vehicles,
         )
@@ -264,24 +256,18 @@ async def test_fifty_random_association_writes_at_once(
         for (kind, _), response in zip(requests, responses, strict=True):
             outcome = (response.status_code, response.json().get("title", "") if response.status_code >= 400 else "")
             assert outcome in documented[kind], (kind, response.text)
-        await assert_invariants(db)
-    await assert_totals_exact(db)
+        await assert_invariants(module_db)
+    await assert_totals_exact(module_db)
 
 
 # -- the partner API ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-async def partner_headers(race_database: str, http: httpx.AsyncClient) -> dict[str, str]:
+async def partner_headers(module_database: str, http: httpx.AsyncClient) -> dict[str, str]:
     """A token of a client of a new partner with every partner scope, from POST /oauth/token."""
-    database = Database(race_database, min_size=1, max_size=1)
-    await database.open()
-    try:
-        scope = "customers:read customers:write connectors:read connectors:write connectors:provision"
-        partner = f"partner {uuid.uuid4().hex}"
-        client = await auth_clients.create_client(database, scope=scope, partner_name=partner, enterprise_id=None)
-    finally:
-        await database.close()
+    scope = "customers:read customers:write connectors:read connectors:write connectors:provision"
+    client = await create_client_in(module_database, scope=scope, partner=f"partner {uuid.uuid4().hex}")
     response = await http.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.client_secret},
@@ -295,7 +281,7 @@ def connector_body(name: str, **members: Any) -> dict[str, Any]:
 
 
 async def test_fifty_assign_one_connector_to_different_customers(
-    http: httpx.AsyncClient, partner_headers: dict[str, str], db: asyncpg.Connection
+    http: httpx.AsyncClient, partner_headers: dict[str, str], module_db: asyncpg.Connection
 ) -> None:
     """Assigning is not exclusive (the last assignment holds): all fifty succeed, one after the
     other, and the connector ends with exactly one of those customers, counted once."""
@@ -315,19 +301,21 @@ async def test_fifty_assign_one_connector_to_different_customers(
     )
     assert outcomes(responses) == {(200, ""): RACERS}
     assert sorted(response.json()["customer_id"] for response in responses) == sorted(customers)
-    final = await db.fetchval("SELECT customer_id::text FROM connectors WHERE id = $1::uuid", connector)
+    final = await module_db.fetchval("SELECT customer_id::text FROM connectors WHERE id = $1::uuid", connector)
     assert final in customers
     listed = await http.get("/v2/customers/connectors", params={"customer_id": final}, headers=partner_headers)
     assert listed.json()["total"] == 1
     assert (
-        await db.fetchval("SELECT sum(n) FROM customer_connector_totals WHERE customer_id = ANY($1::uuid[])", customers)
+        await module_db.fetchval(
+            "SELECT sum(n) FROM customer_connector_totals WHERE customer_id = ANY($1::uuid[])", customers
+        )
         == 1
     )
-    await assert_totals_exact(db)
+    await assert_totals_exact(module_db)
 
 
 async def test_assignments_racing_with_customer_deletes(
-    http: httpx.AsyncClient, partner_headers: dict[str, str], db: asyncpg.Connection
+    http: httpx.AsyncClient, partner_headers: dict[str, str], module_db: asyncpg.Connection
 ) -> None:
     """Twenty-five assignments of one connector, each to a customer that another racer deletes:
     each pair ends either with the assignment (and the delete refused) or the delete (and the
@@ -355,16 +343,16 @@ async def test_assignments_racing_with_customer_deletes(
     for number in range(pairs):
         assigned, deleted = responses[2 * number], responses[2 * number + 1]
         assert (assigned.status_code, deleted.status_code) in {(200, 409), (422, 204)}
-    dangling = await db.fetchval(
+    dangling = await module_db.fetchval(
         "SELECT count(*) FROM connectors c WHERE customer_id IS NOT NULL "
         "AND NOT EXISTS (SELECT 1 FROM customers u WHERE u.id = c.customer_id)"
     )
     assert dangling == 0
-    await assert_totals_exact(db)
+    await assert_totals_exact(module_db)
 
 
 async def test_fifty_provision_connectors_with_one_name(
-    http: httpx.AsyncClient, partner_headers: dict[str, str], db: asyncpg.Connection
+    http: httpx.AsyncClient, partner_headers: dict[str, str], module_db: asyncpg.Connection
 ) -> None:
     responses = await race(
         [
@@ -376,10 +364,10 @@ async def test_fifty_provision_connectors_with_one_name(
     )
     assert outcomes(responses) == {(201, ""): 1, (409, "Connector Name Taken"): RACERS - 1}
     [winner] = [response.json() for response in responses if response.status_code == 201]
-    rows = await db.fetch(
+    rows = await module_db.fetch(
         """SELECT id::text, pin FROM connectors
            WHERE name = 'Same' AND partner_id = (SELECT partner_id FROM connectors WHERE id = $1::uuid)""",
         winner["id"],
     )
     assert [tuple(row) for row in rows] == [(winner["id"], winner["pin"])]
-    await assert_totals_exact(db)
+    await assert_totals_exact(module_db)

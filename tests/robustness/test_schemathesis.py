@@ -36,11 +36,11 @@ from schemathesis.checks import (
 from schemathesis.python import asgi
 
 from fleetreg.app import create_app
-from fleetreg.auth import clients as auth_clients
 from fleetreg.auth.scopes import parse_scope
-from fleetreg.db import Database
 from fleetreg.settings import Settings
-from fleetreg_testing import EVERY_SCOPE
+from tests.support.app import openapi_of, tokens_of
+from tests.support.auth import EVERY_SCOPE
+from tests.support.database import create_client_in
 
 CHECKS = [
     not_a_server_error,
@@ -70,7 +70,7 @@ HYPOTHESIS = hypothesis_settings(
 def load_schema(fleet_auth: str) -> Any:
     """The Schemathesis schema of the app's own /openapi.json (no database needed to build it)."""
     settings = Settings(database_url=None, fleet_auth=fleet_auth, data_dir=Path("unused"))
-    document = create_app(settings).openapi()
+    document = openapi_of(create_app(settings))
     return schemathesis.openapi.from_dict(document, config=schemathesis.Config.from_dict(CONFIG))
 
 
@@ -146,15 +146,10 @@ class Target:
 async def _target(settings: Settings, fleet_auth: str) -> AsyncIterator[Target]:
     settings = settings.model_copy(update={"fleet_auth": fleet_auth})
     assert settings.database_url is not None
-    setup = Database(settings.database_url, min_size=1, max_size=1, timeout=10)
-    await setup.open()
-    try:
-        api = await auth_clients.create_client(setup, scope=EVERY_SCOPE, partner_name="acme", enterprise_id=None)
-    finally:
-        await setup.close()
+    api = await create_client_in(settings.database_url, scope=EVERY_SCOPE)
     app = create_app(settings)
     with asgi.get_client(app) as client:  # starts the lifespan on Schemathesis's event loop thread
-        token = app.state.auth.tokens.issue(api.client_id, parse_scope(api.scope), api.partner_id, None)
+        token = tokens_of(app).issue(api.client_id, parse_scope(api.scope), api.partner_id, None)
         target = Target(client, {"Authorization": f"Bearer {token}"})
         _populate(target)
         yield target

@@ -1,6 +1,6 @@
 """What no caller gets past, on every operation that takes a token.
 
-The operations are read from the app's routes (``iter_route_contexts``, as WebApp's OpenAPI does), so a
+The operations are read from the app's routes (``tests.support.app.documented_routes``), so a
 new endpoint is covered the day it is added: the partner API's, and the fleet API's with
 FLEETREG_FLEET_AUTH=required. On each: another partner's token, or a client bound to another
 enterprise, finds nothing of this partner's or enterprise's (404), and a revoked client's token, an
@@ -25,7 +25,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,31 +34,32 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from robustness_support import Fleet
 
-from fleetreg.app import create_app
 from fleetreg.auth import clients as auth_clients
-from fleetreg.auth.scopes import parse_scope
-from fleetreg.db import Database
 from fleetreg.fleet import schemas as fleet_schemas
 from fleetreg.logs import JsonFormatter
 from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
 from fleetreg.settings import Settings
-from fleetreg.web import Route
-from fleetreg.web.app import WebApp
-from fleetreg_testing import (
-    EVERY_PARTNER_SCOPE,
-    EVERY_SCOPE,
-    FLEETREG,
-    ApiClient,
-    claims_for,
-    environment,
-    free_port,
-    wait_ready,
+from tests.support.app import (
+    App,
+    MakeApp,
+    MakeClient,
+    Route,
+    database_of,
+    documented_routes,
+    new_api_client,
+    openapi_of,
+    revoked_of,
+    signing_key_of,
 )
+from tests.support.auth import EVERY_PARTNER_SCOPE, EVERY_SCOPE, ApiClient, claims_for
+from tests.support.database import create_client_in
+from tests.support.fleet import Fleet
+from tests.support.problems import PROBLEM, assert_problem
+from tests.support.processes import FLEETREG, environment, free_port, wait_ready
+from tests.support.waiting import wait_until
 
-PROBLEM = "application/problem+json"
 FLEET_ID = "ZZZZZZZZZZZZZZZ"  # well-formed (15 letters or digits), never generated
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
@@ -78,11 +79,11 @@ class Operation:
 
     @property
     def path_parameters(self) -> list[str]:
-        return list(self.route.path_params)
+        return list(self.route.path_parameters)
 
     @property
     def body_model(self) -> Any:
-        return self.route.body
+        return self.route.body_model
 
     def url(self, ids: dict[str, str] | None = None) -> str:
         """The path with each parameter set: from ``ids``, or a well-formed id that names nothing."""
@@ -96,12 +97,12 @@ class Operation:
         return f"{self.method} {self.path}"
 
 
-def operations(app: WebApp) -> list[Operation]:
+def operations(app: App) -> list[Operation]:
     """Every operation of the app that /openapi.json documents."""
-    return [Operation(route.method, route.path, route) for route in app.routes if route.include_in_schema]
+    return [Operation(method, route.path, route) for route in documented_routes(app) for method in route.methods]
 
 
-def secured_operations(app: WebApp) -> list[Operation]:
+def secured_operations(app: App) -> list[Operation]:
     """The operations that want a bearer token: all of /v2 (the fleet API with FLEET_AUTH=required)."""
     secured = [operation for operation in operations(app) if operation.path.startswith("/v2/")]
     assert len([operation for operation in secured if operation.partner]) >= 10, secured
@@ -109,10 +110,10 @@ def secured_operations(app: WebApp) -> list[Operation]:
     return secured
 
 
-def operations_with_a_body(app: WebApp) -> list[tuple[str, str]]:
+def operations_with_a_body(app: App) -> list[tuple[str, str]]:
     """(method, path) of every operation whose OpenAPI description has a request body."""
     found = []
-    for path, item in app.openapi()["paths"].items():
+    for path, item in openapi_of(app)["paths"].items():
         for method, operation in item.items():
             if isinstance(operation, dict) and "requestBody" in operation:
                 found.append((method.upper(), path))
@@ -123,13 +124,11 @@ def operations_with_a_body(app: WebApp) -> list[tuple[str, str]]:
 class Service:
     """A running app (FLEETREG_FLEET_AUTH=required unless told otherwise) and its HTTP client."""
 
-    app: WebApp
+    app: App
     http: httpx.AsyncClient
 
     async def client(self, partner: str | None = "acme", scope: str = EVERY_SCOPE) -> ApiClient:
-        new = await auth_clients.create_client(self.app.state.db, scope=scope, partner_name=partner, enterprise_id=None)
-        token = self.app.state.auth.tokens.issue(new.client_id, parse_scope(new.scope), new.partner_id, None)
-        return ApiClient(new.client_id, new.client_secret, new.partner_id, None, new.scope, token)
+        return await new_api_client(self.app, partner=partner, scope=scope)
 
     async def send(
         self, operation: Operation, token: str | None, ids: dict[str, str] | None = None, body: Any = None
@@ -140,18 +139,24 @@ class Service:
         return await self.http.request(operation.method, operation.url(ids), headers=headers, json=body)
 
 
-async def running(settings: Settings, **changes: Any) -> AsyncIterator[Service]:
-    app = create_app(settings.model_copy(update={"fleet_auth": "required", **changes}))
-    async with app.running():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
-            yield Service(app, http)
+MakeService = Callable[..., Awaitable[Service]]
 
 
 @pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Service]:
-    async for running_service in running(settings):
-        yield running_service
+def make_service(make_app: MakeApp, make_client: MakeClient) -> MakeService:
+    """``await make_service(rate_limit=1)``: an app with fleet auth required and these changes to the
+    default settings, running until the test ends, and its client."""
+
+    async def make(**changes: Any) -> Service:
+        app = await make_app(**{"fleet_auth": "required", **changes})
+        return Service(app, await make_client(app))
+
+    return make
+
+
+@pytest.fixture
+async def service(make_service: MakeService) -> Service:
+    return await make_service()
 
 
 # -- tokens -----------------------------------------------------------------------------------------------
@@ -159,14 +164,14 @@ async def service(settings: Settings) -> AsyncIterator[Service]:
 
 def expired(service: Service, api: ApiClient) -> str:
     now = int(time.time())
-    key = service.app.state.auth.tokens.keys.signing
+    key = signing_key_of(service.app)
     claims = claims_for(api, iat=now - 700, exp=now - 100)
     return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
 
 
 def signed_by_another_key(service: Service, api: ApiClient) -> str:
     stranger = ec.generate_private_key(ec.SECP256R1())
-    kid = service.app.state.auth.tokens.keys.signing.kid  # pretending to be ours
+    kid = signing_key_of(service.app).kid  # pretending to be ours
     return jwt.encode(claims_for(api), stranger, algorithm="ES256", headers={"kid": kid})
 
 
@@ -174,23 +179,19 @@ def alg_none(service: Service, api: ApiClient) -> str:
     def part(value: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
 
-    header = {"alg": "none", "typ": "JWT", "kid": service.app.state.auth.tokens.keys.signing.kid}
+    header = {"alg": "none", "typ": "JWT", "kid": signing_key_of(service.app).kid}
     return f"{part(header)}.{part(claims_for(api))}."
 
 
 async def revoked(service: Service, api: ApiClient) -> str:
-    await auth_clients.revoke_client(service.app.state.db, api.client_id)
+    await auth_clients.revoke_client(database_of(service.app), api.client_id)
     # The revocation reaches the app by NOTIFY from the revoking transaction's commit.
-    deadline = time.monotonic() + 5
-    while api.client_id not in service.app.state.auth.revoked and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: api.client_id in revoked_of(service.app), "the revocation did not arrive", timeout=5)
     return api.token
 
 
 def assert_invalid_token(response: httpx.Response) -> None:
-    assert response.status_code == 401, response.text
-    assert response.headers["content-type"] == PROBLEM
-    assert response.json()["title"] == "Unauthorized"
+    assert_problem(response, 401, "Unauthorized")
     assert response.headers["www-authenticate"].startswith('Bearer realm="fleetreg", error="invalid_token"')
 
 
@@ -355,12 +356,10 @@ class TestEnterpriseBinding:
         admin = await service.client(None, "fleet:read fleet:write")
         fleet = Fleet(service.http, {"Authorization": f"Bearer {admin.token}"})
         mine, theirs = await _enterprise(fleet), await _enterprise(fleet)
-        bound = await auth_clients.create_client(
-            service.app.state.db, scope="fleet:read fleet:write", partner_name=None, enterprise_id=mine["enterprise"]
+        bound = await new_api_client(
+            service.app, partner=None, scope="fleet:read fleet:write", enterprise=mine["enterprise"]
         )
-        token = service.app.state.auth.tokens.issue(
-            bound.client_id, parse_scope(bound.scope), None, bound.enterprise_id
-        )
+        token = bound.token
         ids = {f"{kind}_id": value for kind, value in theirs.items()}
         bodies = _fleet_bodies(theirs)
 
@@ -400,59 +399,56 @@ class TestEnterpriseBinding:
 
 class TestLimits:
     async def test_body_over_the_limit_is_413_on_every_operation_with_a_body(
-        self, settings: Settings, subtests: pytest.Subtests
+        self, make_service: MakeService, subtests: pytest.Subtests
     ) -> None:
         limit = 1024
-        async for service in running(settings, max_body_bytes=limit):
-            api = await service.client()
-            with_body = operations_with_a_body(service.app)
-            assert (("POST", TOKEN_ENDPOINT)) in with_body
-            assert len(with_body) >= 15
-            for method, path in with_body:
-                operation = next(o for o in operations(service.app) if (o.method, o.path) == (method, path))
-                form = path == TOKEN_ENDPOINT
-                headers = {
-                    "Authorization": f"Bearer {api.token}",
-                    "content-type": "application/x-www-form-urlencoded" if form else "application/json",
-                }
-                body = b"grant_type=" + b"x" * limit if form else b'{"data": "' + b"x" * limit + b'"}'
+        service = await make_service(max_body_bytes=limit)
+        api = await service.client()
+        with_body = operations_with_a_body(service.app)
+        assert (("POST", TOKEN_ENDPOINT)) in with_body
+        assert len(with_body) >= 15
+        for method, path in with_body:
+            operation = next(o for o in operations(service.app) if (o.method, o.path) == (method, path))
+            form = path == TOKEN_ENDPOINT
+            headers = {
+                "Authorization": f"Bearer {api.token}",
+                "content-type": "application/x-www-form-urlencoded" if form else "application/json",
+            }
+            body = b"grant_type=" + b"x" * limit if form else b'{"data": "' + b"x" * limit + b'"}'
 
-                async def streamed(body: bytes = body) -> AsyncIterator[bytes]:
-                    for start in range(0, len(body), 100):
-                        yield body[start : start + 100]
+            async def streamed(body: bytes = body) -> AsyncIterator[bytes]:
+                for start in range(0, len(body), 100):
+                    yield body[start : start + 100]
 
-                for how, content in (("declared", body), ("streamed", streamed())):
-                    with subtests.test(operation=f"{method} {path}", body=how):
-                        response = await service.http.request(method, operation.url(), content=content, headers=headers)
-                        assert response.status_code == 413, response.text
-                        assert response.headers["content-type"] == PROBLEM
-                        assert response.json()["title"] == "Payload Too Large"
-                with subtests.test(operation=f"{method} {path}", body="at the limit"):
-                    fits = b"grant_type=" + b"x" * (limit - 11) if form else b'{"data": "' + b"x" * (limit - 12) + b'"}'
-                    assert len(fits) == limit
-                    response = await service.http.request(method, operation.url(), content=fits, headers=headers)
-                    assert response.status_code != 413, response.text
+            for how, content in (("declared", body), ("streamed", streamed())):
+                with subtests.test(operation=f"{method} {path}", body=how):
+                    response = await service.http.request(method, operation.url(), content=content, headers=headers)
+                    assert_problem(response, 413, "Payload Too Large")
+            with subtests.test(operation=f"{method} {path}", body="at the limit"):
+                fits = b"grant_type=" + b"x" * (limit - 11) if form else b'{"data": "' + b"x" * (limit - 12) + b'"}'
+                assert len(fits) == limit
+                response = await service.http.request(method, operation.url(), content=fits, headers=headers)
+                assert response.status_code != 413, response.text
 
     async def test_rate_limit_is_per_client_with_retry_after_on_every_operation(
-        self, settings: Settings, subtests: pytest.Subtests
+        self, make_service: MakeService, subtests: pytest.Subtests
     ) -> None:
-        async for service in running(settings, rate_limit=1):  # 1 request/s, bursts of 2
-            for operation in secured_operations(service.app):
-                with subtests.test(operation=str(operation)):
-                    api, other = await service.client(), await service.client()
-                    statuses = []
-                    for _ in range(10):  # the third request within a second is over; ten allow for a slow machine
-                        response = await service.send(operation, api.token)
-                        statuses.append(response.status_code)
-                        if response.status_code == 429:
-                            break
-                    assert statuses[-1] == 429, statuses
-                    assert 429 not in statuses[:2], statuses
-                    assert response.headers["content-type"] == PROBLEM
-                    assert response.json()["title"] == "Too Many Requests"
-                    assert int(response.headers["retry-after"]) >= 1
-                    # another client of the same partner has a bucket of its own
-                    assert (await service.send(operation, other.token)).status_code != 429
+        service = await make_service(rate_limit=1)  # 1 request/s, bursts of 2
+        for operation in secured_operations(service.app):
+            with subtests.test(operation=str(operation)):
+                api, other = await service.client(), await service.client()
+                statuses = []
+                for _ in range(10):  # the third request within a second is over; ten allow for a slow machine
+                    response = await service.send(operation, api.token)
+                    statuses.append(response.status_code)
+                    if response.status_code == 429:
+                        break
+                assert statuses[-1] == 429, statuses
+                assert 429 not in statuses[:2], statuses
+                assert_problem(response, 429, "Too Many Requests")
+                assert int(response.headers["retry-after"]) >= 1
+                # another client of the same partner has a bucket of its own
+                assert (await service.send(operation, other.token)).status_code != 429
 
 
 # -- logs -------------------------------------------------------------------------------------------------
@@ -540,12 +536,7 @@ class TestServedLogs:
     ) -> None:
         """The same through ``fleetreg serve`` at log level debug: Granian's own loggers included, every
         stderr line is a JSON object, and none holds a secret, token or PIN."""
-        setup = Database(database_url, min_size=1, max_size=1, timeout=10)
-        await setup.open()
-        try:
-            api = await auth_clients.create_client(setup, scope=EVERY_SCOPE, partner_name="acme", enterprise_id=None)
-        finally:
-            await setup.close()
+        api = await create_client_in(database_url, scope=EVERY_SCOPE)
         port = free_port()
         stderr_path = tmp_path / "stderr.log"
         env = environment(

@@ -25,7 +25,9 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from robustness_support import Fleet, assert_invariants, assert_totals_exact
+
+from tests.support.fleet import Fleet
+from tests.support.invariants import assert_invariants, assert_totals_exact
 
 T = TypeVar("T")
 

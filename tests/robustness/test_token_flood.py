@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from robustness_support import served
 
 from fleetreg.auth import clients as auth_clients
 from fleetreg.db import Database
+from tests.support.processes import served
 
 pytestmark = pytest.mark.slow
 

@@ -40,7 +40,9 @@ class Table:
 
     @property
     def columns(self) -> str:
-        return ", ".join(["t.id", *(f"t.{name}" for name in self.attributes), "t.created_at", "t.updated_at"])
+        """The rendered columns, and ``version``: the row's version (xmin), its ETag."""
+        attributes = (f"t.{name}" for name in self.attributes)
+        return ", ".join(["t.id", *attributes, "t.created_at", "t.updated_at", "t.xmin::text AS version"])
 
     def visible_to(self, placeholder: str) -> str:
         """The row is seen by the caller whose enterprise is ``placeholder`` (NULL: every row)."""

@@ -25,7 +25,9 @@ from fleetreg.fleet.listing import (
 from fleetreg.fleet.queries import Table
 from fleetreg.fleet.service import Entity
 from fleetreg.problems import AppError, BadRequest, Forbidden
+from fleetreg.versions import etag
 from fleetreg.web import Documented, Request, Response, Routes, json_response, no_content, params
+from fleetreg.web.conditional import if_match
 from fleetreg.web.params import DeepObjects
 
 routes = Routes()
@@ -72,6 +74,13 @@ def _association(row: Record) -> dict[str, Any]:
             "ended_at": row["ended_at"],
         },
     }
+
+
+def _document(table: Table, row: Record, status: int = 200) -> Response:
+    """One resource in the envelope, with its ETag (its row version)."""
+    response = json_response({"data": _resource(table, row), "meta": {}}, status)
+    response.set_header("ETag", etag(row["version"]))
+    return response
 
 
 def _list_meta(page: int, limit: int, total: int | None) -> dict[str, int]:
@@ -127,11 +136,11 @@ def _entity_routes(
     async def create_resources(request: Request, caller: FleetAccess, body: Any) -> Response:
         items, many = _new_items(body.data)
         rows = await service.create(request.state.db, caller.enterprise_id, entity, items)
-        resources = [_resource(entity.table, row) for row in rows]
-        response = json_response({"data": resources if many else resources[0], "meta": {}}, 201)
         if not many:
+            response = _document(entity.table, rows[0], 201)
             response.set_header("Location", f"{path}/{rows[0]['id']}")
-        return response
+            return response
+        return json_response({"data": [_resource(entity.table, row) for row in rows], "meta": {}}, 201)
 
     async def list_resources(
         request: Request, caller: FleetAccess, limit: int, page: int, count: bool, search: str | None, **filtered: Any
@@ -151,17 +160,22 @@ def _entity_routes(
 
     async def get_resource(request: Request, caller: FleetAccess, **ids: str) -> Response:
         row = await service.get(request.state.db, caller.enterprise_id, entity, ids[f"{kind}_id"])
-        return json_response({"data": _resource(entity.table, row), "meta": {}})
+        return _document(entity.table, row)
 
     async def update_resource(request: Request, caller: FleetAccess, body: Any, **ids: str) -> Response:
         resource_id = ids[f"{kind}_id"]
         row = await service.update(
-            request.state.db, caller.enterprise_id, entity, resource_id, _changes(resource_id, body.data)
+            request.state.db,
+            caller.enterprise_id,
+            entity,
+            resource_id,
+            _changes(resource_id, body.data),
+            if_match(request),
         )
-        return json_response({"data": _resource(entity.table, row), "meta": {}})
+        return _document(entity.table, row)
 
     async def delete_resource(request: Request, caller: FleetAccess, **ids: str) -> Response:
-        await service.delete(request.state.db, caller.enterprise_id, entity, ids[f"{kind}_id"])
+        await service.delete(request.state.db, caller.enterprise_id, entity, ids[f"{kind}_id"], if_match(request))
         return no_content()
 
     routes.add(
@@ -200,6 +214,7 @@ def _entity_routes(
         path_params=item_id,
         responses={200: document},
         problems=(entity.not_found,),
+        conditional=True,
     )
     routes.add(
         "PATCH",
@@ -214,6 +229,7 @@ def _entity_routes(
         body=patch,
         responses={200: document},
         problems=(entity.not_found, *update_problems),
+        conditional=True,
     )
     routes.add(
         "DELETE",
@@ -227,6 +243,7 @@ def _entity_routes(
         path_params=item_id,
         responses={204: Documented(description="Deleted")},
         problems=(entity.not_found, *delete_problems),
+        conditional=True,
     )
 
 

@@ -28,11 +28,13 @@ from typing import Any, NoReturn
 
 from asyncpg import Record
 
+from fleetreg import versions
 from fleetreg.db import Connection, Database
 from fleetreg.fleet import errors, formats, queries
 from fleetreg.fleet.listing import ObjectParameters
 from fleetreg.fleet.queries import CHIPS, DEVICES, ENTERPRISES, VEHICLES, Table
 from fleetreg.problems import AppError, BadRequest, Forbidden
+from fleetreg.versions import Precondition
 
 # OFFSET beyond this returns nothing anyway; it keeps a huge ``page`` inside PostgreSQL's bigint.
 _LARGEST_OFFSET = 2**62
@@ -248,7 +250,12 @@ async def list_rows(
 
 
 async def update(
-    db: Database, enterprise: str | None, entity: Entity, resource_id: str, changes: Mapping[str, Any]
+    db: Database,
+    enterprise: str | None,
+    entity: Entity,
+    resource_id: str,
+    changes: Mapping[str, Any],
+    precondition: Precondition | None = None,
 ) -> Record:
     """Apply ``changes`` (attribute -> new value, only those given) to the resource."""
     table = entity.table
@@ -256,6 +263,7 @@ async def update(
 
     async def work(connection: Connection) -> Record:
         current = await _lock_own_row(connection, enterprise, entity, resource_id)
+        versions.check(precondition, current["version"])
         changed = {name: value for name, value in changes.items() if current[name] != value}
         if not changed:
             return current
@@ -301,12 +309,15 @@ async def _check_move(connection: Connection, table: Table, resource_id: str) ->
             )
 
 
-async def delete(db: Database, enterprise: str | None, entity: Entity, resource_id: str) -> None:
+async def delete(
+    db: Database, enterprise: str | None, entity: Entity, resource_id: str, precondition: Precondition | None = None
+) -> None:
     """Delete the resource (softly, but chips), unless something still needs it (409)."""
     table = entity.table
 
     async def work(connection: Connection) -> None:
-        await _lock_own_row(connection, enterprise, entity, resource_id)
+        current = await _lock_own_row(connection, enterprise, entity, resource_id)
+        versions.check(precondition, current["version"])
         if table is ENTERPRISES:
             members = await connection.fetchrow(queries.ENTERPRISE_HAS_LIVE_MEMBERS, resource_id)
             if members["vehicles"] or members["devices"]:

@@ -22,23 +22,30 @@ from fleetreg.partner.schemas import CONNECTOR_TYPES
 
 # What a response renders, in its order. Ids leave as text: asyncpg's own UUID type is not one that
 # orjson serialises, and PostgreSQL's uuid output is cheaper than converting in Python.
-CONNECTOR_FIELDS = ("id", "customer_id", "hardware_version", "name", "pin", "software_version", "type")
+# ``version`` is the row's version (xmin), its ETag (fleetreg.web.conditional); never rendered in a body.
 CUSTOMER_FIELDS = ("id", "name", "created_at")
 CONNECTOR_COLUMNS = (
-    "id::text AS id, customer_id::text AS customer_id, hardware_version, name, pin, software_version, type"
+    "id::text AS id, customer_id::text AS customer_id, hardware_version, name, pin, software_version, type, "
+    "xmin::text AS version"
 )
-CUSTOMER_COLUMNS = "id::text AS id, name, created_at"
+CUSTOMER_COLUMNS = "id::text AS id, name, created_at, xmin::text AS version"
 
 # -- connectors -----------------------------------------------------------------------------------
 
-# The same connector as its JSON object (UTF-8 bytes), as a read renders it: see connector_page_query.
+# The same connector as its JSON object (UTF-8 bytes), as a read renders it (see connector_page_query),
+# and its version.
 CONNECTOR_JSON_BY_ID = """
-SELECT convert_to(row_to_json(c)::text, 'UTF8')
-FROM (
-    SELECT id, customer_id, hardware_version, name, pin, software_version, type
-    FROM connectors WHERE partner_id = $1 AND id = $2
+SELECT convert_to(row_to_json(c)::text, 'UTF8') AS body, t.xmin::text AS version
+FROM connectors AS t
+CROSS JOIN LATERAL (
+    SELECT t.id, t.customer_id, t.hardware_version, t.name, t.pin, t.software_version, t.type
 ) AS c
+WHERE t.partner_id = $1 AND t.id = $2
 """
+
+# The version of a connector, locked for the write that checks it (If-Match). No row: no such connector.
+LOCK_CONNECTOR_VERSION = "SELECT xmin::text FROM connectors WHERE partner_id = $1 AND id = $2 FOR UPDATE"
+LOCK_CUSTOMER_VERSION = "SELECT xmin::text FROM customers WHERE partner_id = $1 AND id = $2 FOR UPDATE"
 
 # A name already taken inserts nothing (and returns no row), also when a concurrent insert of the same
 # name commits first. A customer_id of no customer of the partner violates connectors_customer_fkey.
@@ -180,7 +187,7 @@ RENAME_CUSTOMER = f"UPDATE customers SET name = $3 WHERE partner_id = $1 AND id 
 # Taken before looking for its connectors: a connector being assigned to the customer holds a KEY
 # SHARE lock on it (its foreign key check) until it commits, so once this lock is ours every
 # assignment is either visible to the next statement or will find the customer gone.
-LOCK_CUSTOMER = "SELECT id FROM customers WHERE partner_id = $1 AND id = $2 FOR UPDATE"
+LOCK_CUSTOMER = LOCK_CUSTOMER_VERSION
 
 # No row: the customer still has connectors.
 DELETE_CUSTOMER_WITHOUT_CONNECTORS = """
@@ -247,5 +254,13 @@ async def customer_page(
     return split_page(rows, CUSTOMER_FIELDS)
 
 
-async def lock_customer(connection: Connection, partner_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
-    return await connection.fetchval(LOCK_CUSTOMER, partner_id, customer_id) is not None
+async def lock_customer(connection: Connection, partner_id: uuid.UUID, customer_id: uuid.UUID) -> str | None:
+    """The customer's version, its row locked; None when there is no such customer."""
+    version: str | None = await connection.fetchval(LOCK_CUSTOMER, partner_id, customer_id)
+    return version
+
+
+async def lock_connector(connection: Connection, partner_id: uuid.UUID, connector_id: uuid.UUID) -> str | None:
+    """The connector's version, its row locked; None when there is no such connector."""
+    version: str | None = await connection.fetchval(LOCK_CONNECTOR_VERSION, partner_id, connector_id)
+    return version

@@ -27,7 +27,9 @@ from fleetreg.partner.schemas import (
     CustomerList,
     NewConnector,
 )
+from fleetreg.versions import etag
 from fleetreg.web import Documented, Request, Response, Routes, dumps, json_response, no_content, params
+from fleetreg.web.conditional import if_match
 
 # The seed documents a ``default`` response on every operation.
 routes = Routes(default_response="An error occurred - see status code and problem response for more information.")
@@ -50,6 +52,12 @@ _CREATED = {"Location": {"description": "The new resource.", "required": True, "
 def _partner(caller: Principal) -> uuid.UUID:
     assert caller.partner_id is not None  # partner_scope admits only partner-bound clients
     return caller.partner_id
+
+
+def _resource(row: dict[str, Any], status: int = 200) -> Response:
+    """A single resource as JSON, with its ETag (its row version, which the body does not show)."""
+    version = row.pop("version")
+    return json_response(row, status, headers=[(b"etag", etag(version).encode())])
 
 
 # -- connectors -----------------------------------------------------------------------------------
@@ -122,7 +130,7 @@ async def list_connectors(
 async def create_connector(request: Request, caller: Principal, body: NewConnector) -> Response:
     """Add a connector to the partner's pool, optionally assigned to a customer at once."""
     connector = await service.create_connector(request.state.db, _partner(caller), body)
-    response = json_response(connector, 201)
+    response = _resource(connector, 201)
     response.set_header("Location", f"{CONNECTORS}/{connector['id']}")
     return response
 
@@ -136,10 +144,12 @@ async def create_connector(request: Request, caller: Principal, body: NewConnect
     path_params=CONNECTOR_ID,
     responses={200: Connector},
     problems=(ConnectorNotFound,),
+    conditional=True,
 )
 async def get_connector(request: Request, caller: Principal, connector_id: uuid.UUID) -> Response:
     """Retrieve a single connector by its identifier."""
-    return Response(await service.get_connector(request.state.db, _partner(caller), connector_id))
+    body, version = await service.get_connector(request.state.db, _partner(caller), connector_id)
+    return Response(body, headers=[(b"etag", etag(version).encode())])
 
 
 @routes.put(
@@ -152,14 +162,17 @@ async def get_connector(request: Request, caller: Principal, connector_id: uuid.
     body=ConnectorAssignment,
     responses={200: Connector},
     problems=(ConnectorNotFound, UnknownCustomer),
+    conditional=True,
 )
 async def assign_connector(
     request: Request, caller: Principal, connector_id: uuid.UUID, body: ConnectorAssignment
 ) -> Response:
     """Update connector settings: assign the connector to a customer of the partner, or unassign it
     with `null`."""
-    connector = await service.assign_connector(request.state.db, _partner(caller), connector_id, body.customer_id)
-    return json_response(connector)
+    connector = await service.assign_connector(
+        request.state.db, _partner(caller), connector_id, body.customer_id, if_match(request)
+    )
+    return _resource(connector)
 
 
 @routes.delete(
@@ -171,10 +184,11 @@ async def assign_connector(
     path_params=CONNECTOR_ID,
     responses={204: Documented(description="Deleted.")},
     problems=(ConnectorNotFound,),
+    conditional=True,
 )
 async def delete_connector(request: Request, caller: Principal, connector_id: uuid.UUID) -> Response:
     """Remove a connector from the partner's pool, whether assigned or not."""
-    await service.delete_connector(request.state.db, _partner(caller), connector_id)
+    await service.delete_connector(request.state.db, _partner(caller), connector_id, if_match(request))
     return no_content()
 
 
@@ -214,7 +228,7 @@ async def list_customers(request: Request, caller: Principal, limit: int, name: 
 async def create_customer(request: Request, caller: Principal, body: CustomerInput) -> Response:
     """`Location` names the new customer."""
     customer = await service.create_customer(request.state.db, _partner(caller), body.name)
-    response = json_response(customer, 201)
+    response = _resource(customer, 201)
     response.set_header("Location", f"{CUSTOMERS}/{customer['id']}")
     return response
 
@@ -228,9 +242,10 @@ async def create_customer(request: Request, caller: Principal, body: CustomerInp
     path_params=CUSTOMER_ID,
     responses={200: Customer},
     problems=(CustomerNotFound,),
+    conditional=True,
 )
 async def get_customer(request: Request, caller: Principal, customer_id: uuid.UUID) -> Response:
-    return json_response(await service.get_customer(request.state.db, _partner(caller), customer_id))
+    return _resource(await service.get_customer(request.state.db, _partner(caller), customer_id))
 
 
 @routes.put(
@@ -243,11 +258,14 @@ async def get_customer(request: Request, caller: Principal, customer_id: uuid.UU
     body=CustomerInput,
     responses={200: Customer},
     problems=(CustomerNotFound,),
+    conditional=True,
 )
 async def rename_customer(request: Request, caller: Principal, customer_id: uuid.UUID, body: CustomerInput) -> Response:
     """Replace the customer's writable members (its name)."""
-    customer = await service.rename_customer(request.state.db, _partner(caller), customer_id, body.name)
-    return json_response(customer)
+    customer = await service.rename_customer(
+        request.state.db, _partner(caller), customer_id, body.name, if_match(request)
+    )
+    return _resource(customer)
 
 
 @routes.delete(
@@ -259,8 +277,9 @@ async def rename_customer(request: Request, caller: Principal, customer_id: uuid
     path_params=CUSTOMER_ID,
     responses={204: Documented(description="Deleted.")},
     problems=(CustomerNotFound, CustomerHasConnectors),
+    conditional=True,
 )
 async def delete_customer(request: Request, caller: Principal, customer_id: uuid.UUID) -> Response:
     """Delete a customer that has no connectors assigned."""
-    await service.delete_customer(request.state.db, _partner(caller), customer_id)
+    await service.delete_customer(request.state.db, _partner(caller), customer_id, if_match(request))
     return no_content()

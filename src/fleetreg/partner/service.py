@@ -22,8 +22,10 @@ from fleetreg.partner.errors import (
 )
 from fleetreg.partner.queries import ConnectorFilters
 from fleetreg.partner.schemas import CONNECTOR_TYPES, NewConnector
+from fleetreg.versions import Precondition, check
 
 Row = dict[str, Any]
+"""A resource as the API renders it, and its ``version`` (the row's version: its ETag)."""
 
 
 # -- connectors -----------------------------------------------------------------------------------
@@ -51,15 +53,13 @@ async def list_connectors(
     return await queries.connector_page(db, partner_id, filters, limit, offset)
 
 
-async def get_connector(db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID | str) -> bytes:
-    """The connector as its JSON object, built by PostgreSQL (the hot read: no decoding to re-encode).
-
-    ``connector_id`` may be given as its canonical text (lower case, hyphenated), as the fast lane
-    does: asyncpg encodes that as fast as a UUID, without building one."""
-    body: bytes | None = await db.fetchval(queries.CONNECTOR_JSON_BY_ID, partner_id, connector_id)
-    if body is None:
+async def get_connector(db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID) -> tuple[bytes, str]:
+    """The connector as its JSON object, built by PostgreSQL (the hot read: no decoding to re-encode),
+    and its version."""
+    row = await db.fetchrow(queries.CONNECTOR_JSON_BY_ID, partner_id, connector_id)
+    if row is None:
         raise _connector_not_found(connector_id)
-    return body
+    return bytes(row["body"]), row["version"]
 
 
 async def create_connector(db: Database, partner_id: uuid.UUID, new: NewConnector) -> Row:
@@ -84,15 +84,25 @@ async def create_connector(db: Database, partner_id: uuid.UUID, new: NewConnecto
 
 
 async def assign_connector(
-    db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID, customer_id: uuid.UUID | None
+    db: Database,
+    partner_id: uuid.UUID,
+    connector_id: uuid.UUID,
+    customer_id: uuid.UUID | None,
+    precondition: Precondition | None = None,
 ) -> Row:
     """Assigns the connector to the customer, or unassigns it (``customer_id`` None).
 
     One statement: an unknown connector changes nothing (404); a customer that is not the partner's
-    violates the tenant-safe foreign key (422, also when the customer is deleted concurrently).
+    violates the tenant-safe foreign key (422, also when the customer is deleted concurrently). With
+    ``If-Match``, the connector is locked and its version checked first.
     """
 
     async def work(connection: Connection) -> Row:
+        if precondition is not None:
+            version = await queries.lock_connector(connection, partner_id, connector_id)
+            if version is None:
+                raise _connector_not_found(connector_id)
+            check(precondition, version)
         row = await connection.fetchrow(queries.ASSIGN_CONNECTOR, partner_id, connector_id, customer_id)
         if row is None:
             raise _connector_not_found(connector_id)
@@ -101,17 +111,24 @@ async def assign_connector(
     return await db.write(work)
 
 
-async def delete_connector(db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID) -> None:
+async def delete_connector(
+    db: Database, partner_id: uuid.UUID, connector_id: uuid.UUID, precondition: Precondition | None = None
+) -> None:
     """Removes the connector from the partner's pool, assigned or not."""
 
     async def work(connection: Connection) -> None:
+        if precondition is not None:
+            version = await queries.lock_connector(connection, partner_id, connector_id)
+            if version is None:
+                raise _connector_not_found(connector_id)
+            check(precondition, version)
         if await connection.fetchval(queries.DELETE_CONNECTOR, partner_id, connector_id) is None:
             raise _connector_not_found(connector_id)
 
     await db.write(work)
 
 
-def _connector_not_found(connector_id: uuid.UUID | str) -> ConnectorNotFound:
+def _connector_not_found(connector_id: uuid.UUID) -> ConnectorNotFound:
     return ConnectorNotFound(f"no connector with id {connector_id}")
 
 
@@ -141,8 +158,15 @@ async def create_customer(db: Database, partner_id: uuid.UUID, name: str) -> Row
     return await db.write(work)
 
 
-async def rename_customer(db: Database, partner_id: uuid.UUID, customer_id: uuid.UUID, name: str) -> Row:
+async def rename_customer(
+    db: Database, partner_id: uuid.UUID, customer_id: uuid.UUID, name: str, precondition: Precondition | None = None
+) -> Row:
     async def work(connection: Connection) -> Row:
+        if precondition is not None:
+            version = await queries.lock_customer(connection, partner_id, customer_id)
+            if version is None:
+                raise _customer_not_found(customer_id)
+            check(precondition, version)
         row = await connection.fetchrow(queries.RENAME_CUSTOMER, partner_id, customer_id, name)
         if row is None:
             raise _customer_not_found(customer_id)
@@ -151,7 +175,9 @@ async def rename_customer(db: Database, partner_id: uuid.UUID, customer_id: uuid
     return await db.write(work)
 
 
-async def delete_customer(db: Database, partner_id: uuid.UUID, customer_id: uuid.UUID) -> None:
+async def delete_customer(
+    db: Database, partner_id: uuid.UUID, customer_id: uuid.UUID, precondition: Precondition | None = None
+) -> None:
     """Deletes a customer that has no connectors (409 while it has some).
 
     The customer is locked first, so a connector assigned concurrently either committed before (and
@@ -159,8 +185,10 @@ async def delete_customer(db: Database, partner_id: uuid.UUID, customer_id: uuid
     """
 
     async def work(connection: Connection) -> None:
-        if not await queries.lock_customer(connection, partner_id, customer_id):
+        version = await queries.lock_customer(connection, partner_id, customer_id)
+        if version is None:
             raise _customer_not_found(customer_id)
+        check(precondition, version)
         deleted = await connection.fetchval(queries.DELETE_CUSTOMER_WITHOUT_CONNECTORS, partner_id, customer_id)
         if deleted is None:
             raise CustomerHasConnectors(

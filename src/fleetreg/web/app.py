@@ -16,7 +16,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +33,7 @@ from fleetreg.problems import (
     NotFound,
     UriTooLong,
 )
-from fleetreg.web import bodies
+from fleetreg.web import bodies, conditional
 from fleetreg.web.asgi import Headers, Receive, Scope, Send
 from fleetreg.web.request import ClientGone, Request, too_large
 from fleetreg.web.responses import PROBLEM_JSON, AnyResponse, Response, StreamingResponse, dumps
@@ -76,6 +76,8 @@ class State:
 
 
 Lifespan = Callable[["WebApp"], AbstractAsyncContextManager[None]]
+# How a write request's endpoint runs (fleetreg.writes: one transaction, actor, idempotency key).
+WriteRunner = Callable[[Request, Callable[[], Awaitable[AnyResponse]]], Awaitable[AnyResponse]]
 
 
 class WebApp:
@@ -87,6 +89,7 @@ class WebApp:
         metrics: Metrics,
         lifespan: Lifespan | None = None,
         openapi: Callable[[WebApp], dict[str, Any]] | None = None,
+        write_runner: WriteRunner | None = None,
     ) -> None:
         self.routes = list(routes)
         self.router = Router(self.routes)
@@ -95,6 +98,7 @@ class WebApp:
         self.state = State()
         self._lifespan = lifespan
         self._openapi_builder = openapi
+        self._write_runner = write_runner
         self._openapi: tuple[dict[str, Any], bytes] | None = None
 
     def include(self, routes: Iterable[Route]) -> None:
@@ -259,7 +263,12 @@ class WebApp:
             arguments["body"] = bodies.validate(route.body, bodies.parse_json(await request.body()))
         elif chunked:
             await request.body()  # a body nobody reads still may not pass the limit
-        return await route.endpoint(request, **arguments)
+        if route.unit_of_work and self._write_runner is not None:
+            return await self._write_runner(request, lambda: route.endpoint(request, **arguments))
+        response = await route.endpoint(request, **arguments)
+        if route.conditional and isinstance(response, Response) and response.status == 200:
+            return _not_modified(request, response)
+        return response
 
     def _options(self, request: Request, entry: PathEntry) -> Response:
         response = Response(b"", 204, media_type=None, headers=[(b"allow", entry.allow.encode())])
@@ -328,6 +337,16 @@ class WebApp:
             return None
         address = request.client_address()
         return f"{client[0]}:{client[1]}" if address == client[0] else address
+
+
+def _not_modified(request: Request, response: Response) -> Response:
+    """304 when the request's If-None-Match matches the answer's ETag, else the answer."""
+    wanted = request.header_values(b"if-none-match")
+    current = response.header("ETag")
+    if wanted and current is not None and any(conditional.none_match(value, current) for value in wanted):
+        kept = [(name, value) for name, value in response.headers if name in (b"etag", b"cache-control", b"vary")]
+        return Response(b"", 304, media_type=None, headers=kept)
+    return response
 
 
 async def _stream(chunks: AsyncIterator[bytes], send: Send) -> None:

@@ -20,9 +20,12 @@ from fleetreg.problems import (
     AppError,
     BadRequest,
     Forbidden,
+    IdempotencyKeyReused,
     InternalError,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
+    RequestInProgress,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
@@ -86,6 +89,29 @@ def _header(description: str, schema: dict[str, Any], *, required: bool = True) 
 
 _TEXT = {"type": "string"}
 REQUEST_ID_HEADER = _header("The request's id: the client's X-Request-ID when short and plain, else a new one.", _TEXT)
+ETAG_HEADER = _header("The resource's version (a strong ETag), for If-Match and If-None-Match.", _TEXT)
+REPLAYED_HEADER = _header(
+    "true when this is the stored answer of an earlier request with the same Idempotency-Key.",
+    {"type": "string", "enum": ["true"]},
+    required=False,
+)
+_HEADER_PARAMETERS = {
+    "Idempotency-Key": {
+        "description": "Makes a retry safe: a repeat with the same key (same caller, method, path and body, within "
+        "24 hours) gets the first answer again, with Idempotent-Replayed: true. 1 to 255 printable ASCII "
+        'characters, bare or as a quoted string ("...").',
+        "schema": {"type": "string", "minLength": 1, "maxLength": 257},
+    },
+    "If-Match": {
+        "description": "Only if the resource is at this version (its ETag; * for any): otherwise 412 with the "
+        "current etag.",
+        "schema": {"type": "string"},
+    },
+    "If-None-Match": {
+        "description": "304 Not Modified when the resource is still at this version (its ETag).",
+        "schema": {"type": "string"},
+    },
+}
 _STATUS_HEADERS: dict[int, dict[str, dict[str, Any]]] = {
     201: {"Location": _header("The created resource (when one was created).", _TEXT, required=False)},
     401: {"WWW-Authenticate": _header("The challenge; its error says what was wrong with the credentials.", _TEXT)},
@@ -199,6 +225,12 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         parameters.append(entry)
     if route.deep is not None:
         parameters.extend(dict(parameter) for parameter in route.deep.parameters)
+    headers = []
+    if route.unit_of_work:
+        headers.append("Idempotency-Key")
+    if route.conditional:
+        headers.append("If-None-Match" if route.method == "GET" else "If-Match")
+    parameters += [{"name": name, "in": "header", "required": False, **_HEADER_PARAMETERS[name]} for name in headers]
     return parameters
 
 
@@ -250,6 +282,12 @@ def _responses(
         str(status): _documented(status, documented, refs) for status, documented in sorted(route.responses.items())
     }
     problems: list[type[AppError]] = [BadRequest, *route.problems]
+    if route.unit_of_work:
+        problems += [RequestInProgress, IdempotencyKeyReused]
+    if route.conditional and route.method != "GET":
+        problems.append(PreconditionFailed)
+    if route.conditional and route.method == "GET":
+        responses["304"] = {"description": "Not Modified: the resource is at the version If-None-Match names."}
     if secured and route.access is not None:
         problems += [Unauthorized, Forbidden, TooManyRequests, *route.access.problems]
     if route.path_params:
@@ -286,8 +324,12 @@ def _responses(
     for key, response in responses.items():
         headers = response.setdefault("headers", {})
         headers.update(_STATUS_HEADERS.get(int(key), {}) if key.isdigit() else {})
+        if route.conditional and key in ("200", "201", "304"):
+            headers["ETag"] = ETAG_HEADER
+        if route.unit_of_work:
+            headers["Idempotent-Replayed"] = REPLAYED_HEADER
         headers["X-Request-ID"] = REQUEST_ID_HEADER
-    return responses
+    return dict(sorted(responses.items()))
 
 
 _GENERIC_SLUGS = frozenset({"bad-request", "not-found", "internal-error", "service-unavailable"})

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[..., Awaitable["Response"]]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class Route:
     """Parameter name -> the endpoint's argument name."""
     default_response: str | None = None
     """OpenAPI's ``default`` response (a problem), with this description, as the seed documents it."""
+    unit_of_work: bool = False
+    """The endpoint runs in one transaction with the request's actor and idempotency key (writes)."""
+    conditional: bool = False
+    """A single resource: its answers carry an ETag; If-Match (writes) and If-None-Match (GET) apply."""
 
     @property
     def takes_json(self) -> bool:
@@ -136,6 +141,7 @@ class Routes:
         include_in_schema: bool = True,
         oauth_errors: bool = False,
         openapi_extra: Mapping[str, Any] | None = None,
+        conditional: bool = False,
     ) -> Callable[[Endpoint], Endpoint]:
         def register(endpoint: Endpoint) -> Endpoint:
             self.add(
@@ -157,6 +163,7 @@ class Routes:
                 include_in_schema=include_in_schema,
                 oauth_errors=oauth_errors,
                 openapi_extra=openapi_extra,
+                conditional=conditional,
             )
             return endpoint
 
@@ -183,6 +190,7 @@ class Routes:
         include_in_schema: bool = True,
         oauth_errors: bool = False,
         openapi_extra: Mapping[str, Any] | None = None,
+        conditional: bool = False,
     ) -> Route:
         """Declare a route for an endpoint made elsewhere (one per fleet kind, say)."""
         if method not in METHODS:
@@ -214,6 +222,8 @@ class Routes:
             openapi_extra=dict(openapi_extra or {}),
             arguments=arguments,
             default_response=self.default_response,
+            unit_of_work=method in WRITE_METHODS and not oauth_errors,
+            conditional=conditional,
         )
         self.routes.append(route)
         return route

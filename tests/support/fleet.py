@@ -1,28 +1,13 @@
-"""Helpers and fixtures of the fleet API tests.
-
-A module name of its own, and no tests/fleet/conftest.py: tests/ is not a package, so every
-conftest.py is imported as the module "conftest", and a second one would replace the root conftest
-for the modules that import from it. Test modules bind the fixtures they use by assignment
-(``fleet = fleet_helpers.fleet``).
-"""
+"""Fleet resources through the API, and valid fleet identifiers (CNPJ, IMEI, ICCID)."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-import pytest
 
-from fleetreg.app import create_app
 from fleetreg.fleet.formats import cnpj_check_digits
-from fleetreg.settings import Settings
-from fleetreg.web.app import WebApp
-
-PROBLEM = "application/problem+json"
 
 
 def luhn_complete(digits: str) -> str:
@@ -47,21 +32,6 @@ def imei_of(number: int) -> str:
 
 def iccid_of(number: int) -> str:
     return luhn_complete(f"895501{number:012d}")
-
-
-def assert_problem(response: httpx.Response, status: int, title: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["title"] == title, body
-    assert body["type"].startswith("/problems/")
-    assert body["detail"]
-    return body
-
-
-def pointers(problem: dict[str, Any]) -> list[str]:
-    return [entry["pointer"] for entry in problem["errors"]]
 
 
 class Fleet:
@@ -149,64 +119,3 @@ class Fleet:
     async def end(self, *association_ids: str) -> httpx.Response:
         body = {"data": [{"type": "device_association", "id": i} for i in association_ids]}
         return await self.client.request("DELETE", "/v2/vehicles/associations/devices", json=body, headers=self.headers)
-
-
-async def assert_invariants(db: asyncpg.Connection) -> None:
-    two_active = await db.fetch(
-        "SELECT device_id FROM device_associations WHERE ended_at IS NULL GROUP BY device_id HAVING count(*) > 1"
-    )
-    assert two_active == [], "a device has two active associations"
-    mains = await db.fetch(
-        """SELECT vehicle_id, count(*) FILTER (WHERE is_main_device) AS mains FROM device_associations
-           WHERE ended_at IS NULL GROUP BY vehicle_id HAVING count(*) FILTER (WHERE is_main_device) <> 1"""
-    )
-    assert mains == [], f"vehicles without exactly one main: {mains}"
-    mixed = await db.fetch(
-        """SELECT a.id FROM device_associations a JOIN vehicles v ON v.id = a.vehicle_id
-           JOIN devices d ON d.id = a.device_id
-           WHERE v.enterprise_id <> a.enterprise_id OR d.enterprise_id <> a.enterprise_id"""
-    )
-    assert mixed == [], "an association crosses enterprises"
-    overlapping = await db.fetch(
-        """SELECT a.id FROM device_associations a JOIN device_associations b
-           ON a.device_id = b.device_id AND a.id < b.id
-           AND tstzrange(a.created_at, a.ended_at) && tstzrange(b.created_at, b.ended_at)"""
-    )
-    assert overlapping == [], "a device's associations overlap in time"
-
-
-# -- fixtures (bound by the test modules) ---------------------------------------------------------
-
-
-@pytest.fixture
-def fleet(client: httpx.AsyncClient) -> Fleet:
-    """Creates resources through the test's ``client``."""
-    return Fleet(client)
-
-
-@pytest.fixture
-async def invariants(db: asyncpg.Connection) -> AsyncIterator[None]:
-    """After the test: the four invariants of API.md hold in the database, whatever happened."""
-    yield
-    await assert_invariants(db)
-
-
-@pytest.fixture
-def auth_settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url, data_dir=tmp_path / "data", db_pool_min=1, db_pool_max=5, fleet_auth="required"
-    )
-
-
-@pytest.fixture
-async def auth_app(auth_settings: Settings) -> AsyncIterator[WebApp]:
-    application = create_app(auth_settings)
-    async with application.running():
-        yield application
-
-
-@pytest.fixture
-async def auth_client(auth_app: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=auth_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fleetreg.test") as http:
-        yield http

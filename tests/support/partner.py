@@ -1,24 +1,17 @@
-"""Helpers and fixtures of the partner API tests.
-
-A module name of its own, and no tests/partner/conftest.py: tests/ is not a package, so every
-conftest.py is imported as the module "conftest", and a second one would replace the root conftest
-for the modules that import from it. Test modules bind the fixtures ``acme`` and ``globex`` by
-assignment (``acme = partner_support.acme``): ``pytest_plugins`` would come too late for assertion
-rewriting, and importing the names would read as unused imports shadowed by the test parameters.
-"""
+"""A partner's API client, and connector rows and counts read straight from the database."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
-PROBLEM = "application/problem+json"
+from tests.support.auth import ApiClient
+from tests.support.waiting import wait_until
+
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
 CONNECTOR_MEMBERS = {"id", "customer_id", "hardware_version", "name", "pin", "software_version", "type"}
@@ -26,43 +19,22 @@ CUSTOMER_MEMBERS = {"id", "name", "created_at"}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
 
-def assert_problem(response: httpx.Response, status: int, title: str) -> dict[str, Any]:
-    """An RFC 9457 problem with this status and title; returns its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["title"] == title
-    assert body["type"].startswith("/problems/")
-    assert body["detail"]
-    assert body["instance"] == response.request.url.path
-    return body
-
-
-def assert_bad_request(response: httpx.Response, **where: str) -> dict[str, Any]:
-    """A 400 naming the offending ``parameter=...`` or ``pointer=...`` among its ``errors``."""
-    body = assert_problem(response, 400, "Bad Request")
-    (kind, name), *_ = where.items()
-    assert any(error.get(kind) == name for error in body["errors"]), body
-    return body
-
-
 @dataclass
 class Partner:
     """A partner's API client: requests carry its token."""
 
     http: httpx.AsyncClient
-    api: Any  # conftest.ApiClient
+    api: ApiClient
 
     @property
     def id(self) -> uuid.UUID:
-        partner_id: uuid.UUID = self.api.partner_id
+        partner_id = self.api.partner_id
+        assert partner_id is not None, "a partner's client"
         return partner_id
 
     @property
     def headers(self) -> dict[str, str]:
-        headers: dict[str, str] = self.api.headers
-        return headers
+        return self.api.headers
 
     async def request(
         self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
@@ -166,21 +138,13 @@ async def count_connectors(
 
 async def wait_until_blocked(db: asyncpg.Connection, timeout: float = 10.0) -> None:
     """Wait until some other session of this database waits for a lock (a request queued behind ours)."""
-    async with asyncio.timeout(timeout):
-        while not await db.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-               WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock')"""
-        ):
-            await asyncio.sleep(0.01)
 
+    async def blocked() -> bool:
+        return bool(
+            await db.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                   WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock')"""
+            )
+        )
 
-@pytest.fixture
-async def acme(client: httpx.AsyncClient, make_api_client: Any) -> Partner:
-    """A partner, "acme", with a client holding every partner scope."""
-    return Partner(client, await make_api_client(partner="acme"))
-
-
-@pytest.fixture
-async def globex(client: httpx.AsyncClient, make_api_client: Any) -> Partner:
-    """Another partner, "globex", with a client holding every partner scope."""
-    return Partner(client, await make_api_client(partner="globex"))
+    await wait_until(blocked, "no request came to wait for our lock", timeout=timeout)

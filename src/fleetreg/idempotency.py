@@ -1,0 +1,130 @@
+"""Idempotency keys (the IETF ``Idempotency-Key`` header, API.md §6): a retried write gets the first
+answer again instead of doing the write twice.
+
+A key is claimed, and its answer stored, inside the transaction of the write itself
+(``fleetreg.writes``): a crash before the commit leaves neither the write nor the key, a crash after
+it leaves both, so a retry with the same key either runs the write for the first time or replays
+its answer, never both. While the first request runs, its transaction holds an advisory lock on
+(caller, key): a repeat meanwhile finds the lock taken and is answered 409 at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from fleetreg.db import Connection
+from fleetreg.problems import BadRequest, IdempotencyKeyReused, RequestInProgress
+
+RETENTION_HOURS = 24
+LONGEST_KEY = 255
+
+# One row when the key may be used: whether this transaction holds the key's lock now (false: a
+# request with this key is running), and the answer stored for it within the retention, if any.
+CLAIM_KEY = f"""
+SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked, k.fingerprint, k.status, k.headers, k.body
+FROM (SELECT 1) AS one
+LEFT JOIN idempotency_keys AS k
+    ON k.caller = $1 AND k.key = $2 AND k.created_at > now() - interval '{RETENTION_HOURS} hours'
+"""
+# An expired row of the same key is replaced.
+STORE_ANSWER = """
+INSERT INTO idempotency_keys (caller, key, fingerprint, status, headers, body)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (caller, key) DO UPDATE
+SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
+    body = excluded.body, created_at = now()
+"""
+# Expired keys, a batch at a time (maintenance; an index on created_at finds them).
+DELETE_EXPIRED = f"""
+DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '{RETENTION_HOURS} hours' LIMIT $1
+))
+"""
+
+
+def parse_key(values: list[str]) -> str | None:
+    """The key of the request's ``Idempotency-Key`` headers (none: None), bare or as a quoted string
+    (RFC 8941, the draft's form; the quotes are not part of the key); 400 otherwise."""
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _bad_key("send one Idempotency-Key header")
+    text = values[0].strip()
+    if text.startswith('"'):
+        key = _unquoted(text)
+    else:
+        key = text
+        if not all(0x20 <= ord(char) <= 0x7E for char in key):
+            raise _bad_key("a key is printable ASCII")
+    if not 1 <= len(key) <= LONGEST_KEY:
+        raise _bad_key(f"a key has 1 to {LONGEST_KEY} characters")
+    return key
+
+
+def _unquoted(text: str) -> str:
+    if len(text) < 2 or not text.endswith('"'):
+        raise _bad_key("a quoted key ends with a double quote")
+    key: list[str] = []
+    inner = iter(text[1:-1])
+    for char in inner:
+        if char == "\\":
+            escaped = next(inner, "")
+            if escaped not in ('"', "\\"):
+                raise _bad_key('in a quoted key, \\ escapes only " and \\')
+            key.append(escaped)
+        elif char == '"' or not 0x20 <= ord(char) <= 0x7E:
+            raise _bad_key("a quoted key is printable ASCII, its quotes escaped")
+        else:
+            key.append(char)
+    return "".join(key)
+
+
+def _bad_key(detail: str) -> BadRequest:
+    return BadRequest.from_errors([{"parameter": "Idempotency-Key", "detail": detail}])
+
+
+def fingerprint(method: str, target: bytes, body: bytes) -> bytes:
+    """What makes two requests the same request: method, path with query, and body."""
+    digest = hashlib.sha256(method.encode())
+    digest.update(b"\n" + target + b"\n")
+    digest.update(body)
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+async def claim(connection: Connection, caller: str, key: str, print_: bytes) -> StoredAnswer | None:
+    """Take the key for this transaction: None when the request is to run, the stored answer when
+    it ran already; 409 while another runs it, 422 when the key was used for another request."""
+    row = await connection.fetchrow(CLAIM_KEY, caller, key)
+    assert row is not None
+    if not row["locked"]:
+        raise RequestInProgress(f"a request with the Idempotency-Key {key!r} is still running")
+    if row["fingerprint"] is None:
+        return None
+    if bytes(row["fingerprint"]) != print_:
+        raise IdempotencyKeyReused(
+            f"the Idempotency-Key {key!r} was used for another request; use a new key for a new request"
+        )
+    headers = [(name, value) for name, value in orjson.loads(row["headers"])]
+    return StoredAnswer(row["status"], headers, bytes(row["body"]))
+
+
+async def store(
+    connection: Connection, caller: str, key: str, print_: bytes, status: int, headers: list[Any], body: bytes
+) -> None:
+    await connection.execute(STORE_ANSWER, caller, key, print_, status, orjson.dumps(headers).decode(), body)
+
+
+async def delete_expired(connection: Connection, batch: int = 1000) -> int:
+    status: str = await connection.execute(DELETE_EXPIRED, batch)
+    return int(status.split()[-1])
