@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -15,14 +16,25 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from argon2 import PasswordHasher
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import RSAAlgorithm
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from fleetreg.auth import clients as auth_clients
+from fleetreg.auth.guard import FailureLimiter, HashingGate, TooManyAttempts
 from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
 from fleetreg.settings import Settings
-from tests.support.app import App, MakeApp, MakeClient, database_of, include_router, revoked_of, signing_key_of
+from tests.support.app import (
+    App,
+    MakeApp,
+    MakeClient,
+    database_of,
+    include_router,
+    revoked_of,
+    signing_key_of,
+    use_token_clock,
+)
 from tests.support.auth import MakeApiClient, claims_for
 from tests.support.clock import FakeClock
 from tests.support.probes import auth_probe
@@ -219,6 +231,10 @@ class TestJwks:
         new = rotate(tmp_path)
         with pytest.raises(SigningKeyError, match="rotate first"):
             retire(tmp_path, new.kid)
+        # This process signs with the old key until it loads the keys again (as a restart does).
+        with pytest.raises(SigningKeyError, match="still signs with that key"):
+            retire(tmp_path, first.signing.kid)
+        assert KeyRing.from_directory(tmp_path).signing.kid == new.kid
         retire(tmp_path, first.signing.kid)
         after = KeyRing.from_directory(tmp_path)
         assert list(after.by_kid) == [new.kid]
@@ -251,6 +267,19 @@ class TestJwks:
 def signed(app: App, claims: dict[str, Any]) -> str:
     key = signing_key_of(app)
     return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+
+
+def signed_as_is(app: App, claims: dict[str, Any], kid: Any = None) -> str:
+    """Signed with the app's key, the claims as given (PyJWT's encode refuses some, e.g. iss=5)."""
+    key = signing_key_of(app)
+
+    def part(value: bytes) -> bytes:
+        return base64.urlsafe_b64encode(value).rstrip(b"=")
+
+    header = {"alg": "ES256", "typ": "JWT", "kid": kid or key.kid}
+    signing_input = part(json.dumps(header).encode()) + b"." + part(json.dumps(claims).encode())
+    signature = ECAlgorithm(ECAlgorithm.SHA256).sign(signing_input, key.private_key)
+    return (signing_input + b"." + part(signature)).decode()
 
 
 def unsigned_token(claims: dict[str, Any], header: dict[str, Any]) -> str:
@@ -391,6 +420,179 @@ class TestTokenVerification:
         token = signed(app, claims_for(api, scope="connectors:read", partner_id=None))
         response = await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 403
+
+
+NOW = int(time.time())
+
+
+class TestClaimTypesAndRanges:
+    """Signed with the real key, so only the claims are wrong: 401 naming the claim, never a 500, and
+    no token that never expires (issue 14 item 7)."""
+
+    @pytest.mark.parametrize(
+        ("changes", "reason"),
+        [
+            ({"iat": str(NOW)}, "iat is not a time"),
+            ({"iat": True}, "iat is not a time"),
+            ({"iat": float(NOW)}, "iat is not a time"),
+            ({"iat": None}, "lacks the claim iat"),
+            ({"iat": NOW + 3600}, "issued in the future"),
+            ({"iat": -5}, "iat is not a time"),
+            ({"exp": 1e300}, "exp is not a time"),
+            ({"exp": NOW + 600.5}, "exp is not a time"),
+            ({"exp": True}, "exp is not a time"),
+            ({"exp": str(NOW + 600)}, "exp is not a time"),
+            ({"exp": [NOW + 600]}, "exp is not a time"),
+            ({"exp": {"at": NOW + 600}}, "exp is not a time"),
+            ({"exp": 2**64}, "exp is not a time"),
+            ({"exp": 2**52}, "exp is not within 86400 s"),
+            ({"exp": NOW + 86_400 * 365}, "exp is not within 86400 s"),
+            ({"exp": NOW - 10, "iat": NOW - 20}, "expired"),
+            ({"exp": NOW - 1000, "iat": NOW - 1010}, "expired"),
+            ({"nbf": NOW + 3600}, "not valid yet"),
+            ({"nbf": "soon"}, "nbf is not a time"),
+            ({"nbf": False}, "nbf is not a time"),
+            ({"sub": 42}, "must be a string"),  # PyJWT's own check
+            ({"sub": ""}, "sub is not a string"),
+            ({"sub": "x" * 10_000}, "sub is not a string"),
+            ({"sub": ["a"]}, "must be a string"),
+            ({"jti": 7}, "must be a string"),
+            ({"scope": ["connectors:read"]}, "scope is not a string"),
+            ({"partner_id": 5}, "partner_id is not a UUID"),
+            ({"enterprise_id": {"id": 1}}, "enterprise_id is not a string"),
+            ({"iss": 5}, "issuer"),
+            ({"aud": [1, 2]}, "audience"),
+        ],
+    )
+    async def test_a_claim_of_the_wrong_type_or_range_is_401(
+        self,
+        client: httpx.AsyncClient,
+        make_api_client: MakeApiClient,
+        app: App,
+        changes: dict[str, Any],
+        reason: str,
+    ) -> None:
+        api = await make_api_client(scope="connectors:read")
+        claims = claims_for(api)
+        claims.update(changes)
+        claims = {key: value for key, value in claims.items() if value is not None}
+        await TestTokenVerification().assert_invalid(client, signed_as_is(app, claims), reason)
+
+    async def test_a_kid_that_is_not_a_string_is_401(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
+    ) -> None:
+        api = await make_api_client(scope="connectors:read")
+        token = signed_as_is(app, claims_for(api), kid=["x"])
+        await TestTokenVerification().assert_invalid(client, token, "malformed")
+
+    async def test_the_longest_lifetime_is_accepted(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App
+    ) -> None:
+        api = await make_api_client(scope="connectors:read")
+        token = signed(app, claims_for(api, iat=NOW, exp=NOW + 86_400, nbf=NOW))
+        response = await client.get("/probe/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+
+    async def test_an_injected_clock_expires_a_cached_token(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        api = await make_api_client(scope="connectors:read")
+        assert (await client.get("/probe/whoami", headers=api.headers)).status_code == 200
+        use_token_clock(app, lambda: time.time() + 3601)
+        await TestTokenVerification().assert_invalid(client, api.token, "expired")
+
+
+class TestTokenAttemptLimits:
+    """The token endpoint's failure limits and bounded hashing (issue 14 item 5); the flood itself,
+    against a real server with real argon2 parameters, is in tests/robustness/test_token_flood.py."""
+
+    async def test_unknown_client_ids_from_one_address_are_stopped_before_hashing(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient, app: App, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        good = await make_api_client()
+        hashed = 0
+
+        class Counting(PasswordHasher):
+            def verify(self, stored: Any, secret: Any) -> Any:
+                nonlocal hashed
+                hashed += 1
+                return super().verify(stored, secret)
+
+        monkeypatch.setattr(auth_clients, "HASHER", Counting(time_cost=1, memory_cost=256, parallelism=1))
+        answers = [
+            await token_request(client, {"grant_type": "client_credentials"}, basic(f"cl_unknown{n}", "nope"))
+            for n in range(25)
+        ]
+        assert [a.status_code for a in answers] == [401] * 20 + [429] * 5
+        assert hashed == 20, "a refused attempt costs no argon2 verification"
+        assert_oauth_error(answers[-1], 429, "slow_down")
+        assert int(answers[-1].headers["retry-after"]) >= 1
+        # a client that exists, with its right secret, is not held by its address's failures
+        ok = await token_request(
+            client, {"grant_type": "client_credentials"}, basic(good.client_id, good.client_secret)
+        )
+        assert ok.status_code == 200, ok.text
+
+    async def test_wrong_secrets_for_one_client_are_limited(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient
+    ) -> None:
+        api = await make_api_client()
+        other = await make_api_client()
+        wrong = [
+            await token_request(client, {"grant_type": "client_credentials"}, basic(api.client_id, "wrong"))
+            for _ in range(6)
+        ]
+        assert [a.status_code for a in wrong] == [401] * 5 + [429]
+        assert_oauth_error(wrong[-1], 429, "slow_down")
+        held = await token_request(
+            client, {"grant_type": "client_credentials"}, basic(api.client_id, api.client_secret)
+        )
+        assert held.status_code == 429, "until Retry-After, even the right secret waits"
+        ok = await token_request(
+            client, {"grant_type": "client_credentials"}, basic(other.client_id, other.client_secret)
+        )
+        assert ok.status_code == 200, "another client is not affected"
+
+    def test_a_failure_limit_refills(self) -> None:
+        now = [1000.0]
+        limiter = FailureLimiter(burst=2, interval=10.0, clock=lambda: now[0])
+        limiter.failed("k")
+        limiter.failed("k")
+        assert limiter.retry_after("k") == 10
+        now[0] += 4
+        assert limiter.retry_after("k") == 6
+        now[0] += 6
+        assert limiter.retry_after("k") is None
+        assert limiter.retry_after("never failed") is None
+
+    def test_the_limiter_forgets_the_oldest_keys_past_its_size(self) -> None:
+        limiter = FailureLimiter(burst=1, interval=60.0, max_keys=100)
+        for n in range(1000):
+            limiter.failed(f"10.0.{n // 256}.{n % 256}")
+        assert len(limiter._buckets) == 100
+        assert limiter.retry_after("10.0.3.231") == 60  # the newest are kept
+
+    async def test_the_hashing_gate_runs_at_most_its_concurrency_and_refuses_past_its_queue(self) -> None:
+        gate = HashingGate(concurrency=2, max_waiting=3)
+        running = 0
+        most = 0
+        release = threading.Event()
+
+        def work() -> None:
+            nonlocal running, most
+            running += 1
+            most = max(most, running)
+            release.wait(10)
+            running -= 1
+
+        tasks = [asyncio.create_task(gate.run(work)) for _ in range(5)]
+        await asyncio.sleep(0.2)
+        with pytest.raises(TooManyAttempts) as refused:
+            await gate.run(work)
+        assert refused.value.retry_after == 1
+        release.set()
+        await asyncio.gather(*tasks)
+        assert most == 2
 
 
 def _hs256(claims: dict[str, Any], secret: bytes, header: dict[str, Any]) -> str:

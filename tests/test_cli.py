@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -126,3 +127,60 @@ async def test_backup_and_restore(database_url: str, tmp_path: Path) -> None:
         assert await connection.fetchval("SELECT version_num FROM alembic_version") == migrate.head_revision()
     finally:
         await connection.close()
+
+
+# -- the CLI imports lazily (issue 13 item 5) --
+
+HEAVY = ("fastapi", "starlette", "granian", "sqlalchemy", "alembic")
+LOADED_AFTER = """
+import runpy, sys
+sys.argv = ["fleetreg", *sys.argv[1:]]
+try:
+    runpy.run_module("fleetreg", run_name="__main__")
+except SystemExit:
+    pass
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})), file=sys.stderr)
+"""
+
+
+def _top_level_modules_after(env: dict[str, str], *args: str) -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER, *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    return set(result.stderr.strip().splitlines()[-1].split())
+
+
+@pytest.mark.parametrize("args", [["--help"], ["clients", "--help"], ["db", "--help"]])
+def test_help_imports_no_web_framework_nor_sqlalchemy(args: list[str]) -> None:
+    loaded = _top_level_modules_after(environment(), *args)
+    assert "fleetreg" in loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_clients_list_on_a_current_schema_imports_no_web_framework_nor_sqlalchemy(database_url: str) -> None:
+    loaded = _top_level_modules_after(environment(FLEETREG_DATABASE_URL=database_url), "clients", "list")
+    assert "asyncpg" in loaded, "the command ran"
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+# -- backups and restores (issue 14 item 10) --
+
+
+async def test_a_backup_is_private_and_never_replaces_a_file_unasked(database_url: str, tmp_path: Path) -> None:
+    env = environment(FLEETREG_DATABASE_URL=database_url)
+    dump = tmp_path / "backup.dump"
+    written = subprocess.run([*FLEETREG, "db", "backup", str(dump)], env=env, capture_output=True, text=True)
+    assert written.returncode == 0, written.stderr
+    assert dump.stat().st_mode & 0o777 == 0o600
+    first = dump.read_bytes()
+
+    again = subprocess.run([*FLEETREG, "db", "backup", str(dump)], env=env, capture_output=True, text=True)
+    assert again.returncode == 2
+    assert again.stderr == f"fleetreg: error: {dump} exists: give another file, or --force to replace it\n"
+    assert dump.read_bytes() == first
+
+    dump.chmod(0o644)
+    forced = subprocess.run([*FLEETREG, "db", "backup", "--force", str(dump)], env=env, capture_output=True, text=True)
+    assert forced.returncode == 0, forced.stderr
+    assert dump.stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in tmp_path.iterdir()] == ["backup.dump"], "no partial file left behind"

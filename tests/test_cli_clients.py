@@ -21,8 +21,10 @@ def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 async def test_create_list_revoke(database_url: str, db: asyncpg.Connection) -> None:
     created = run(
-        database_url, "clients", "create", "--partner", "acme", "--scope", "connectors:write connectors:read", "--json"
-    )
+        database_url,
+        "clients", "create", "--partner", "acme", "--create-partner",
+        "--scope", "connectors:write connectors:read", "--json",
+    )  # fmt: skip
     assert created.returncode == 0, created.stderr
     client: dict[str, Any] = json.loads(created.stdout)
     assert set(client) == {"client_id", "client_secret", "partner_id", "enterprise_id", "scope"}
@@ -67,3 +69,38 @@ def test_user_mistakes_are_one_line(database_url: str) -> None:
         assert result.stderr.count("\n") == 1, result.stderr
         assert result.stderr.startswith("fleetreg: error: ")
         assert message in result.stderr
+
+
+async def test_an_unknown_partner_is_refused_unless_asked_to_create_it(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    typo = run(database_url, "clients", "create", "--partner", "acmee", "--scope", "connectors:read")
+    assert typo.returncode == 2
+    assert typo.stderr == (
+        "fleetreg: error: no partner named 'acmee' (`fleetreg partners list` shows them; "
+        "--create-partner makes a new one)\n"
+    )
+    assert await db.fetchval("SELECT count(*) FROM partners") == 0
+    assert await db.fetchval("SELECT count(*) FROM oauth_clients") == 0
+
+    made = run(database_url, "clients", "create", "--partner", "acme", "--create-partner", "--scope", "connectors:read")
+    assert made.returncode == 0, made.stderr
+    alone = run(database_url, "clients", "create", "--create-partner", "--scope", "fleet:read")
+    assert alone.returncode == 2
+    assert alone.stderr == "fleetreg: error: --create-partner needs --partner NAME\n"
+
+
+async def test_partners_list(database_url: str) -> None:
+    assert run(database_url, "partners", "list", "--json").stdout == ""
+    for partner in ("globex", "acme", "acme"):
+        created = run(
+            database_url, "clients", "create", "--partner", partner, "--create-partner", "--scope", "customers:read"
+        )
+        assert created.returncode == 0, created.stderr
+    listed = run(database_url, "partners", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(row["name"], row["active_clients"]) for row in rows] == [("acme", 2), ("globex", 1)]
+    assert set(rows[0]) == {"id", "name", "created_at", "active_clients"}
+    text = run(database_url, "partners", "list").stdout.splitlines()
+    assert [line.split()[-1] for line in text] == ["acme", "globex"]

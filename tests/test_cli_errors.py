@@ -171,7 +171,7 @@ class TestFailures:
 
     def test_backup_to_a_missing_directory(self, database_url: str) -> None:
         result = run("db", "backup", "/nonexistent/dir/b.dump", FLEETREG_DATABASE_URL=database_url)
-        assert_one_line_error(result, FAILED, 'could not open output file "/nonexistent/dir/b.dump"')
+        assert_one_line_error(result, FAILED, "cannot write /nonexistent/dir/b.dump: no directory /nonexistent/dir")
 
     def test_restore_of_a_file_that_is_no_dump(self, database_url: str, bad_enterprises: Path) -> None:
         result = run("db", "restore", "--yes", str(bad_enterprises), FLEETREG_DATABASE_URL=database_url)

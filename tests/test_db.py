@@ -6,11 +6,12 @@ import asyncio
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import asyncpg
 import pytest
 
+from fleetreg import db as db_module
 from fleetreg import pool as pool_module
 from fleetreg.db import Database
 from fleetreg.problems import BadRequest, Conflict, ServiceUnavailable
@@ -200,6 +201,8 @@ class ServerInTheMiddle:
         parts = urlsplit(database_url)
         self.socket = str(Path(parse_qs(parts.query)["host"][0]) / ".s.PGSQL.5432")
         self.database = parts.path.lstrip("/")
+        # the embedded server's password file, which its URL names (the proxy's URL passes it on)
+        self.passfile = parse_qs(parts.query).get("passfile", [None])[0]
         self.clients: list[asyncio.StreamWriter] = []
         self.server: asyncio.Server | None = None
         self.url = ""  # the proxy's, once entered
@@ -208,6 +211,8 @@ class ServerInTheMiddle:
         self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
         self.url = f"postgresql://postgres@127.0.0.1:{port}/{self.database}"
+        if self.passfile:
+            self.url += f"?passfile={quote(self.passfile)}"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -256,3 +261,48 @@ async def test_a_connection_the_server_ends_while_idle_is_503_not_500(database_u
         with pytest.raises(ServiceUnavailable):
             await database.fetchval("SELECT 1")
         assert database.pool_usage() == (0, 0, 1), "the connection was discarded"
+
+
+# -- a connection the server broke (issue 14 item 3) --
+
+
+def _postgres_error(kind: type[asyncpg.PostgresError]) -> asyncpg.PostgresError:
+    return kind.new({"C": kind.sqlstate, "M": "from the test", "S": "FATAL"})
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _postgres_error(asyncpg.AdminShutdownError),  # 57P01: the server is shutting down
+        _postgres_error(asyncpg.CrashShutdownError),
+        _postgres_error(asyncpg.CannotConnectNowError),
+        _postgres_error(asyncpg.ConnectionDoesNotExistError),
+        asyncpg.InternalClientError("cannot switch to state 12; protocol is in the failed state"),
+        asyncpg.InterfaceError("connection is closed"),
+        ServiceUnavailable("the database is unavailable"),
+    ],
+)
+def test_an_error_of_a_broken_server_is_503_and_its_connection_is_not_reused(error: Exception) -> None:
+    assert not db_module._ended_cleanly(error)
+    translated = error if isinstance(error, ServiceUnavailable) else db_module.translate(error)
+    assert isinstance(translated, ServiceUnavailable)
+
+
+@pytest.mark.parametrize(
+    "error", [_postgres_error(asyncpg.UniqueViolationError), _postgres_error(asyncpg.DataError), Conflict("taken")]
+)
+def test_a_refused_statement_leaves_its_connection_fit_for_the_next(error: Exception) -> None:
+    assert db_module._ended_cleanly(error)
+
+
+async def test_a_session_terminated_by_the_server_is_503_and_the_pool_opens_a_new_one(
+    database: Database, db: asyncpg.Connection
+) -> None:
+    first = await database.fetchval("SELECT pg_backend_pid()")
+    sleeping = asyncio.create_task(database.fetchval("SELECT pg_sleep(30)"))
+    while not await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'", first):
+        await asyncio.sleep(0.01)
+    await db.execute("SELECT pg_terminate_backend($1)", first)  # 57P01 to that session
+    with pytest.raises(ServiceUnavailable):
+        await sleeping
+    assert await database.fetchval("SELECT pg_backend_pid()") != first

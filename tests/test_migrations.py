@@ -49,3 +49,10 @@ async def test_upgrade_is_idempotent(empty_database_url: str) -> None:
     before = await snapshot(empty_database_url)
     migrate.upgrade(empty_database_url)
     assert await snapshot(empty_database_url) == before
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    """``migrate.head_revision`` reads the migration files as text (the CLI then needs no Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    assert migrate.head_revision() == ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fleetreg import __version__, docs, ops
+from fleetreg.auth import clients as auth_clients
 from fleetreg.auth import router as auth_router
 from fleetreg.auth.access import SECURITY_SCHEMES, AuthState
 from fleetreg.auth.keys import KeyRing
@@ -65,7 +67,7 @@ def create_app(settings: Settings | None = None) -> WebApp:
         revoked = RevokedClients()
         await revoked.start(url, settings.db_timeout)
         app.state.auth = AuthState(
-            tokens=_token_service(settings, revoked), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
+            tokens=_token_service(settings, revoked, db), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
         )
         try:
             yield
@@ -78,7 +80,11 @@ def create_app(settings: Settings | None = None) -> WebApp:
     metrics = Metrics()
     app = WebApp(
         [route for module in ROUTE_MODULES for route in module.routes.routes],
-        config=WebConfig(max_body_bytes=settings.max_body_bytes, cors_origins=frozenset(settings.cors_origins)),
+        config=WebConfig(
+            max_body_bytes=settings.max_body_bytes,
+            cors_origins=frozenset(settings.cors_origins),
+            trusted_proxies=frozenset(settings.trusted_proxies),
+        ),
         metrics=metrics,
         lifespan=lifespan,
         openapi=lambda app: openapi_document(app, settings),
@@ -102,7 +108,7 @@ def openapi_document(app: WebApp, settings: Settings) -> dict[str, object]:
     )
 
 
-def _token_service(settings: Settings, revoked: RevokedClients) -> TokenService:
+def _token_service(settings: Settings, revoked: RevokedClients, db: Database) -> TokenService:
     if settings.signing_key_file is not None:
         keys = KeyRing.from_file(settings.signing_key_file)
     else:
@@ -119,4 +125,5 @@ def _token_service(settings: Settings, revoked: RevokedClients) -> TokenService:
         audience=settings.token_audience,
         ttl=settings.token_ttl,
         external=external,
+        active_client=functools.partial(auth_clients.is_active, db),
     )

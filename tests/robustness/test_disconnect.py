@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,26 @@ async def wait_until_finished(fleet: Fleet, route: str, count: int) -> None:
         return await finished(fleet, route) >= count
 
     await wait_until(done, f"the server did not finish {count} requests to {route}", timeout=60, interval=0.05)
+
+
+async def wait_until_settled(fleet: Fleet, route: str, at_most: int) -> int:
+    """Until the count of finished requests to ``route`` stops growing (still for two seconds, at most
+    ``at_most``); the count. Granian never runs a request whose client closed the connection before
+    it was dispatched (measured: 80 and 113 of 120 such requests reached a trivial app), so not every
+    request sent and dropped is finished, or counted."""
+    seen: list[tuple[float, int]] = []
+
+    async def settled() -> bool:
+        count = await finished(fleet, route)
+        assert count <= at_most, f"{count} requests to {route} finished, {at_most} were sent"
+        now = time.monotonic()
+        if seen and seen[-1][1] == count:
+            return now - seen[-1][0] >= 2.0
+        seen.append((now, count))
+        return False
+
+    await wait_until(settled, f"requests to {route} kept finishing", timeout=60, interval=0.05)
+    return seen[-1][1]
 
 
 async def wait_until_idle(module_db: asyncpg.Connection) -> None:
@@ -230,7 +251,7 @@ async def test_clients_dropping_while_others_wait_for_the_same_locks(
             for device in devices
         )
     )
-    await wait_until_finished(fleet, ASSOCIATIONS, earlier + len(devices))
+    await wait_until_settled(fleet, ASSOCIATIONS, earlier + len(devices))
     await wait_until_idle(module_db)
     assert await module_db.fetchval("SELECT count(*) FROM device_associations WHERE vehicle_id = $1", vehicle) <= 1
     await assert_healthy(server, fleet, module_db, server_log)

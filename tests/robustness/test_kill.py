@@ -370,14 +370,14 @@ def our_ports_to(server: Served) -> list[int]:
 
 
 def workers_of(supervisor: psutil.Process) -> list[psutil.Process]:
-    """uvicorn's worker processes (not multiprocessing's resource tracker)."""
+    """Granian's worker processes: the supervisor's children that listen on the server's socket."""
     workers = []
     for child in supervisor.children():
         with contextlib.suppress(psutil.NoSuchProcess):
             if (
                 child.is_running()
                 and child.status() != psutil.STATUS_ZOMBIE
-                and "spawn_main" in " ".join(child.cmdline())
+                and any(c.status == psutil.CONN_LISTEN for c in child.net_connections())
             ):
                 workers.append(child)
     return workers

@@ -534,7 +534,7 @@ class TestServedLogs:
     async def test_a_served_fleetreg_logs_json_lines_without_secrets(
         self, database_url: str, settings: Settings, tmp_path: Path
     ) -> None:
-        """The same through ``fleetreg serve`` at log level debug: uvicorn's own loggers included, every
+        """The same through ``fleetreg serve`` at log level debug: Granian's own loggers included, every
         stderr line is a JSON object, and none holds a secret, token or PIN."""
         api = await create_client_in(database_url, scope=EVERY_SCOPE)
         port = free_port()

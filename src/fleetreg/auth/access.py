@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from fleetreg.auth.guard import TokenGuard
 from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.scopes import FLEET_SCOPES, PARTNER_SCOPES
@@ -36,11 +37,12 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class AuthState:
-    """Per app: verifies tokens, knows revoked clients, limits request rates."""
+    """Per app: verifies tokens, knows revoked clients, limits request rates and token attempts."""
 
     tokens: TokenService
     revoked: RevokedClients
     limiter: RateLimiter
+    token_guard: TokenGuard = field(default_factory=TokenGuard)
 
 
 def _quoted(text: str) -> str:

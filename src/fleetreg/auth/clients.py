@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fleetreg.auth import queries
+from fleetreg.auth.guard import TokenGuard
 from fleetreg.auth.revocations import CHANNEL
 from fleetreg.auth.scopes import PARTNER_SCOPES, format_scope, parse_scope, unknown_scopes
 from fleetreg.db import Connection, Database
@@ -66,7 +67,11 @@ def new_client_id() -> str:
     return "cl_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(21))
 
 
-async def create_client(db: Database, *, scope: str, partner_name: str | None, enterprise_id: str | None) -> NewClient:
+async def create_client(
+    db: Database, *, scope: str, partner_name: str | None, enterprise_id: str | None, create_partner: bool = True
+) -> NewClient:
+    """A new client; with ``partner_name``, of that partner, which is created when missing only with
+    ``create_partner`` (else ``ClientError``: a typo must not make a new partner)."""
     scopes = parse_scope(scope)
     if not scopes:
         raise ClientError("give at least one scope")
@@ -83,7 +88,14 @@ async def create_client(db: Database, *, scope: str, partner_name: str | None, e
     async def insert(connection: Connection) -> NewClient:
         partner_id = None
         if partner_name is not None:
-            partner_id = await connection.fetchval(queries.ENSURE_PARTNER, partner_name)
+            partner_id = await connection.fetchval(
+                queries.ENSURE_PARTNER if create_partner else queries.PARTNER_ID_BY_NAME, partner_name
+            )
+            if partner_id is None:
+                raise ClientError(
+                    f"no partner named {partner_name!r} (`fleetreg partners list` shows them; "
+                    "--create-partner makes a new one)"
+                )
         if enterprise_id is not None and not await connection.fetchval(queries.ENTERPRISE_EXISTS, enterprise_id):
             raise ClientError(f"no enterprise with id {enterprise_id}")
         created_at = await connection.fetchval(
@@ -96,6 +108,16 @@ async def create_client(db: Database, *, scope: str, partner_name: str | None, e
 
 async def list_clients(db: Database) -> list[dict[str, Any]]:
     return [dict(row) for row in await db.fetch(queries.CLIENTS_WITH_PARTNER)]
+
+
+async def list_partners(db: Database) -> list[dict[str, Any]]:
+    """Every partner with its number of active clients, by name."""
+    return [dict(row) for row in await db.fetch(queries.PARTNERS_WITH_CLIENTS)]
+
+
+async def is_active(db: Database, client_id: str) -> bool:
+    """Whether the client exists and is not revoked."""
+    return "\x00" not in client_id and bool(await db.fetchval(queries.CLIENT_IS_ACTIVE, client_id))
 
 
 async def revoke_client(db: Database, client_id: str) -> bool:
@@ -113,18 +135,29 @@ async def revoke_client(db: Database, client_id: str) -> bool:
     return await db.write(revoke)
 
 
-async def authenticate(db: Database, client_id: str, secret: str) -> AuthenticatedClient | None:
-    """The client when the secret is right and the client is not revoked; None otherwise."""
+async def authenticate(
+    db: Database, client_id: str, secret: str, guard: TokenGuard, address: str | None
+) -> AuthenticatedClient | None:
+    """The client when the secret is right and the client is not revoked; None otherwise.
+
+    ``TooManyAttempts`` (before any hashing) when this client id, or for an unknown one ``address``,
+    has failed too often, or when too many verifications wait already; every verification runs on
+    the guard's bounded threads (``auth.guard``)."""
     # No stored id holds a NUL (PostgreSQL text cannot): such a client is unknown, not a bad query.
     row = None if "\x00" in client_id else await db.fetchrow(queries.ACTIVE_CLIENT, client_id)
-    stored = row["secret_hash"] if row is not None else await asyncio.to_thread(_dummy_hash)
+    known = row is not None
+    guard.check(client_id, address, known=known)
+    stored = row["secret_hash"] if row is not None else await guard.hashing.run(_dummy_hash)
     try:
-        await asyncio.to_thread(HASHER.verify, stored, secret)
+        await guard.hashing.run(HASHER.verify, stored, secret, known=known)
     except (VerificationError, InvalidHashError):
+        guard.record(client_id, address, known=known, succeeded=False)
         return None
     if row is None:
+        guard.record(client_id, address, known=False, succeeded=False)
         return None
+    guard.record(client_id, address, known=True, succeeded=True)
     if HASHER.check_needs_rehash(stored):
-        new_hash = await asyncio.to_thread(HASHER.hash, secret)
+        new_hash = await guard.hashing.run(HASHER.hash, secret, known=True)
         await db.write(lambda connection: connection.execute(queries.UPDATE_SECRET_HASH, client_id, new_hash))
     return AuthenticatedClient(row["id"], row["partner_id"], row["enterprise_id"], parse_scope(row["scope"]))

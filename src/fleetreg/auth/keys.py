@@ -3,6 +3,10 @@
 The newest key in the directory signs; every key in it is published in the JWKS, so tokens signed
 before a rotation stay valid until they expire. ``fleetreg keys rotate`` adds a key; removing an old
 key file retires it.
+
+A process that loads the keys of a directory (every server worker) notes in ``.signers.json`` which
+key it signs with, until it exits: ``fleetreg keys retire`` refuses the key a running server still
+signs with (it reads the keys at start, so after a rotation it signs with the old one until restarted).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -124,7 +129,9 @@ class KeyRing:
             paths = sorted(directory.glob("*.pem"))
             if not paths and create:
                 paths = [_write_new_key(directory)]
-        return cls([load_key(path) for path in paths])
+            ring = cls([load_key(path) for path in paths])
+            _note_signer(directory, ring.signing.kid)
+        return ring
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk() for key in self.by_kid.values()]}
@@ -142,15 +149,52 @@ def key_files(directory: Path) -> list[tuple[Path, SigningKey]]:
     return [(path, load_key(path)) for path in sorted(directory.glob("*.pem"))]
 
 
+_SIGNERS = ".signers.json"
+
+
+def _this_process() -> list[Any]:
+    return [os.getpid(), psutil.Process().create_time()]
+
+
+def _live_signers(directory: Path) -> list[list[Any]]:
+    """[pid, start time, kid] of the live processes that sign with a key of ``directory``."""
+    try:
+        signers = json.loads((directory / _SIGNERS).read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    live = []
+    for signer in signers:
+        with contextlib.suppress(psutil.Error, ValueError, TypeError, IndexError):
+            # the start time tells the process apart from a later one that got the same pid
+            if abs(psutil.Process(int(signer[0])).create_time() - float(signer[1])) < 0.01:
+                live.append(signer)
+    return live
+
+
+def _note_signer(directory: Path, kid: str) -> None:
+    """Note (under the directory's lock) that this process signs with ``kid``."""
+    me = _this_process()
+    signers = [s for s in _live_signers(directory) if s[:2] != me] + [[*me, kid]]
+    temporary = directory / f"{_SIGNERS}.tmp"
+    temporary.write_text(json.dumps(signers))
+    temporary.replace(directory / _SIGNERS)
+
+
 def retire(directory: Path, kid: str) -> Path:
     """Stop publishing the key ``kid``: its file moves to ``retired/``. The signing key cannot be
-    retired (rotate first)."""
+    retired (rotate first), nor a key a running server still signs with (restart it first)."""
     with _locked(directory):
         keys = key_files(directory)
         for index, (path, key) in enumerate(keys):
             if key.kid == kid:
                 if index == len(keys) - 1:
                     raise SigningKeyError("that key signs new tokens; rotate first, then retire it")
+                signing = [str(s[0]) for s in _live_signers(directory) if s[2] == kid]
+                if signing:
+                    raise SigningKeyError(
+                        f"a running server (pid {', '.join(signing)}) still signs with that key: "
+                        "restart the servers first (they then sign with the newest), then retire it"
+                    )
                 retired = directory / "retired"
                 retired.mkdir(mode=0o700, exist_ok=True)
                 return path.rename(retired / path.name)

@@ -37,7 +37,25 @@ WHERE id = $1 AND revoked_at IS NULL
 RETURNING id
 """
 CLIENT_EXISTS = "SELECT EXISTS (SELECT 1 FROM oauth_clients WHERE id = $1)"
+CLIENT_IS_ACTIVE = "SELECT EXISTS (SELECT 1 FROM oauth_clients WHERE id = $1 AND revoked_at IS NULL)"
 NOTIFY_REVOKED = "SELECT pg_notify($1, $2)"
+
+# What the revocation listener of every worker loads at start and after a restore.
+REVOKED_CLIENT_IDS = "SELECT id FROM oauth_clients WHERE revoked_at IS NOT NULL"
+
+# Sessions of serving workers: each keeps one revocation listener open, named so.
+SERVING_LISTENERS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()
+"""
+
+PARTNERS_WITH_CLIENTS = """
+SELECT p.id, p.name, p.created_at,
+       count(c.id) FILTER (WHERE c.revoked_at IS NULL) AS active_clients
+FROM partners AS p LEFT JOIN oauth_clients AS c ON c.partner_id = p.id
+GROUP BY p.id
+ORDER BY p.name
+"""
 
 # Rehash on login when the stored hash used older parameters.
 UPDATE_SECRET_HASH = "UPDATE oauth_clients SET secret_hash = $2 WHERE id = $1"  # noqa: S105 (SQL, not a secret)

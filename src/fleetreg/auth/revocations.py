@@ -1,18 +1,28 @@
 """Revoked clients, known to every worker at once: loaded at start, then kept current by
 LISTEN/NOTIFY on a connection of its own (``fleetreg clients revoke`` notifies in its transaction).
-When that connection drops, it reconnects and reloads the whole set."""
+When that connection drops, it reconnects and reloads the whole set.
+
+``fleetreg db restore`` notifies ``RESET``: the restored database may lack clients, or have others
+revoked, so every worker reloads the set and forgets every token it had verified (``on_reset``); a
+token met again is verified afresh, its client looked up in the database (``tokens.TokenService``).
+The listener's session is named ``LISTENER_NAME`` in pg_stat_activity: ``db restore`` counts them
+to know whether a server uses the database."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 
+from fleetreg.auth import queries
+
 CHANNEL = "fleetreg_client_revoked"
-REVOKED_CLIENT_IDS = "SELECT id FROM oauth_clients WHERE revoked_at IS NOT NULL"
+RESET = "*"  # the payload that means "the whole database changed" (no client id has a *)
+LISTENER_NAME = "fleetreg-revocations"
 _RETRY_SECONDS = 1.0
 
 log = logging.getLogger("fleetreg.auth")
@@ -23,12 +33,17 @@ class RevokedClients:
         self._ids: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._reloading = asyncio.Lock()  # one query at a time on the listener's connection
+        self._reset_callbacks: list[Callable[[], None]] = []
+        self._reloads: set[asyncio.Task[None]] = set()
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self._ids
 
-    def add(self, client_id: str) -> None:
-        self._ids.add(client_id)
+    def on_reset(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever the database was replaced (a restore) or the listener came back:
+        what was learnt from it may be stale."""
+        self._reset_callbacks.append(callback)
 
     async def start(self, database_url: str, connect_timeout: float) -> None:
         self._task = asyncio.create_task(self._follow(database_url, connect_timeout), name="revocations")
@@ -46,11 +61,13 @@ class RevokedClients:
         while True:
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(database_url, timeout=connect_timeout)
+                connection = await asyncpg.connect(
+                    database_url, timeout=connect_timeout, server_settings={"application_name": LISTENER_NAME}
+                )
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda _connection, closed=closed: closed.set())
                 await connection.add_listener(CHANNEL, self._notified)
-                self._ids = {row["id"] for row in await connection.fetch(REVOKED_CLIENT_IDS)}
+                await self._reload(connection)
                 self._connected.set()
                 await closed.wait()
                 log.warning("the revocation listener lost its connection; reconnecting")
@@ -64,5 +81,26 @@ class RevokedClients:
                         await asyncio.wait_for(connection.close(), 1)
             await asyncio.sleep(_RETRY_SECONDS)
 
+    async def _reload(self, connection: asyncpg.Connection) -> None:
+        async with self._reloading:
+            self._ids = {row["id"] for row in await connection.fetch(queries.REVOKED_CLIENT_IDS)}
+        # Notifications missed while disconnected (a restore among them) are not replayed.
+        for callback in self._reset_callbacks:
+            callback()
+
     def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        self._ids.add(payload)
+        if payload != RESET:
+            self._ids.add(payload)
+            return
+        log.warning("the database was restored: reloading revoked clients, forgetting verified tokens")
+        for callback in self._reset_callbacks:
+            callback()  # at once: no token verified before the restore is taken on trust after it
+        reload = asyncio.get_running_loop().create_task(self._reload(connection))
+        self._reloads.add(reload)
+        reload.add_done_callback(self._reloaded)
+
+    def _reloaded(self, reload: asyncio.Task[None]) -> None:
+        self._reloads.discard(reload)
+        if not reload.cancelled() and reload.exception() is not None:
+            # The connection broke meanwhile: the listener reconnects and reloads then.
+            log.warning("revocation listener: reloading after a restore failed: %s", reload.exception())

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from fleetreg.auth import clients
 from fleetreg.auth.access import AuthState
+from fleetreg.auth.guard import TooManyAttempts
 from fleetreg.auth.scopes import format_scope, parse_scope
 from fleetreg.web import Documented, Request, Response, Routes, json_response
 
@@ -28,6 +29,7 @@ _OAUTH_ERROR = {
                 "unauthorized_client",
                 "unsupported_grant_type",
                 "invalid_scope",
+                "slow_down",
             ],
         },
         "error_description": {"type": "string"},
@@ -56,16 +58,19 @@ _TOKEN_RESPONSE = {
 
 
 class OAuthError(Exception):
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after = retry_after
 
     def response(self) -> Response:
         headers = dict(_NO_STORE)
         if self.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="fleetreg"'
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
         body = {"error": self.error, "error_description": self.description}
         return _with_headers(json_response(body, self.status), headers)
 
@@ -93,6 +98,11 @@ def _with_headers(response: Response, headers: dict[str, str]) -> Response:
         200: Documented(schema=_TOKEN_RESPONSE, description="A bearer token."),
         400: Documented(schema=_OAUTH_ERROR, description="RFC 6749 error."),
         401: Documented(schema=_OAUTH_ERROR, description="Unknown client or wrong secret."),
+        429: Documented(
+            schema=_OAUTH_ERROR,
+            description="slow_down: too many failed attempts for the client id or from the address, or too many "
+            "at once; Retry-After says when to try again.",
+        ),
     },
 )
 async def issue_token(request: Request) -> Response:
@@ -112,7 +122,13 @@ async def _issue_token(request: Request) -> Response:
     if grant_type != "client_credentials":
         raise OAuthError("unsupported_grant_type", "only grant_type=client_credentials is supported")
     client_id, secret = _client_credentials(request, form)
-    client = await clients.authenticate(request.state.db, client_id, secret)
+    state: AuthState = request.state.auth
+    try:
+        client = await clients.authenticate(
+            request.state.db, client_id, secret, state.token_guard, request.client_address()
+        )
+    except TooManyAttempts as error:
+        raise OAuthError("slow_down", str(error), 429, retry_after=error.retry_after) from error
     if client is None:
         raise OAuthError("invalid_client", "unknown client, wrong secret or revoked client", 401)
     granted = client.scopes
@@ -122,7 +138,6 @@ async def _issue_token(request: Request) -> Response:
             missing = format_scope(requested - client.scopes)
             raise OAuthError("invalid_scope", f"the client may not have the scope {missing}")
         granted = requested
-    state: AuthState = request.state.auth
     token = state.tokens.issue(client.client_id, granted, client.partner_id, client.enterprise_id)
     body = {
         "access_token": token,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from fleetreg.cli import clients, database, demo, exports, imports, keys, server
+from fleetreg.cli import clients, database, demo, exports, imports, keys, partners, server
 from fleetreg.cli.common import EXIT_STATUS_HELP, examples, run_app
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.command(name="serve")(server.serve)
 app.add_typer(database.app, name="db")
 app.add_typer(clients.app, name="clients")
+app.add_typer(partners.app, name="partners")
 app.add_typer(imports.app, name="import")
 app.add_typer(exports.app, name="export")
 app.add_typer(keys.app, name="keys")

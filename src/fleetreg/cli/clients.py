@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fleetreg.auth import clients as service
 from fleetreg.auth.scopes import ALL_SCOPES
 from fleetreg.cli.common import EXIT_USAGE, examples, fail, load_settings, print_json, run_with_database
-from fleetreg.db import Database
+
+if TYPE_CHECKING:
+    from fleetreg.auth.clients import NewClient
+    from fleetreg.db import Database
 
 app = typer.Typer(
     help="OAuth clients of the partner and fleet APIs: create (the secret is shown once, stored as an "
@@ -28,7 +30,12 @@ _SCOPE_HELP = "Space-separated scopes: " + ", ".join(ALL_SCOPES) + "."
 @app.command()
 def create(
     scope: Annotated[str, typer.Option(help=_SCOPE_HELP)],
-    partner: Annotated[str | None, typer.Option(help="The partner it acts for; created when missing.")] = None,
+    partner: Annotated[
+        str | None, typer.Option(help="The partner it acts for (fleetreg partners list); it must exist.")
+    ] = None,
+    create_partner: Annotated[
+        bool, typer.Option("--create-partner", help="Create the partner named by --partner when it is missing.")
+    ] = False,
     enterprise: Annotated[
         str | None, typer.Option(help="Bind it to this enterprise: the fleet API then shows it only that one.")
     ] = None,
@@ -39,13 +46,20 @@ def create(
     \b
     Examples:
       fleetreg clients create --partner acme --scope "connectors:read connectors:write" --json
+      fleetreg clients create --partner newco --create-partner --scope connectors:read
       fleetreg clients create --scope "fleet:read fleet:write" --enterprise Ab3dE5gH7jK9mN1
     """
+    from fleetreg.auth import clients as service
+
+    if create_partner and partner is None:
+        fail("--create-partner needs --partner NAME", EXIT_USAGE)
     settings = load_settings()
 
-    async def work(db: Database) -> service.NewClient:
+    async def work(db: Database) -> NewClient:
         try:
-            return await service.create_client(db, scope=scope, partner_name=partner, enterprise_id=enterprise)
+            return await service.create_client(
+                db, scope=scope, partner_name=partner, enterprise_id=enterprise, create_partner=create_partner
+            )
         except service.ClientError as error:
             fail(str(error), EXIT_USAGE)
 
@@ -70,6 +84,8 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines
     Example:
       fleetreg clients list --json
     """
+    from fleetreg.auth import clients as service
+
     settings = load_settings()
     rows = run_with_database(settings, service.list_clients)
     if as_json:
@@ -93,6 +109,8 @@ def revoke(
     Example:
       fleetreg clients revoke cl_4fJ8kQ2mZxWq9TbLr7NcY
     """
+    from fleetreg.auth import clients as service
+
     settings = load_settings()
 
     async def work(db: Database) -> bool:

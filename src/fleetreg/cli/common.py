@@ -1,4 +1,9 @@
-"""What every command shares: settings from the environment, the database, one-line errors."""
+"""What every command shares: settings from the environment, the database, one-line errors.
+
+The command line imports lazily: ``fleetreg --help`` and a command on a current schema never load
+the web framework, the HTTP server, SQLAlchemy or Alembic (tests/test_cli.py checks it); each
+command imports what it uses when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,21 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import orjson
 import typer
 import typer.main
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
 
 # Typer vendors click; its usage errors are not re-exported (tests/test_cli_errors.py would notice
 # a move).
 from typer._click import exceptions as click_exceptions
 
-from fleetreg import migrate
-from fleetreg.db import Database
-from fleetreg.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from fleetreg.problems import ServiceUnavailable
 from fleetreg.settings import Settings
+
+if TYPE_CHECKING:
+    from fleetreg.db import Database
 
 T = TypeVar("T")
 
@@ -123,6 +126,8 @@ def database_url(settings: Settings) -> Iterator[str]:
     if settings.database_url is not None:
         yield settings.database_url
         return
+    from fleetreg.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
     embedded = EmbeddedPostgres(settings.embedded_dir)
     try:
         url = embedded.start()
@@ -140,6 +145,9 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
     The embedded database is migrated on the way (as ``serve`` would); an external one that is
     behind is refused, since deployments migrate it as a step of their own.
     """
+    from fleetreg.db import Database
+    from fleetreg.problems import ServiceUnavailable
+
     with database_url(settings) as url:
         ensure_schema(url, migrate_it=settings.uses_embedded_database)
 
@@ -158,15 +166,40 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
 
 
 def ensure_schema(url: str, *, migrate_it: bool) -> None:
+    """Return when the schema is at this version's head; else migrate it (``migrate_it``) or fail."""
+    from fleetreg import migrate
+
+    head = migrate.head_revision()
+    current = asyncio.run(_schema_revision(url))
+    if current == head:
+        return
+    if not migrate_it:
+        fail(f"the database schema is at {current or 'none'}, this version needs {head}: run `fleetreg db upgrade`")
+    from sqlalchemy.exc import OperationalError
+
     try:
-        if migrate_it:
-            migrate.upgrade(url)
-            return
-        current, head = migrate.current_revision(url), migrate.head_revision()
+        migrate.upgrade(url)
     except OperationalError as error:
         fail(f"cannot reach the database: {error.orig}")
-    if current != head:
-        fail(f"the database schema is at {current or 'none'}, this version needs {head}: run `fleetreg db upgrade`")
+
+
+async def _schema_revision(url: str) -> str | None:
+    """The database's migration (None before the first), read with one asyncpg query."""
+    import asyncpg
+
+    from fleetreg import migrate
+
+    try:
+        connection = await asyncpg.connect(url, timeout=migrate.CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        fail(f"cannot reach the database: {error}")
+    try:
+        revision: str | None = await connection.fetchval(migrate.CURRENT_REVISION)
+    except asyncpg.UndefinedTableError:
+        return None
+    finally:
+        await connection.close()
+    return revision
 
 
 def print_json(value: Any) -> None:

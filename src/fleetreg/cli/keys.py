@@ -78,7 +78,8 @@ def retire(
     kid: Annotated[str, typer.Argument(help="The key id (kid) to stop publishing.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Stop publishing an old key: tokens it signed stop verifying after the next restart.
+    """Stop publishing an old key: tokens it signed stop verifying after the next restart. Refused for
+    the newest key, and for a key a running server still signs with (restart it first).
 
     \b
     Example:

@@ -337,11 +337,8 @@ class WebApp:
         client = request.scope.get("client")
         if not client:
             return None
-        if client[0] in self.config.trusted_proxies:
-            forwarded = request.header_values(b"x-forwarded-for")
-            if forwarded:
-                return ",".join(forwarded).split(",")[-1].strip()[:64] or f"{client[0]}:{client[1]}"
-        return f"{client[0]}:{client[1]}"
+        address = request.client_address()
+        return f"{client[0]}:{client[1]}" if address == client[0] else address
 
 
 def _not_modified(request: Request, response: Response) -> Response:

@@ -63,6 +63,20 @@ class Request:
         client = self.scope.get("client")
         return str(client[0]) if client else None
 
+    def client_address(self) -> str | None:
+        """The client's address: the peer's, or when the peer is a trusted proxy (the app's
+        ``config.trusted_proxies``) the last address its X-Forwarded-For names that is not itself a
+        trusted proxy (the one the nearest proxy saw). From any other peer the header is a claim."""
+        peer = self.client_host
+        trusted: frozenset[str] = self.app.config.trusted_proxies
+        if peer not in trusted:
+            return peer
+        hops = [hop.strip() for hop in ",".join(self.header_values(b"x-forwarded-for")).split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if hop not in trusted:
+                return hop[:64]
+        return hops[0][:64] if hops else peer
+
     async def body(self) -> bytes:
         """The whole body, at most ``max_body_bytes`` (else 413); ``ClientGone`` when the client
         leaves before sending it whole; 408 when it goes silent for 30 seconds."""

@@ -1,0 +1,181 @@
+"""What keeps ``POST /oauth/token`` from being a free argon2 oracle: bounded hashing, failure limits.
+
+An argon2 verification costs ~50 ms of CPU and 64 MiB of memory (argon2-cffi's defaults, which
+``clients.HASHER`` uses). Run on asyncio's default executor, a flood ran as many at once as it has
+threads, each thread keeping its own 64 MiB arena: 64 concurrent requests with unknown client ids
+grew a worker from 99 to 483 MiB, and the token p50 went to 3 s. Here:
+
+- ``HashingGate``: at most ``concurrency`` verifications at once per process (one per core), on
+  threads of its own; a bounded number more wait their turn, those of existing clients ahead of the
+  unknown ids; past that the request is refused at once with a ``Retry-After`` instead of queueing
+  without bound. Memory stays at most ``concurrency`` x 64 MiB however many requests come.
+- ``FailureLimiter``: failed attempts per key as a token bucket (a burst, then one per interval).
+  ``TokenGuard`` keeps one per client id (wrong secrets for a known client) and one per address
+  (unknown client ids, wrong secrets); a key over its limit is refused before any hashing. A known
+  client with the right secret is held only by its own id's limit, so a flood of unknown ids from an
+  address does not lock out the good clients behind the same proxy or NAT.
+
+The limits are per worker process (N workers allow N times as much), as ``ratelimit.RateLimiter``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class TooManyAttempts(Exception):
+    """Refused before hashing: too many failures for this client id or address, or too many
+    verifications waiting. ``retry_after``: whole seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _hashing_threads() -> ThreadPoolExecutor:
+    """The process's argon2 threads, one per core: few threads, few 64 MiB arenas."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="argon2")
+    return _executor
+
+
+class HashingGate:
+    """At most ``concurrency`` verifications at once; the others wait, those of known clients first
+    (a flood of unknown ids must not keep the real clients out), at most ``max_waiting`` of each kind
+    (twice as many for known clients); past that, ``TooManyAttempts`` at once."""
+
+    def __init__(self, concurrency: int, max_waiting: int) -> None:
+        self.concurrency = concurrency
+        self.max_waiting = max_waiting
+        self._running = 0
+        # Waiters by kind: a waiter's future is resolved when a slot is handed to it.
+        self._known: deque[asyncio.Future[None]] = deque()
+        self._unknown: deque[asyncio.Future[None]] = deque()
+
+    async def run(self, function: Callable[..., T], *args: object, known: bool = False) -> T:
+        """``function(*args)`` on one of the process's argon2 threads, when a slot is free."""
+        if self._running < self.concurrency:
+            self._running += 1
+        else:
+            await self._wait_for_a_slot(known)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), function, *args)
+        finally:
+            self._hand_on()
+
+    async def _wait_for_a_slot(self, known: bool) -> None:
+        queue = self._known if known else self._unknown
+        if len(queue) >= self.max_waiting * (2 if known else 1):
+            raise TooManyAttempts("too many client authentications at once; retry shortly", 1)
+        slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue.append(slot)
+        try:
+            await slot
+        except BaseException:
+            if slot.done() and not slot.cancelled():
+                self._hand_on()  # handed a slot in the same turn as it was cancelled: pass it on
+            else:
+                queue.remove(slot)
+            raise
+
+    def _hand_on(self) -> None:
+        """A verification ended: its slot goes to the oldest known waiter, else to the oldest other."""
+        for queue in (self._known, self._unknown):
+            while queue:
+                slot = queue.popleft()
+                if not slot.done():
+                    slot.set_result(None)
+                    return
+        self._running -= 1
+
+
+class FailureLimiter:
+    """Up to ``burst`` failures per key, then one more every ``interval`` seconds."""
+
+    def __init__(
+        self, burst: int, interval: float, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.burst = burst
+        self.interval = interval
+        self.max_keys = max_keys
+        self.clock = clock
+        # key -> (failures still allowed, when that was counted); least recently failed first
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def _allowance(self, key: str, now: float) -> float:
+        allowed, since = self._buckets.get(key, (self.burst, now))
+        return min(self.burst, allowed + (now - since) / self.interval)
+
+    def retry_after(self, key: str) -> int | None:
+        """None while ``key`` may fail again; else the seconds until it may."""
+        if key not in self._buckets:
+            return None
+        allowed = self._allowance(key, self.clock())
+        return None if allowed >= 1 else max(1, math.ceil((1 - allowed) * self.interval))
+
+    def failed(self, key: str) -> None:
+        now = self.clock()
+        self._buckets[key] = (max(0.0, self._allowance(key, now) - 1), now)
+        self._buckets.move_to_end(key)
+        while len(self._buckets) > self.max_keys:
+            # The least recently failed key goes: its memory is bounded, its limit forgotten.
+            self._buckets.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self._buckets.pop(key, None)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class TokenGuard:
+    """The token endpoint's hashing gate and failure limits, one per worker process."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int | None = None,
+        max_waiting: int = 16,
+        client_failures: FailureLimiter | None = None,
+        address_failures: FailureLimiter | None = None,
+    ) -> None:
+        self.hashing = HashingGate(concurrency or _cores(), max_waiting)
+        # A client's own secret is rarely mistyped 5 times a minute; an address may hold many clients.
+        self.client_failures = client_failures or FailureLimiter(burst=5, interval=12.0)
+        self.address_failures = address_failures or FailureLimiter(burst=20, interval=3.0)
+
+    def check(self, client_id: str, address: str | None, *, known: bool) -> None:
+        """Refuse (``TooManyAttempts``) an attempt for ``client_id`` from ``address`` before hashing."""
+        wait = self.client_failures.retry_after(client_id) if known else None
+        if wait is not None:
+            raise TooManyAttempts("too many failed attempts for this client; retry later", wait)
+        if not known and address is not None:
+            wait = self.address_failures.retry_after(address)
+            if wait is not None:
+                raise TooManyAttempts("too many failed attempts from this address; retry later", wait)
+
+    def record(self, client_id: str, address: str | None, *, known: bool, succeeded: bool) -> None:
+        if succeeded:
+            self.client_failures.forget(client_id)
+            return
+        if known:
+            self.client_failures.failed(client_id)
+        if address is not None:
+            self.address_failures.failed(address)
