@@ -33,10 +33,14 @@ CONTRACT: dict[tuple[str, str], set[str]] = {
     ("post", "/v2/vehicles/associations/devices"): set(),
     ("delete", "/v2/vehicles/associations/devices"): set(),
     ("patch", "/v2/vehicles/{vehicle_id}/associations/devices/{association_id}"): {"vehicle_id", "association_id"},
+    ("post", "/v2/vehicles/{vehicle_id}/associations/devices/{association_id}/replace"): {
+        "vehicle_id", "association_id",
+    },
     ("get", "/v2/vehicles/{vehicle_id}/associations/devices"): {
         "vehicle_id", "attributes", "includes", "filters", "search", "limit", "page", "count", "sort", "as_of",
+        "known_at",
     },
-    ("get", "/v2/devices/{device_id}/associations"): {"device_id", "as_of", "limit", "page", "count"},
+    ("get", "/v2/devices/{device_id}/associations"): {"device_id", "as_of", "known_at", "limit", "page", "count"},
 }  # fmt: skip
 for kind, key in (("enterprises", "enterprise_id"), ("vehicles", "vehicle_id"), ("devices", "device_id"),
                   ("chips", "chip_id")):  # fmt: skip

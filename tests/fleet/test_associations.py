@@ -68,6 +68,8 @@ class TestCreate:
             "is_main_device": True,
             "created_at": first["attributes"]["created_at"],
             "ended_at": None,
+            "recorded_at": first["attributes"]["created_at"],
+            "end_recorded_at": None,
         }
         assert await active(db) == {(v[0], d[0], True), (v[0], d[1], False), (v[1], d[2], True)}
         assert await db.fetchval("SELECT DISTINCT enterprise_id FROM device_associations") == yard.enterprise

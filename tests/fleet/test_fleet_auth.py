@@ -64,7 +64,7 @@ class TestTokens:
     async def test_every_fleet_endpoint_wants_a_token(self, auth_client: httpx.AsyncClient, auth_app: App) -> None:
         declared = [*routes_of(fleet_routes), *routes_of(association_routes)]
         operations = [(route.path, method) for route in declared for method in route.methods]
-        assert len(operations) == 25
+        assert len(operations) == 26
         for path, method in operations:
             concrete = path.replace("{enterprise_id}", "E00000000000001").replace("{vehicle_id}", "V00000000000001")
             concrete = concrete.replace("{device_id}", "D00000000000001").replace("{chip_id}", "C00000000000001")

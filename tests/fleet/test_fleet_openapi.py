@@ -21,6 +21,7 @@ async def test_fleet_paths_parameters_and_problems(client: httpx.AsyncClient) ->
         "/v2/vehicles/associations/devices": {"post", "delete"},
         "/v2/vehicles/{vehicle_id}/associations/devices": {"get"},
         "/v2/vehicles/{vehicle_id}/associations/devices/{association_id}": {"patch"},
+        "/v2/vehicles/{vehicle_id}/associations/devices/{association_id}/replace": {"post"},
         "/v2/devices/{device_id}/associations": {"get"},
     }
     for path, methods in expected.items():
@@ -35,6 +36,7 @@ async def test_fleet_paths_parameters_and_problems(client: httpx.AsyncClient) ->
         "page",
         "count",
         "as_of",
+        "known_at",
         "attributes",
         "includes",
         "filters",

@@ -29,6 +29,13 @@ async def assert_invariants(db: asyncpg.Connection) -> None:
            AND tstzrange(a.created_at, a.ended_at) && tstzrange(b.created_at, b.ended_at)"""
     )
     assert overlapping == [], "a device's associations overlap in time"
+    two_mains = await db.fetch(
+        """SELECT a.id FROM device_associations a JOIN device_associations b
+           ON a.vehicle_id = b.vehicle_id AND a.id < b.id AND a.is_main_device AND b.is_main_device
+           AND tstzrange(coalesce(a.main_since, a.created_at), a.ended_at)
+               && tstzrange(coalesce(b.main_since, b.created_at), b.ended_at)"""
+    )
+    assert two_mains == [], "a vehicle had two main devices at once"
 
 
 async def assert_totals_exact(db: asyncpg.Connection) -> None:

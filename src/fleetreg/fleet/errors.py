@@ -8,6 +8,7 @@ offending item.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 
@@ -154,11 +155,32 @@ class DeviceInUse(Conflict):
     title = "Device In Use"
 
 
+class HistoryConflict(Conflict):
+    """A backdated start contradicts the recorded history: at some instant of the past the device
+    would have been on two vehicles, or the vehicle would have had two main devices. ``conflicts``
+    lists the recorded associations it overlaps (``association_id``, ``vehicle_id``, ``device_id``,
+    ``created_at``, ``ended_at``); correct or choose a later ``started_at``."""
+
+    slug = "history-conflict"
+    title = "History Conflict"
+
+
+class DeviceAlreadyHoldsChip(Conflict):
+    """A replacement with ``move_chip: true`` would install the old device's chip in the new device,
+    which holds a chip already (a device holds one at most). Remove that chip first, or replace
+    without moving the chip."""
+
+    slug = "device-already-holds-chip"
+    title = "Device Already Holds A Chip"
+
+
 # -- constraints -> errors, for races the service's own checks cannot see ---------------------------
 
 
-def _fixed(error: Callable[[str], AppError], detail: str) -> Callable[[asyncpg.PostgresError], AppError]:
-    return lambda _violation: error(detail)
+def _fixed(
+    error: Callable[..., AppError], detail: str, **extensions: Any
+) -> Callable[[asyncpg.PostgresError], AppError]:
+    return lambda _violation: error(detail, **extensions)
 
 
 # Constraint name -> the problem its violation means (given to ``Database``; see fleetreg.db.translate).
@@ -182,6 +204,12 @@ CONSTRAINT_ERRORS: dict[str, ConstraintErrorFactory] = {
     ),
     "device_associations_one_main_check": _fixed(
         MainDeviceRequired, "a vehicle would be left with associations but no main device"
+    ),
+    "device_associations_device_overlap_excl": _fixed(
+        HistoryConflict, "the device was on another vehicle during that time", conflicts=[]
+    ),
+    "device_associations_main_overlap_excl": _fixed(
+        HistoryConflict, "the vehicle had another main device during that time", conflicts=[]
     ),
     "device_associations_vehicle_fkey": _fixed(
         EnterpriseMismatch, "the vehicle is not in the enterprise of the association"

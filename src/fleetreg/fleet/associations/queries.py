@@ -12,7 +12,25 @@ from typing import Any
 
 from fleetreg.fleet.queries import DEVICES, VEHICLES, like_pattern
 
-ASSOCIATION_COLUMNS = "a.id, a.vehicle_id, a.device_id, a.is_main_device, a.created_at, a.ended_at"
+
+def association_columns(known_at: str | None = None) -> str:
+    """The rendered columns over alias ``a``, and ``version`` (its ETag). With ``known_at`` (a
+    placeholder), as fleetreg had them recorded then: an end recorded later is not shown."""
+    if known_at is None:
+        ended = "a.ended_at, a.end_recorded_at"
+    else:
+        known = f"a.end_recorded_at <= {known_at}"
+        ended = (
+            f"CASE WHEN {known} THEN a.ended_at END AS ended_at, "
+            f"CASE WHEN {known} THEN a.end_recorded_at END AS end_recorded_at"
+        )
+    return (
+        f"a.id, a.vehicle_id, a.device_id, a.is_main_device, a.created_at, {ended}, a.recorded_at, "
+        "a.xmin::text AS version"
+    )
+
+
+ASSOCIATION_COLUMNS = association_columns()
 
 ACTIVE_ASSOCIATIONS_OF_DEVICES = """
 SELECT device_id, vehicle_id FROM device_associations WHERE device_id = ANY($1::text[]) AND ended_at IS NULL
@@ -21,24 +39,61 @@ ACTIVE_ASSOCIATIONS_OF_VEHICLES = """
 SELECT id, vehicle_id, is_main_device FROM device_associations
 WHERE vehicle_id = ANY($1::text[]) AND ended_at IS NULL
 """
-# Each association starts at the clock's time, taken once its vehicle and device are locked: a
-# device's next association therefore starts after its previous one ended, so that ``as_of`` finds
-# at most one (now(), the transaction's start, could be earlier than an end committed meanwhile).
+# The recorded associations a backdated start contradicts: for each item $1..$4 (vehicle, device,
+# main, started_at) given a start, those of its device ending after it, and when it is main, the
+# vehicle's main ones whose main period ends after it. (Active ones are refused before this.)
+HISTORY_CONFLICTS = """
+WITH item AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[]) WITH ORDINALITY
+        AS item (vehicle_id, device_id, is_main_device, started_at, position)
+    WHERE started_at IS NOT NULL
+)
+SELECT item.position, a.id, a.vehicle_id, a.device_id, a.created_at, a.ended_at
+FROM item JOIN device_associations AS a ON a.device_id = item.device_id
+WHERE a.ended_at > item.started_at
+UNION
+SELECT item.position, a.id, a.vehicle_id, a.device_id, a.created_at, a.ended_at
+FROM item JOIN device_associations AS a ON a.vehicle_id = item.vehicle_id AND a.is_main_device
+WHERE item.is_main_device AND a.ended_at > greatest(item.started_at, coalesce(a.main_since, a.created_at))
+ORDER BY position, created_at, id
+"""
+# Each association starts at $6 (its backdated start) or at the clock's time, taken once its vehicle
+# and device are locked: a device's next association therefore starts after its previous one ended
+# (now(), the transaction's start, could be earlier than an end committed meanwhile). The clock is
+# read once per row (a subquery's volatile column is not pulled up), so that one bulk's rows keep
+# their order in time, and a row's start and its recording are the same instant.
 INSERT_ASSOCIATIONS = f"""
-INSERT INTO device_associations AS a (id, enterprise_id, vehicle_id, device_id, is_main_device, created_at)
-SELECT id, enterprise_id, vehicle_id, device_id, is_main_device, clock_timestamp()
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[])
-    AS item (id, enterprise_id, vehicle_id, device_id, is_main_device)
+INSERT INTO device_associations AS a
+    (id, enterprise_id, vehicle_id, device_id, is_main_device, created_at, recorded_at)
+SELECT id, enterprise_id, vehicle_id, device_id, is_main_device, coalesce(started_at, now), now
+FROM (
+    SELECT item.*, clock_timestamp() AS now
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[])
+        AS item (id, enterprise_id, vehicle_id, device_id, is_main_device, started_at)
+) AS item
 RETURNING {ASSOCIATION_COLUMNS}
+"""
+# Locks the vehicles of the associations among $1 visible to the caller $2, in id order (the one lock
+# order), before any of the associations is touched.
+LOCK_VEHICLES_OF_ASSOCIATIONS = """
+SELECT v.id FROM vehicles AS v
+WHERE v.id IN (SELECT a.vehicle_id FROM device_associations AS a
+               WHERE a.id = ANY($1::text[]) AND ($2::text IS NULL OR a.enterprise_id = $2))
+ORDER BY v.id FOR NO KEY UPDATE OF v
 """
 # The associations among $1 visible to the caller $2 (ended ones too: the caller learns "not found").
 ASSOCIATIONS_BY_IDS = f"""
-SELECT {ASSOCIATION_COLUMNS} FROM device_associations AS a
+SELECT {ASSOCIATION_COLUMNS}, a.main_since FROM device_associations AS a
 WHERE a.id = ANY($1::text[]) AND ($2::text IS NULL OR a.enterprise_id = $2)
 """
+# Ends the active associations among $1 visible to $3, each at its $2 (a backdated end, after its
+# start and after it became main) or at the clock's time; those that cannot end so are left alone.
 END_ASSOCIATIONS = f"""
-UPDATE device_associations AS a SET ended_at = clock_timestamp()
-WHERE a.id = ANY($1::text[]) AND a.ended_at IS NULL
+UPDATE device_associations AS a
+SET ended_at = coalesce(item.ended_at, clock.now), end_recorded_at = clock.now
+FROM unnest($1::text[], $2::timestamptz[]) AS item (id, ended_at), (SELECT clock_timestamp() AS now) AS clock
+WHERE a.id = item.id AND a.ended_at IS NULL AND ($3::text IS NULL OR a.enterprise_id = $3)
+  AND (item.ended_at IS NULL OR item.ended_at > coalesce(a.main_since, a.created_at))
 RETURNING {ASSOCIATION_COLUMNS}
 """
 ACTIVE_ASSOCIATION_OF_VEHICLE = f"""
@@ -46,35 +101,52 @@ SELECT {ASSOCIATION_COLUMNS} FROM device_associations AS a
 WHERE a.id = $1 AND a.vehicle_id = $2 AND a.ended_at IS NULL
 """
 # Two statements, in this order: the unique index "one active main per vehicle" is checked row by row.
+# A demoted association's main period is not kept; a promoted one is main from now on.
 DEMOTE_MAIN_OF_VEHICLE = """
-UPDATE device_associations SET is_main_device = false
+UPDATE device_associations SET is_main_device = false, main_since = NULL
 WHERE vehicle_id = $1 AND ended_at IS NULL AND is_main_device
 """
 PROMOTE_ASSOCIATION = f"""
-UPDATE device_associations AS a SET is_main_device = true WHERE a.id = $1 RETURNING {ASSOCIATION_COLUMNS}
+UPDATE device_associations AS a SET is_main_device = true, main_since = clock_timestamp()
+WHERE a.id = $1 RETURNING {ASSOCIATION_COLUMNS}
 """
 
 
-def active_at(as_of: str | None) -> str:
-    """Condition over alias ``a``: active now, or at the instant ``as_of`` (a placeholder)."""
+# The chips held by the devices $1, locked (a replacement moves one).
+LOCK_CHIPS_OF_DEVICES = "SELECT id, device_id FROM chips WHERE device_id = ANY($1::text[]) ORDER BY id FOR UPDATE"
+MOVE_CHIP = "UPDATE chips SET device_id = $2, updated_at = now() WHERE id = $1"
+ANNOUNCE_REPLACEMENT = "SELECT set_config('fleetreg.replacing', $1, true)"
+
+
+def active_at(as_of: str | None, known_at: str | None = None) -> str:
+    """Condition over alias ``a``: active now, or at the instant ``as_of`` (a placeholder); with
+    ``known_at``, as fleetreg had recorded it by then (a start recorded later is not there yet, an
+    end recorded later had not happened)."""
     if as_of is None:
         return "a.ended_at IS NULL"
-    return f"a.created_at <= {as_of} AND (a.ended_at IS NULL OR a.ended_at > {as_of})"
+    if known_at is None:
+        return f"a.created_at <= {as_of} AND (a.ended_at IS NULL OR a.ended_at > {as_of})"
+    return (
+        f"a.recorded_at <= {known_at} AND a.created_at <= {as_of} "
+        f"AND (a.ended_at IS NULL OR a.ended_at > {as_of} OR a.end_recorded_at > {known_at})"
+    )
 
 
 @functools.cache
-def device_history(*, as_of: bool, count: bool) -> str:
+def device_history(*, as_of: bool, known_at: bool, count: bool) -> str:
     """The associations of the device $2 (live, visible to $1), newest first: a page ($3 limit,
     $4 offset), each row with the total (NULL unless counted); one row of NULLs but the total when the
-    page is empty; no row when the device is not found. With ``as_of``, $5 is the instant."""
+    page is empty; no row when the device is not found. With ``as_of``, $5 is the instant; with
+    ``known_at``, $6 is the instant of what fleetreg had recorded."""
     total = "(SELECT count(*) FROM matches)" if count else "NULL::bigint"
+    known = "$6" if known_at else None
     return f"""
 WITH device AS (
     SELECT t.id FROM devices AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {DEVICES.visible_to("$1")}
 ),
 matches AS (
-    SELECT {ASSOCIATION_COLUMNS} FROM device_associations AS a JOIN device ON a.device_id = device.id
-    WHERE {active_at("$5") if as_of else "true"}
+    SELECT {association_columns(known)} FROM device_associations AS a JOIN device ON a.device_id = device.id
+    WHERE {active_at("$5", known) if as_of else "true"}
 ),
 page AS (
     SELECT * FROM matches ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4
@@ -116,6 +188,7 @@ def vehicle_associations(
     enterprise: str | None,
     vehicle_id: str,
     as_of: Any,
+    known_at: Any = None,
     filters: Sequence[tuple[str, str, str]],
     search: str | None,
     sort: Sequence[tuple[str, int]],
@@ -132,7 +205,8 @@ def vehicle_associations(
     ``ASSOCIATION_LIST_FIELDS``; ``sort`` keys are from ``ASSOCIATION_LIST_SORTS``.
     """
     args = Arguments(enterprise, vehicle_id)
-    conditions = [active_at(args.add(as_of) if as_of is not None else None)]
+    known = args.add(known_at) if known_at is not None else None
+    conditions = [active_at(args.add(as_of) if as_of is not None else None, known)]
     for name, op, value in filters:
         column = ASSOCIATION_LIST_FIELDS[name]
         if op == "eq":
@@ -157,7 +231,7 @@ WITH vehicle AS (
     SELECT t.id FROM vehicles AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {VEHICLES.visible_to("$1")}
 ),
 matches AS (
-    SELECT {ASSOCIATION_COLUMNS},
+    SELECT {association_columns(known)},
            c.id AS chip_id, c.serial, c.number, c.carrier, c.service_provider, c.batch,
            d.name AS device_name, d.imei AS device_imei, d.code AS device_code,
            e.name AS enterprise_name, e.cnpj AS enterprise_cnpj

@@ -16,7 +16,9 @@ from fleetreg.fleet.associations.parameters import (
     parse_object_parameters,
 )
 from fleetreg.fleet.router import AS_OF, COUNT, LIMIT, PAGE, SEARCH, Row, _changes, _fleet_id, _list_meta
-from fleetreg.web import Request, Response, Routes, json_response
+from fleetreg.versions import etag
+from fleetreg.web import Request, Response, Routes, json_response, params
+from fleetreg.web.conditional import if_match
 from fleetreg.web.params import DeepObjects
 
 routes = Routes()
@@ -32,8 +34,23 @@ def _association(row: Row) -> dict[str, Any]:
             "is_main_device": row["is_main_device"],
             "created_at": row["created_at"],
             "ended_at": row["ended_at"],
+            "recorded_at": row["recorded_at"],
+            "end_recorded_at": row["end_recorded_at"],
         },
     }
+
+
+def _association_document(row: Row) -> Response:
+    """One association in the envelope, with its ETag (its row version)."""
+    response = json_response({"data": _association(row), "meta": {}})
+    response.set_header("ETag", etag(row["version"]))
+    return response
+
+
+KNOWN_AT = params.instant(
+    description="An RFC 3339 instant: the answer as fleetreg had it recorded then (starts and ends recorded later "
+    "are left out); alone, it is also `as_of`, so that an earlier report is reproduced exactly."
+)
 
 
 ASSOCIATIONS = "/v2/vehicles/associations/devices"
@@ -56,6 +73,7 @@ ASSOCIATION_ID = {"association_id": _fleet_id("The association's id.")}
         errors.VehicleAlreadyHasMainDevice,
         errors.EnterpriseMismatch,
         errors.MainDeviceRequired,
+        errors.HistoryConflict,
     ),
 )
 async def create_associations(request: Request, caller: FleetAccess, body: schemas.AssociationCreate) -> Response:
@@ -65,9 +83,14 @@ async def create_associations(request: Request, caller: FleetAccess, body: schem
     `Device Not Found`, `Vehicle And Device Are in Different Enterprises`, `Device(s) Already
     Associated With Another Vehicle` (also a device already on this vehicle, or listed twice),
     `Vehicle Already Has Main Device` (also two mains for one vehicle), `One Vehicle-Device
-    Association Must Be Main` (a vehicle would get associations but no main)."""
+    Association Must Be Main` (a vehicle would get associations but no main), then `History Conflict`
+    (409) for a backdated `started_at` that overlaps the recorded past of the device, or of the
+    vehicle's main devices for a main one (`conflicts` lists those associations). A `started_at` in
+    the future is 400."""
     items = [
-        service.AssociationItem(f"/data/{number}", item.vehicle_id, item.device_id, item.is_main_device)
+        service.AssociationItem(
+            f"/data/{number}", item.vehicle_id, item.device_id, item.is_main_device, item.started_at
+        )
         for number, item in enumerate(body.data)
     ]
     rows = await service.create_associations(request.state.db, caller.enterprise_id, items)
@@ -87,8 +110,11 @@ async def create_associations(request: Request, caller: FleetAccess, body: schem
 async def end_associations(request: Request, caller: FleetAccess, body: schemas.AssociationEnd) -> Response:
     """Ends the associations (they stay in the history with `ended_at`). `Association Not Found` for
     an unknown or already ended one; `One Vehicle-Device Association Must Be Main` when a main one
-    would end while other associations of its vehicle stay active."""
-    references = [service.AssociationReference(f"/data/{number}", item.id) for number, item in enumerate(body.data)]
+    would end while other associations of its vehicle stay active. An item's `ended_at` backdates
+    its end: not in the future and after its start (and after it became main), else 400."""
+    references = [
+        service.AssociationReference(f"/data/{number}", item.id, item.ended_at) for number, item in enumerate(body.data)
+    ]
     rows = await service.end_associations(request.state.db, caller.enterprise_id, references)
     return json_response({"data": [_association(row) for row in rows], "meta": {}})
 
@@ -103,6 +129,7 @@ async def end_associations(request: Request, caller: FleetAccess, body: schemas.
     body=schemas.AssociationPatch,
     responses={200: schemas.AssociationDocument},
     problems=(errors.AssociationNotFound, errors.MainDeviceRequired),
+    conditional=True,
 )
 async def update_association(
     request: Request, caller: FleetAccess, vehicle_id: str, association_id: str, body: schemas.AssociationPatch
@@ -111,9 +138,54 @@ async def update_association(
     `false` on the main one is 400 (make another one main instead)."""
     changes = _changes(association_id, body.data)
     row = await service.update_association(
-        request.state.db, caller.enterprise_id, vehicle_id, association_id, changes.get("is_main_device")
+        request.state.db,
+        caller.enterprise_id,
+        vehicle_id,
+        association_id,
+        changes.get("is_main_device"),
+        if_match(request),
     )
-    return json_response({"data": _association(row), "meta": {}})
+    return _association_document(row)
+
+
+@routes.post(
+    "/v2/vehicles/{vehicle_id}/associations/devices/{association_id}/replace",
+    operation_id="replace_association_device",
+    tags=["associations"],
+    summary="Replace the device of an association (one transaction)",
+    access=FLEET_WRITE,
+    path_params={**VEHICLE_ID, **ASSOCIATION_ID},
+    body=schemas.AssociationReplace,
+    responses={200: schemas.ReplacementDocument},
+    problems=(
+        errors.AssociationNotFound,
+        errors.DeviceNotFound,
+        errors.EnterpriseMismatch,
+        errors.DeviceAlreadyAssociated,
+        errors.DeviceAlreadyHoldsChip,
+    ),
+)
+async def replace_association_device(
+    request: Request, caller: FleetAccess, vehicle_id: str, association_id: str, body: schemas.AssociationReplace
+) -> Response:
+    """Ends the association and starts one for `device_id` on the same vehicle with the same
+    `is_main_device`, at the same instant, in one transaction. With `move_chip: true` the old
+    device's chip is installed in the new one (409 `Device Already Holds A Chip` when the new one
+    holds one; with no chip on the old device there is nothing to move). Checked in this order:
+    `Association Not Found` (not an active association of this vehicle), `Device Not Found`,
+    `Vehicle And Device Are in Different Enterprises`, `Device(s) Already Associated With Another
+    Vehicle` (also the same device), `Device Already Holds A Chip`."""
+    result = await service.replace_device(
+        request.state.db,
+        caller.enterprise_id,
+        vehicle_id,
+        association_id,
+        body.data.device_id,
+        move_chip=body.data.move_chip,
+    )
+    return json_response(
+        {"data": {"ended": _association(result.ended), "started": _association(result.started)}, "meta": {}}
+    )
 
 
 @routes.get(
@@ -123,7 +195,7 @@ async def update_association(
     summary="A vehicle's active associations, with chip, device and enterprise fields",
     access=FLEET_READ,
     path_params=VEHICLE_ID,
-    query={"search": SEARCH, "limit": LIMIT, "page": PAGE, "count": COUNT, "as_of": AS_OF},
+    query={"search": SEARCH, "limit": LIMIT, "page": PAGE, "count": COUNT, "as_of": AS_OF, "known_at": KNOWN_AT},
     deep=DeepObjects(
         names=DEEP_PARAMETERS,
         parse=parse_object_parameters,
@@ -142,11 +214,13 @@ async def list_vehicle_associations(
     page: int,
     count: bool,
     as_of: datetime | None,
+    known_at: datetime | None,
     objects: ObjectParameters,
 ) -> Response:
-    """The vehicle's associations active now (or at `as_of`), one SQL statement per request.
+    """The vehicle's associations active now (or at `as_of`; with `known_at`, as fleetreg had them
+    recorded then), one SQL statement per request.
     `search` (at most 100 characters) looks into the chip, device and enterprise text fields."""
-    query = service.AssociationListQuery(vehicle_id, objects, search, limit, page, count, as_of)
+    query = service.AssociationListQuery(vehicle_id, objects, search, limit, page, count, as_of, known_at)
     result = await service.list_vehicle_associations(request.state.db, caller.enterprise_id, query)
     return json_response(
         {
@@ -176,7 +250,7 @@ def _vehicle_association(row: Row, objects: ObjectParameters) -> dict[str, Any]:
     summary="A device's associations over time, newest first",
     access=FLEET_READ,
     path_params={"device_id": _fleet_id("The device's id.")},
-    query={"as_of": AS_OF, "limit": LIMIT, "page": PAGE, "count": COUNT},
+    query={"as_of": AS_OF, "known_at": KNOWN_AT, "limit": LIMIT, "page": PAGE, "count": COUNT},
     responses={200: schemas.AssociationHistory},
     problems=(errors.DeviceNotFound,),
 )
@@ -185,14 +259,23 @@ async def device_history(
     caller: FleetAccess,
     device_id: str,
     as_of: datetime | None,
+    known_at: datetime | None,
     limit: int,
     page: int,
     count: bool,
 ) -> Response:
     """Every association the device has had, ended ones included. With `as_of`, the one active at
-    that instant (none or one): which vehicle the device was on then."""
+    that instant (none or one): which vehicle the device was on then. With `known_at`, as fleetreg
+    had it recorded then (alone, it is also `as_of`)."""
     result = await service.device_history(
-        request.state.db, caller.enterprise_id, device_id, as_of=as_of, limit=limit, page=page, count=count
+        request.state.db,
+        caller.enterprise_id,
+        device_id,
+        as_of=as_of,
+        known_at=known_at,
+        limit=limit,
+        page=page,
+        count=count,
     )
     return json_response(
         {"data": [_association(row) for row in result.rows], "meta": _list_meta(page, limit, result.total)}

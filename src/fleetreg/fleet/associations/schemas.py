@@ -6,15 +6,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, PlainValidator, StrictBool, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from fleetreg.fleet.schemas import MAX_ITEMS, FleetId, ListMeta, StrictModel, _NotNull
+from fleetreg.values import parse_instant
+
+
+def _instant(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise PydanticCustomError("instant", "must be an RFC 3339 time (a string), e.g. 2026-11-22T10:00:00Z")
+    try:
+        return parse_instant(value)
+    except ValueError as error:
+        raise PydanticCustomError("instant", str(error)) from None
+
+
+Instant = Annotated[
+    datetime,
+    PlainValidator(_instant),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-22T10:00:00Z"]}),
+]
 
 
 class NewAssociation(StrictModel):
     device_id: FleetId
     vehicle_id: FleetId
     is_main_device: StrictBool
+    started_at: Instant | None = Field(
+        None, description="When it began, if earlier than now (not in the future). Absent or null: now."
+    )
 
 
 class AssociationCreate(StrictModel):
@@ -24,6 +45,9 @@ class AssociationCreate(StrictModel):
 class AssociationReference(StrictModel):
     type: Literal["device_association"]
     id: FleetId
+    ended_at: Instant | None = Field(
+        None, description="When it ended, if earlier than now: after its start, not in the future. Absent or null: now."
+    )
 
 
 class AssociationEnd(StrictModel):
@@ -45,6 +69,15 @@ class AssociationPatch(StrictModel):
     data: AssociationPatchData
 
 
+class Replacement(StrictModel):
+    device_id: FleetId = Field(description="The device that takes the ended association's place.")
+    move_chip: StrictBool = Field(False, description="true: the old device's chip is installed in the new one.")
+
+
+class AssociationReplace(StrictModel):
+    data: Replacement
+
+
 # -- responses (documentation; the bodies are built directly) -------------------------------------------
 
 
@@ -52,8 +85,10 @@ class AssociationOut(BaseModel):
     vehicle_id: str
     device_id: str
     is_main_device: bool
-    created_at: datetime
-    ended_at: datetime | None
+    created_at: datetime = Field(description="When it began (a backdated start when one was given).")
+    ended_at: datetime | None = Field(description="When it ended; null while active.")
+    recorded_at: datetime = Field(description="When fleetreg recorded its start.")
+    end_recorded_at: datetime | None = Field(description="When fleetreg recorded its end.")
 
 
 class AssociationResource(BaseModel):
@@ -64,6 +99,16 @@ class AssociationResource(BaseModel):
 
 class AssociationDocument(BaseModel):
     data: AssociationResource
+    meta: dict[str, Any]
+
+
+class ReplacedAssociations(BaseModel):
+    ended: AssociationResource
+    started: AssociationResource
+
+
+class ReplacementDocument(BaseModel):
+    data: ReplacedAssociations
     meta: dict[str, Any]
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 from asyncpg import Record
 
+from fleetreg import versions
 from fleetreg.db import Connection, Database
 from fleetreg.fleet import errors, formats
 from fleetreg.fleet import queries as fleet_queries
@@ -25,7 +26,8 @@ from fleetreg.fleet.associations import queries
 from fleetreg.fleet.associations.parameters import ObjectParameters
 from fleetreg.fleet.queries import DEVICES, VEHICLES
 from fleetreg.fleet.service import _LARGEST_OFFSET, Page, _entry, _raise
-from fleetreg.problems import BadRequest
+from fleetreg.problems import BadRequest, summarize
+from fleetreg.versions import Precondition
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,25 @@ class AssociationItem:
     vehicle_id: str
     device_id: str
     is_main_device: bool
+    started_at: datetime | None = None
+    """When it began, when that is earlier than now (a correction of the history)."""
+
+
+def _check_not_future(instants: Sequence[tuple[str, datetime | None]]) -> None:
+    """400 for each (pointer, instant) in the future: history is recorded, never foretold."""
+    now = datetime.now(UTC)
+    future = [
+        _entry(pointer, f"{_instant(instant)} is in the future")
+        for pointer, instant in instants
+        if instant is not None and instant > now
+    ]
+    if future:
+        raise BadRequest.from_errors(future)
 
 
 async def create_associations(db: Database, enterprise: str | None, items: Sequence[AssociationItem]) -> list[Record]:
     """Associate every item or none; the new associations in the order of ``items``."""
+    _check_not_future([(f"{item.pointer}/started_at", item.started_at) for item in items])
 
     async def work(connection: Connection) -> list[Record]:
         vehicles = await fleet_queries.fetch_by_ids(
@@ -55,6 +72,8 @@ async def create_associations(db: Database, enterprise: str | None, items: Seque
         _check_devices_free(items, active)
         current = await connection.fetch(queries.ACTIVE_ASSOCIATIONS_OF_VEHICLES, list(vehicles))
         _check_mains(items, {row["vehicle_id"] for row in current if row["is_main_device"]})
+        if any(item.started_at is not None for item in items):
+            await _refuse_history_conflicts(connection, items)
         ids = [formats.new_id() for _ in items]
         rows = await connection.fetch(
             queries.INSERT_ASSOCIATIONS,
@@ -63,11 +82,48 @@ async def create_associations(db: Database, enterprise: str | None, items: Seque
             [item.vehicle_id for item in items],
             [item.device_id for item in items],
             [item.is_main_device for item in items],
+            [item.started_at for item in items],
         )
         by_id = {row["id"]: row for row in rows}
         return [by_id[association_id] for association_id in ids]
 
     return await db.write(work)
+
+
+def _conflict(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "association_id": row["id"],
+        "vehicle_id": row["vehicle_id"],
+        "device_id": row["device_id"],
+        "created_at": _instant(row["created_at"]),
+        "ended_at": _instant(row["ended_at"]) if row["ended_at"] is not None else None,
+    }
+
+
+async def _refuse_history_conflicts(connection: Connection, items: Sequence[AssociationItem]) -> None:
+    """409 when a backdated start overlaps the recorded past of its device (or, for a main one, the
+    vehicle's main devices); the exclusion constraints hold it anyway, this names the conflicts."""
+    rows = await connection.fetch(
+        queries.HISTORY_CONFLICTS,
+        [item.vehicle_id for item in items],
+        [item.device_id for item in items],
+        [item.is_main_device for item in items],
+        [item.started_at for item in items],
+    )
+    if not rows:
+        return
+    entries = []
+    for row in rows:
+        item = items[row["position"] - 1]
+        what = "device" if row["device_id"] == item.device_id else "main device of the vehicle"
+        entries.append(
+            _entry(
+                f"{item.pointer}/started_at",
+                f"association {row['id']} ({what}) lasted until {_instant(row['ended_at'])}, after this start",
+            )
+        )
+    conflicts = list({row["id"]: _conflict(row) for row in rows}.values())
+    raise errors.HistoryConflict(summarize([entry["detail"] for entry in entries]), errors=entries, conflicts=conflicts)
 
 
 def _check_existence(
@@ -167,12 +223,18 @@ def _check_mains(items: Sequence[AssociationItem], with_main: set[str]) -> None:
 class AssociationReference:
     pointer: str
     id: str
+    ended_at: datetime | None = None
+    """When it ended, when that is earlier than now (a correction of the history)."""
 
 
 async def end_associations(
     db: Database, enterprise: str | None, references: Sequence[AssociationReference]
 ) -> list[Record]:
-    """End every association or none; the ended associations in the order of ``references``."""
+    """End every association or none; the ended associations in the order of ``references``.
+
+    The vehicles are known only from the rows: one statement finds and locks them (in id order), then
+    the UPDATE ends what is still active (seeing any change committed meanwhile), and whatever it
+    could not end is explained, the transaction being rolled back with the error."""
     first: dict[str, str] = {}
     twice = []
     for reference in references:
@@ -186,53 +248,84 @@ async def end_associations(
         first.setdefault(reference.id, f"{reference.pointer}/id")
     if twice:
         raise BadRequest.from_errors(twice)
+    _check_not_future([(f"{reference.pointer}/ended_at", reference.ended_at) for reference in references])
     ids = [reference.id for reference in references]
 
     async def work(connection: Connection) -> list[Record]:
-        # The vehicles and devices are known only from the rows: read, lock them, read again.
-        seen = await connection.fetch(queries.ASSOCIATIONS_BY_IDS, ids, enterprise)
-        active = [row for row in seen if row["ended_at"] is None]
-        await fleet_queries.fetch_by_ids(
-            connection, VEHICLES, enterprise, sorted({row["vehicle_id"] for row in active}), lock="NO KEY UPDATE"
-        )
-        await fleet_queries.fetch_by_ids(
-            connection, DEVICES, enterprise, sorted({row["device_id"] for row in active}), lock="NO KEY UPDATE"
-        )
-        rows = {row["id"]: row for row in await connection.fetch(queries.ASSOCIATIONS_BY_IDS, ids, enterprise)}
-        missing = []
-        for reference in references:
-            row = rows.get(reference.id)
-            if row is None:
-                missing.append(_entry(f"{reference.pointer}/id", f"no association {reference.id}"))
-            elif row["ended_at"] is not None:
-                missing.append(_entry(f"{reference.pointer}/id", f"association {reference.id} has ended already"))
-        if missing:
-            _raise(errors.AssociationNotFound, missing)
-        ending = set(ids)
+        vehicles = [row["id"] for row in await connection.fetch(queries.LOCK_VEHICLES_OF_ASSOCIATIONS, ids, enterprise)]
+        ended = {
+            row["id"]: row
+            for row in await connection.fetch(
+                queries.END_ASSOCIATIONS, ids, [reference.ended_at for reference in references], enterprise
+            )
+        }
+        if len(ended) < len(ids):
+            await _explain_not_ended(connection, enterprise, references, ended)
         staying: dict[str, int] = {}
-        vehicles = sorted({row["vehicle_id"] for row in rows.values()})
         for row in await connection.fetch(queries.ACTIVE_ASSOCIATIONS_OF_VEHICLES, vehicles):
-            if row["id"] not in ending:
-                staying[row["vehicle_id"]] = staying.get(row["vehicle_id"], 0) + 1
+            staying[row["vehicle_id"]] = staying.get(row["vehicle_id"], 0) + 1
         orphaning = [
             _entry(
                 f"{reference.pointer}/id",
-                f"association {reference.id} is the main one of vehicle {rows[reference.id]['vehicle_id']}, which "
-                f"keeps {staying[rows[reference.id]['vehicle_id']]} other(s): make another main first, or end them too",
+                f"association {reference.id} is the main one of vehicle {ended[reference.id]['vehicle_id']}, which "
+                f"keeps {staying[ended[reference.id]['vehicle_id']]} other(s): make another main first, or end them "
+                "too",
             )
             for reference in references
-            if rows[reference.id]["is_main_device"] and staying.get(rows[reference.id]["vehicle_id"])
+            if ended[reference.id]["is_main_device"] and staying.get(ended[reference.id]["vehicle_id"])
         ]
         if orphaning:
             _raise(errors.MainDeviceRequired, orphaning)
-        ended = {row["id"]: row for row in await connection.fetch(queries.END_ASSOCIATIONS, ids)}
         return [ended[association_id] for association_id in ids]
 
     return await db.write(work)
 
 
+async def _explain_not_ended(
+    connection: Connection,
+    enterprise: str | None,
+    references: Sequence[AssociationReference],
+    ended: Mapping[str, Record],
+) -> NoReturn:
+    """Why some of ``references`` could not end: 404 (unknown, not the caller's, ended already), else
+    400 (an end not after its start, or before it became main)."""
+    left = [reference for reference in references if reference.id not in ended]
+    rows = {
+        row["id"]: row
+        for row in await connection.fetch(queries.ASSOCIATIONS_BY_IDS, [ref.id for ref in left], enterprise)
+    }
+    missing = []
+    for reference in left:
+        row = rows.get(reference.id)
+        if row is None:
+            missing.append(_entry(f"{reference.pointer}/id", f"no association {reference.id}"))
+        elif row["ended_at"] is not None:
+            missing.append(_entry(f"{reference.pointer}/id", f"association {reference.id} has ended already"))
+    if missing:
+        _raise(errors.AssociationNotFound, missing)
+    too_early = []
+    for reference in left:
+        row = rows[reference.id]
+        assert reference.ended_at is not None
+        if row["main_since"] is not None and reference.ended_at > row["created_at"]:
+            reason = f"it became the vehicle's main device at {_instant(row['main_since'])}"
+        else:
+            reason = f"it began at {_instant(row['created_at'])}"
+        too_early.append(_entry(f"{reference.pointer}/ended_at", f"must be after its start: {reason}"))
+    raise BadRequest.from_errors(too_early)
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 async def update_association(
-    db: Database, enterprise: str | None, vehicle_id: str, association_id: str, is_main_device: bool | None
+    db: Database,
+    enterprise: str | None,
+    vehicle_id: str,
+    association_id: str,
+    is_main_device: bool | None,
+    precondition: Precondition | None = None,
 ) -> Record:
     """Make the association main (the previous main becomes secondary) or keep it as it is."""
 
@@ -243,6 +336,7 @@ async def update_association(
             row = await connection.fetchrow(queries.ACTIVE_ASSOCIATION_OF_VEHICLE, association_id, vehicle_id)
         if row is None:
             raise errors.AssociationNotFound(f"vehicle {vehicle_id} has no active association {association_id}")
+        versions.check(precondition, row["version"])
         if is_main_device is None or is_main_device == row["is_main_device"]:
             return row
         if not is_main_device:
@@ -259,6 +353,84 @@ async def update_association(
 
 
 @dataclass(frozen=True)
+class Replacement:
+    ended: Record
+    started: Record
+
+
+async def replace_device(
+    db: Database, enterprise: str | None, vehicle_id: str, association_id: str, device_id: str, *, move_chip: bool
+) -> Replacement:
+    """End the association and start one for ``device_id`` on the same vehicle, with the same
+    ``is_main_device``, at the same instant; with ``move_chip``, the old device's chip goes into the
+    new one. Checked in this order: 404 association, 404 device, 400 enterprises, 400 device already
+    associated, 409 the new device holds a chip."""
+
+    async def work(connection: Connection) -> Replacement:
+        vehicle = await fleet_queries.fetch_by_ids(connection, VEHICLES, enterprise, [vehicle_id], lock="NO KEY UPDATE")
+        old = None
+        if vehicle:
+            old = await connection.fetchrow(queries.ACTIVE_ASSOCIATION_OF_VEHICLE, association_id, vehicle_id)
+        if old is None:
+            raise errors.AssociationNotFound(f"vehicle {vehicle_id} has no active association {association_id}")
+        pointer = "/data/device_id"
+        devices = await fleet_queries.fetch_by_ids(
+            connection, DEVICES, enterprise, sorted({old["device_id"], device_id}), lock="NO KEY UPDATE"
+        )
+        if device_id not in devices:
+            _raise(errors.DeviceNotFound, [_entry(pointer, f"no device {device_id}")])
+        vehicle_enterprise, device_enterprise = (
+            vehicle[vehicle_id]["enterprise_id"],
+            devices[device_id]["enterprise_id"],
+        )
+        if vehicle_enterprise != device_enterprise:
+            detail = (
+                f"vehicle {vehicle_id} is in enterprise {vehicle_enterprise}, device {device_id} in {device_enterprise}"
+            )
+            _raise(errors.EnterpriseMismatch, [_entry(pointer, detail)])
+        active = await connection.fetch(queries.ACTIVE_ASSOCIATIONS_OF_DEVICES, [device_id])
+        if active:
+            on = active[0]["vehicle_id"]
+            detail = f"device {device_id} is associated with {'this vehicle' if on == vehicle_id else f'vehicle {on}'}"
+            _raise(errors.DeviceAlreadyAssociated, [_entry(pointer, detail)])
+        chip = None
+        if move_chip:
+            chips = {
+                row["device_id"]: row["id"]
+                for row in await connection.fetch(queries.LOCK_CHIPS_OF_DEVICES, [old["device_id"], device_id])
+            }
+            if device_id in chips:
+                raise errors.DeviceAlreadyHoldsChip(
+                    f"device {device_id} holds chip {chips[device_id]}: remove it first, or replace without move_chip",
+                    errors=[_entry("/data/move_chip", f"device {device_id} holds a chip already")],
+                )
+            chip = chips.get(old["device_id"])
+        await announce_replacement(connection, association_id)
+        (ended,) = await connection.fetch(queries.END_ASSOCIATIONS, [association_id], [None], enterprise)
+        (started,) = await connection.fetch(
+            queries.INSERT_ASSOCIATIONS,
+            [formats.new_id()],
+            [vehicle_enterprise],
+            [vehicle_id],
+            [device_id],
+            [old["is_main_device"]],
+            [ended["ended_at"]],
+        )
+        if chip is not None:
+            await connection.execute(queries.MOVE_CHIP, chip, device_id)
+        return Replacement(ended, started)
+
+    return await db.write(work)
+
+
+async def announce_replacement(connection: Connection, association_id: str) -> None:
+    """The hook of the change events (API.md §5): the end of ``association_id`` and the start that
+    follows in this transaction are one ``association.replaced`` (the outbox's triggers read
+    ``fleetreg.replacing``; without them the setting is inert)."""
+    await connection.execute(queries.ANNOUNCE_REPLACEMENT, association_id)
+
+
+@dataclass(frozen=True)
 class AssociationListQuery:
     vehicle_id: str
     objects: ObjectParameters
@@ -267,6 +439,8 @@ class AssociationListQuery:
     page: int
     count: bool
     as_of: datetime | None
+    known_at: datetime | None = None
+    """What fleetreg had recorded by then; alone, it is also ``as_of``."""
 
 
 _CNPJ_PUNCTUATION = str.maketrans("", "", "./-")
@@ -286,7 +460,8 @@ async def list_vehicle_associations(db: Database, enterprise: str | None, query:
     sql, args = queries.vehicle_associations(
         enterprise=enterprise,
         vehicle_id=query.vehicle_id,
-        as_of=query.as_of,
+        as_of=query.as_of or query.known_at,
+        known_at=query.known_at,
         filters=filters,
         search=query.search,
         sort=query.objects.sort,
@@ -309,11 +484,15 @@ async def device_history(
     limit: int,
     page: int,
     count: bool,
+    known_at: datetime | None = None,
 ) -> Page:
+    """The device's associations, newest first; with ``as_of`` (or ``known_at`` alone), the one
+    active then; with ``known_at``, as fleetreg had recorded them by then."""
+    as_of = as_of or known_at
     args: list[Any] = [enterprise, device_id, limit, min(limit * page, _LARGEST_OFFSET)]
-    if as_of is not None:
-        args.append(as_of)
-    rows = await db.fetch(queries.device_history(as_of=as_of is not None, count=count), *args)
+    args += [instant for instant in (as_of, known_at) if instant is not None]  # $5, $6 (known_at implies as_of)
+    sql = queries.device_history(as_of=as_of is not None, known_at=known_at is not None, count=count)
+    rows = await db.fetch(sql, *args)
     if not rows:
         raise errors.DeviceNotFound(f"no device {device_id}")
     return Page([row for row in rows if row["id"] is not None], rows[0]["total"] if count else None)
