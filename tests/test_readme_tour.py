@@ -200,12 +200,14 @@ async def test_the_tour_runs_as_written(server: tuple[str, dict[str, str]], db: 
     van = await db.fetchval("SELECT id FROM vehicles WHERE name = 'Van 03'")
     tracker = await db.fetchval("SELECT id FROM devices WHERE name = 'Tracker A5'")
     assert (values["VAN"], values["TRACKER"]) == (van, tracker)
-    assert created["attributes"] | {"created_at": None} == {
+    assert created["attributes"] | {"created_at": None, "recorded_at": None} == {
         "vehicle_id": van,
         "device_id": tracker,
         "is_main_device": True,
         "created_at": None,
         "ended_at": None,
+        "recorded_at": None,
+        "end_recorded_at": None,
     }
     active = await db.fetchval(
         "SELECT count(*) FROM device_associations WHERE vehicle_id = $1 AND device_id = $2 AND ended_at IS NULL",

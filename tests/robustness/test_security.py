@@ -331,6 +331,7 @@ def _fleet_bodies(theirs: dict[str, str]) -> dict[Any, dict[str, Any]]:
         fleet_schemas.DevicePatch: patch,
         fleet_schemas.ChipPatch: patch,
         association_schemas.AssociationPatch: patch,
+        association_schemas.AssociationReplace: {"data": {"device_id": theirs["spare"], "move_chip": True}},
     }
 
 
