@@ -32,6 +32,8 @@ log = logging.getLogger("fleetreg.db")
 ConstraintErrorFactory = Callable[[asyncpg.PostgresError], AppError]
 ConstraintErrors = Mapping[str, ConstraintErrorFactory]
 CURRENT_REVISION = "SELECT version_num FROM alembic_version"
+# Seconds to wait for the database to accept a connection: a hung server must not hang the CLI.
+CONNECT_TIMEOUT = 10
 
 
 class SchemaNotMigrated(Exception):
@@ -129,6 +131,21 @@ def _ended_cleanly(error: BaseException | None) -> bool:
     if isinstance(error, ServiceUnavailable) or is_unavailable(error) or _raised_during_an_outage(error):
         return False
     return isinstance(error, AppError | asyncpg.PostgresError)
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[Connection]:
+    """A connection of its own, outside any pool and without a statement timeout: for the CLI's
+    long work (imports, exports) and for checks made before a pool makes sense. A server that
+    cannot be reached is ``ServiceUnavailable``."""
+    try:
+        connection: Connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise ServiceUnavailable(str(error)) from error
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 class Database:
