@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,7 +59,8 @@ def within(name: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def is_router(relative: str) -> bool:
-    return relative.endswith("router.py") or relative in {"ops.py", "docs.py"}
+    """The HTTP edge of a domain: its routes and what they share (parameters, the envelope)."""
+    return relative.rsplit("/", 1)[-1] in {"router.py", "routes.py", "http.py"} or relative in {"ops.py", "docs.py"}
 
 
 def is_domain(relative: str) -> bool:
@@ -76,27 +78,32 @@ def sql_constants(tree: ast.Module) -> list[str]:
 LAYERED = list(modules())
 
 
-@pytest.mark.parametrize(("relative", "tree"), [m for m in LAYERED if is_router(m[0])], ids=lambda v: str(v))
+def where(select: Callable[[str], bool]) -> list[Any]:
+    """The modules ``select`` picks, as parameters named by their path."""
+    return [pytest.param(relative, tree, id=relative) for relative, tree in LAYERED if select(relative)]
+
+
+@pytest.mark.parametrize(("relative", "tree"), where(is_router))
 def test_routers_hold_no_sql(relative: str, tree: ast.Module) -> None:
     names = imported(tree, module_name(relative))
     assert sorted(n for n in names if n == "asyncpg" or n.endswith(".queries")) == []
     assert sql_constants(tree) == []
 
 
-@pytest.mark.parametrize(("relative", "tree"), [m for m in LAYERED if m[0].startswith("web/")], ids=lambda v: str(v))
+@pytest.mark.parametrize(("relative", "tree"), where(lambda relative: relative.startswith("web/")))
 def test_the_web_kit_knows_no_domain(relative: str, tree: ast.Module) -> None:
     names = imported(tree, module_name(relative))
     assert sorted(n for n in names if within(n, DOMAINS + DATABASE)) == []
 
 
-@pytest.mark.parametrize(("relative", "tree"), [m for m in LAYERED if is_domain(m[0])], ids=lambda v: str(v))
+@pytest.mark.parametrize(("relative", "tree"), where(is_domain))
 def test_domain_code_never_imports_the_web_kit(relative: str, tree: ast.Module) -> None:
     names = imported(tree, module_name(relative))
     assert sorted(n for n in names if within(n, ("fleetreg.web", "granian"))) == []
 
 
 @pytest.mark.parametrize(
-    ("relative", "tree"), [m for m in LAYERED if m[0].startswith("cli/") or m[0] == "demo.py"], ids=lambda v: str(v)
+    ("relative", "tree"), where(lambda relative: relative.startswith("cli/") or relative == "demo.py")
 )
 def test_the_cli_and_the_demo_run_no_sql_of_their_own(relative: str, tree: ast.Module) -> None:
     names = imported(tree, module_name(relative))

@@ -30,9 +30,11 @@ from fleetreg.auth import clients as client_service
 from fleetreg.auth import queries as auth_queries
 from fleetreg.auth.scopes import ALL_SCOPES
 from fleetreg.db import Database
-from fleetreg.fleet import formats, schemas
+from fleetreg.fleet import formats, kinds
 from fleetreg.fleet import service as fleet
 from fleetreg.fleet.associations import service as associations
+from fleetreg.fleet.kinds import Kind, NewItem
+from fleetreg.fleet.schemas import MODELS
 from fleetreg.partner import service as partner
 from fleetreg.partner.schemas import ConnectorType, NewConnector
 from fleetreg.problems import AppError
@@ -319,18 +321,10 @@ async def _load_partner(db: Database, partner_id: uuid.UUID) -> int:
     return created
 
 
-_ATTRIBUTE_MODELS: dict[str, type[schemas.StrictModel]] = {
-    "enterprise": schemas.EnterpriseAttributes,
-    "vehicle": schemas.VehicleAttributes,
-    "device": schemas.DeviceAttributes,
-    "chip": schemas.ChipAttributes,
-}
-
-
-async def _create_one(db: Database, entity: fleet.Entity, attributes: dict[str, Any]) -> str:
+async def _create_one(db: Database, kind: Kind, attributes: dict[str, Any]) -> str:
     """Create one resource through the fleet service, its attributes checked as a request body's."""
-    checked = _ATTRIBUTE_MODELS[entity.table.kind].model_validate(attributes).model_dump()
-    (row,) = await fleet.create(db, None, entity, [fleet.NewItem("/data", None, checked)])
+    checked = MODELS[kind].attributes.model_validate(attributes).model_dump()
+    (row,) = await fleet.create(db, None, kind, [NewItem("/data", None, checked)])
     return str(row["id"])
 
 
@@ -347,7 +341,7 @@ async def _load_fleet(db: Database) -> tuple[list[str], int]:
     for enterprise in ENTERPRISES:
         enterprise_id = enterprises.get(enterprise.cnpj)
         if enterprise_id is None:
-            enterprise_id = await _create_one(db, fleet.ENTERPRISE, {"name": enterprise.name, "cnpj": enterprise.cnpj})
+            enterprise_id = await _create_one(db, kinds.ENTERPRISE, {"name": enterprise.name, "cnpj": enterprise.cnpj})
             enterprises[enterprise.cnpj] = enterprise_id
             created += 1
         vehicles: dict[str, str] = {}
@@ -356,14 +350,14 @@ async def _load_fleet(db: Database) -> tuple[list[str], int]:
         for vehicle in enterprise.vehicles:
             if vehicle.name not in vehicles:
                 attributes = {"enterprise_id": enterprise_id, "name": vehicle.name, "plate": vehicle.plate}
-                vehicles[vehicle.name] = await _create_one(db, fleet.VEHICLE, attributes | {"vin": vehicle.vin})
+                vehicles[vehicle.name] = await _create_one(db, kinds.VEHICLE, attributes | {"vin": vehicle.vin})
                 created += 1
             vehicle_ids[vehicle.name] = vehicles[vehicle.name]
         for device in enterprise.devices:
             row = devices.get(device.imei)
             if row is None:
                 attributes = {"enterprise_id": enterprise_id, "name": device.name, "imei": device.imei}
-                device_ids[device.name] = await _create_one(db, fleet.DEVICE, attributes | {"code": device.code})
+                device_ids[device.name] = await _create_one(db, kinds.DEVICE, attributes | {"code": device.code})
                 created += 1
             elif row["enterprise_id"] != enterprise_id:
                 raise DemoError(
@@ -393,7 +387,7 @@ async def _create_chip(db: Database, chip: DemoChip, device_id: str | None) -> N
         "batch": chip.batch,
         "device_id": device_id,
     }
-    await _create_one(db, fleet.CHIP, attributes)
+    await _create_one(db, kinds.CHIP, attributes)
 
 
 async def _play_scenario(db: Database, vehicles: dict[str, str], devices: dict[str, str]) -> int:
@@ -433,7 +427,7 @@ async def reset(db: Database) -> int:
         for row in await db.fetch(LIVE_ENTERPRISES_BY_CNPJ, [e.cnpj for e in ENTERPRISES]):
             removed += await _remove_enterprise(db, row["id"])
         for row in await db.fetch(CHIPS_BY_SERIAL, [chip.serial for chip in _all_chips()]):
-            await fleet.delete(db, None, fleet.CHIP, row["id"])
+            await fleet.delete(db, None, kinds.CHIP, row["id"])
             removed += 1
     except AppError as error:
         raise DemoError(f"{error.title}: {error.detail}") from error
@@ -451,14 +445,14 @@ async def _remove_enterprise(db: Database, enterprise_id: str) -> int:
     if active:
         references = [associations.AssociationReference(f"/data/{n}", row["id"]) for n, row in enumerate(active)]
         removed += len(await associations.end_associations(db, None, references))
-    for query, entity in (
-        (CHIPS_IN_ENTERPRISE, fleet.CHIP),
-        (LIVE_DEVICES_OF, fleet.DEVICE),
-        (LIVE_VEHICLE_IDS_OF, fleet.VEHICLE),
+    for query, kind in (
+        (CHIPS_IN_ENTERPRISE, kinds.CHIP),
+        (LIVE_DEVICES_OF, kinds.DEVICE),
+        (LIVE_VEHICLE_IDS_OF, kinds.VEHICLE),
     ):
         for row in await db.fetch(query, enterprise_id):
-            await fleet.delete(db, None, entity, row["id"])
+            await fleet.delete(db, None, kind, row["id"])
             removed += 1
     removed += await _revoke(db, await db.fetch(ACTIVE_CLIENTS_OF_ENTERPRISE, enterprise_id))
-    await fleet.delete(db, None, fleet.ENTERPRISE, enterprise_id)
+    await fleet.delete(db, None, kinds.ENTERPRISE, enterprise_id)
     return removed + 1

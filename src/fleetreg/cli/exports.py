@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fleetreg.cli.common import database_url, ensure_schema, examples, fail, load_settings, run_async
 from fleetreg.exporter import ExportSpec, Format, export_file
-from fleetreg.importer import UnknownPartner
 from fleetreg.fleet import exports as fleet_exports
+from fleetreg.importer import UnknownPartner
 from fleetreg.partner import exports as partner_exports
 
 # What a shell reports for a process ended by SIGPIPE.

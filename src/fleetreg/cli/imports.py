@@ -128,9 +128,9 @@ def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_j
                 result = run_async(import_file(url, spec, source, partner=partner, progress=advance))
             except UnknownPartner:
                 fail(f"no partner named {partner!r} (`fleetreg partners list` shows them)")
-            except ImportRaced as error:
+            except ImportRaced as raced:
                 fail(
-                    f"nothing was imported: a row conflicts with data written while the import ran ({error}); "
+                    f"nothing was imported: a row conflicts with data written while the import ran ({raced}); "
                     "run the import again"
                 )
     seconds = round(time.monotonic() - started, 2)

@@ -127,4 +127,4 @@ def one_or_many(item: type[BaseModel]) -> Any:
             return single.validate_python(value)
         raise PydanticCustomError("one_or_many", f"must be an object or an array of 1 to {MAX_ITEMS} objects")
 
-    return Annotated[item | many, WrapValidator(validate)]  # type: ignore[valid-type]
+    return Annotated[item | many, WrapValidator(validate)]

@@ -17,7 +17,7 @@ from typing import Any
 from fleetreg.db import Connection
 from fleetreg.fleet import errors, fields, queries
 from fleetreg.fleet.fields import Format
-from fleetreg.problems import AppError, BadRequest, Forbidden
+from fleetreg.problems import AppError, BadRequest, Forbidden, entry
 
 
 @dataclass(frozen=True)
@@ -169,10 +169,6 @@ class Kind:
 # -- the rules only some kinds have ---------------------------------------------------------------------
 
 
-def _entry(pointer: str, detail: str) -> dict[str, str]:
-    return {"pointer": pointer, "detail": detail}
-
-
 def _unbound_only(enterprise: str | None, _items: Sequence[NewItem]) -> None:
     if enterprise is not None:
         raise Forbidden("a client bound to an enterprise cannot create enterprises")
@@ -183,7 +179,7 @@ def _installed_when_bound(enterprise: str | None, items: Sequence[NewItem]) -> N
     if enterprise is None:
         return
     missing = [
-        _entry(f"{item.pointer}/attributes/device_id", "a client bound to an enterprise creates chips installed")
+        entry(f"{item.pointer}/attributes/device_id", "a client bound to an enterprise creates chips installed")
         for item in items
         if item.attributes.get("device_id") is None
     ]
@@ -205,7 +201,7 @@ async def _vehicle_never_associated(connection: Connection, vehicle_id: str) -> 
         raise errors.VehicleInUse(
             f"vehicle {vehicle_id} has had device associations, whose history records its enterprise: "
             "it cannot move to another enterprise",
-            errors=[_entry("/data/attributes/enterprise_id", "the vehicle has association history")],
+            errors=[entry("/data/attributes/enterprise_id", "the vehicle has association history")],
         )
 
 
@@ -223,7 +219,7 @@ async def _device_never_associated(connection: Connection, device_id: str) -> No
         raise errors.DeviceInUse(
             f"device {device_id} has had vehicle associations, whose history records its enterprise: "
             "it cannot move to another enterprise",
-            errors=[_entry("/data/attributes/enterprise_id", "the device has association history")],
+            errors=[entry("/data/attributes/enterprise_id", "the device has association history")],
         )
 
 
@@ -308,9 +304,7 @@ DEVICE = Kind(
     attributes=(
         Attribute("enterprise_id", fields.ID, reference=_IN_ENTERPRISE),
         Attribute("name", fields.NAME),
-        Attribute(
-            "imei", fields.IMEI, unique=Unique(errors.ImeiTaken, "IMEI", "another device has the IMEI {value}")
-        ),
+        Attribute("imei", fields.IMEI, unique=Unique(errors.ImeiTaken, "IMEI", "another device has the IMEI {value}")),
         Attribute("code", fields.SHORT_TEXT),
     ),
     not_found=errors.DeviceNotFound,
@@ -362,7 +356,8 @@ CHIP = Kind(
     not_found=errors.ChipNotFound,
     soft_delete=False,
     search_text="chip_search_text(t.serial, t.number, t.carrier, t.service_provider, t.batch)",
-    scope="t.device_id IN (SELECT d.id FROM devices AS d WHERE d.enterprise_id = {enterprise} AND d.deleted_at IS NULL)",
+    scope="t.device_id IN (SELECT d.id FROM devices AS d "
+    "WHERE d.enterprise_id = {enterprise} AND d.deleted_at IS NULL)",
     counted_per_enterprise=False,
     guard=Guard(_installed_when_bound, BadRequest),
     notes=Notes(
