@@ -215,6 +215,17 @@ class Database:
                 raise
             self._give_back(pool, connection, None)
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Hold the session advisory lock ``key`` (a bigint) meanwhile: one holder at a time, in
+        every process on the database."""
+        async with self.connection() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                yield
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1)", key)
+
     async def schema_revision(self) -> str | None:
         """The migration the database is at; ``SchemaNotMigrated`` when it has none."""
         try:

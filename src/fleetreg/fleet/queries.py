@@ -37,6 +37,17 @@ ORDER BY t.id{locking}
 
 
 @functools.cache
+def live_rows_where(kind: Kind, column: str) -> str:
+    """The live rows whose ``column`` is among $1, oldest first (every enterprise's)."""
+    assert column in ("id", *kind.attribute_names)
+    return f"""
+SELECT {kind.columns} FROM {kind.plural} AS t
+WHERE t.{column} = ANY($1::text[]) AND {kind.live}
+ORDER BY t.created_at, t.id
+"""
+
+
+@functools.cache
 def existing_ids(kind: Kind) -> str:
     """Which of the ids $1 are taken, by live or deleted rows alike."""
     return f"SELECT id FROM {kind.plural} WHERE id = ANY($1::text[])"

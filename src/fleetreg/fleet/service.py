@@ -129,6 +129,12 @@ async def get(db: Database, enterprise: str | None, kind: Kind, resource_id: str
     return row
 
 
+async def find(db: Database, kind: Kind, column: str, values: Sequence[str]) -> list[Record]:
+    """The live rows whose ``column`` (an attribute, or ``id``) is among ``values``, oldest first,
+    whatever their enterprise: how the CLI and the demo find rows by their business keys."""
+    return await db.fetch(queries.live_rows_where(kind, column), list(values))
+
+
 async def list_rows(
     db: Database,
     enterprise: str | None,
