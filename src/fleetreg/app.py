@@ -19,6 +19,7 @@ from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.fleet import router as fleet_router
+from fleetreg.fleet.associations import routes as association_routes
 from fleetreg.metrics import Metrics
 from fleetreg.migrate import head_revision
 from fleetreg.partner import router as partner_router
@@ -39,7 +40,7 @@ explains it.
 """
 
 # The modules whose routes the app serves, in the order /openapi.json lists them.
-ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router)
+ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router, association_routes)
 # Operations that answer without the database (no 503 documented for them).
 WITHOUT_DATABASE = ("/healthz", "/.well-known/jwks.json", "/metrics")
 
