@@ -70,7 +70,7 @@ async def authenticate(state: AuthState, authorization: str | None) -> Principal
             },
         ) from error
     if state.limiter.enabled:
-        wait = state.limiter.retry_after(principal.client_id)
+        wait = await state.limiter.retry_after(principal.client_id)
         if wait is not None:
             raise TooManyRequests(
                 f"this client may send {state.limiter.rate:g} requests per second; retry in {wait} s",
