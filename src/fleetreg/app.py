@@ -21,6 +21,7 @@ from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.events import router as events_router
 from fleetreg.events.feed import EventSignal
 from fleetreg.fleet import router as fleet_router
+from fleetreg.fleet.associations import routes as association_routes
 from fleetreg.metrics import Metrics
 from fleetreg.migrate import head_revision
 from fleetreg.partner import router as partner_router
@@ -40,7 +41,7 @@ explains it.
 """
 
 # The modules whose routes the app serves, in the order /openapi.json lists them.
-ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router, events_router)
+ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router, association_routes, events_router)
 # Operations that answer without the database (no 503 documented for them).
 WITHOUT_DATABASE = ("/healthz", "/.well-known/jwks.json", "/metrics")
 
