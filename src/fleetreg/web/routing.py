@@ -97,6 +97,11 @@ class Route:
     def takes_json(self) -> bool:
         return self.body is not None
 
+    @property
+    def read_only(self) -> bool:
+        """A GET outside a unit of work: it writes nothing, so its reads may be served by a replica."""
+        return self.method == "GET" and not self.unit_of_work
+
 
 class Routes:
     """The routes of one module, in declaration order (the order OpenAPI lists them in)."""
