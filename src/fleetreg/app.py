@@ -18,6 +18,8 @@ from fleetreg.auth.tokens import ExternalIssuer, TokenService
 from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
+from fleetreg.events import router as events_router
+from fleetreg.events.feed import EventSignal
 from fleetreg.fleet import router as fleet_router
 from fleetreg.fleet.associations import routes as association_routes
 from fleetreg.metrics import Metrics
@@ -40,7 +42,7 @@ explains it.
 """
 
 # The modules whose routes the app serves, in the order /openapi.json lists them.
-ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router, association_routes)
+ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router, association_routes, events_router)
 # Operations that answer without the database (no 503 documented for them).
 WITHOUT_DATABASE = ("/healthz", "/.well-known/jwks.json", "/metrics")
 
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None) -> WebApp:
         await db.open()
         app.state.db = db
         revoked = RevokedClients()
+        app.state.event_signal = EventSignal()
+        revoked.also_listen(EventSignal.CHANNEL, app.state.event_signal.notify)
         await revoked.start(db)
         app.state.auth = AuthState(
             tokens=_token_service(settings, revoked, db),

@@ -39,6 +39,7 @@ class RevokedClients:
         self._reloading = asyncio.Lock()  # one query at a time on the listener's connection
         self._reset_callbacks: list[Callable[[], None]] = []
         self._reloads: set[asyncio.Task[None]] = set()
+        self._channels: dict[str, Callable[[], None]] = {}
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self._ids
@@ -46,6 +47,12 @@ class RevokedClients:
     def on_reset(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` whenever the database was replaced (a restore) or the listener came back:
         what was learnt from it may be stale."""
+        self._reset_callbacks.append(callback)
+
+    def also_listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on every notification of ``channel`` too, and whenever the listener
+        (re)connects: one listening connection per process serves every channel (before ``start``)."""
+        self._channels[channel] = callback
         self._reset_callbacks.append(callback)
 
     async def start(self, db: Database) -> None:
@@ -69,6 +76,8 @@ class RevokedClients:
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda _connection, closed=closed: closed.set())
                 await connection.add_listener(CHANNEL, self._notified)
+                for channel, callback in self._channels.items():
+                    await connection.add_listener(channel, lambda *_notification, callback=callback: callback())
                 await self._reload(connection)
                 self._connected.set()
                 await closed.wait()

@@ -32,9 +32,9 @@ from fleetreg.web.params import DeepObjects, Param
 if TYPE_CHECKING:
     from fleetreg.problems import AppError
     from fleetreg.web.request import Request
-    from fleetreg.web.responses import Response
+    from fleetreg.web.responses import Response, StreamingResponse
 
-Endpoint = Callable[..., Awaitable["Response"]]
+Endpoint = Callable[..., Awaitable["Response | StreamingResponse"]]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
