@@ -1,7 +1,7 @@
 """The rate limit's buckets, shared by every instance (fleetreg.auth.ratelimit).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 
 UNLOGGED: a bucket is rewritten on every request of its client, and losing them all in a crash only
@@ -11,8 +11,8 @@ the limit is taken on the primary).
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
