@@ -38,6 +38,9 @@ from tests.support.auth import EVERY_PARTNER_SCOPE, ApiClient, MakeApiClient
 from tests.support.clock import FakeClock
 from tests.support.database import TEST_SERVER_OPTIONS, admin_execute, database_url_for
 
+# The browser fixtures (served_app, new_browser, page) of the tests that drive chromium.
+pytest_plugins = ["tests.support.browser"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests (seconds each: servers started, processes killed) first, in their order, so that
