@@ -113,7 +113,8 @@ end
 
 
 def wrk_command(wrk: str, base: str, script: Path, *, seconds: float, connections: int) -> list[str]:
-    return [wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "--latency", "-s", str(script), base]
+    duration = f"-d{max(1, round(seconds))}s"
+    return [wrk, "-t1", f"-c{connections}", duration, "--timeout", "30s", "--latency", "-s", str(script), base]
 
 
 def parse_wrk(out: str) -> WrkResult:
