@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from fleetreg.fleet import formats
-from fleetreg.fleet.listing import ObjectParameters, parse_object_parameters
+from fleetreg.fleet.associations.parameters import ObjectParameters, parse_object_parameters
 from tests.support.app import App, MakeApp, documented_routes, openapi_of
 
 # Every operation of API.md (sections 2, 3 and 4), with its parameters: path parameter names are
@@ -189,7 +189,7 @@ def test_safe_write_headers_are_documented(openapi: dict[str, Any]) -> None:
 
 def test_object_parameters_are_described_as_generic_tools_send_them(openapi: dict[str, Any]) -> None:
     """attributes as a repeated parameter, the three objects as one JSON string each, with an example
-    the service accepts (the bracket forms stay accepted, undescribed: see fleetreg.fleet.listing)."""
+    the service accepts (the bracket forms stay accepted, undescribed: see fleetreg.fleet.associations.parameters)."""
     listing = openapi["paths"]["/v2/vehicles/{vehicle_id}/associations/devices"]["get"]
     by_name = {parameter["name"]: parameter for parameter in listing["parameters"]}
     attributes = by_name["attributes"]
