@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "fleetreg"
-# The two modules that join the kit to the domains: the auth dependency and the unit of work.
-WEB_GLUE = {"auth/access.py", "writes.py", "app.py", "ops.py", "docs.py"}
+# The modules that join the kit to the domains: the composition root, the caller of a route, how a
+# write and a read run.
+WEB_GLUE = {"auth/access.py", "writes.py", "reads.py", "app.py", "ops.py", "docs.py"}
 DOMAINS = ("fleetreg.partner", "fleetreg.fleet", "fleetreg.auth", "fleetreg.console", "fleetreg.events")
 DATABASE = ("asyncpg", "fleetreg.db", "fleetreg.pool", "fleetreg.writes", "fleetreg.idempotency")
 SQL_TEXT = re.compile(r"^\s*(SELECT\s|INSERT INTO\s|UPDATE \w+ SET\s|DELETE FROM\s|WITH \w+ AS\s|NOTIFY\s|LISTEN\s)")
