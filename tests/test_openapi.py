@@ -37,6 +37,9 @@ CONTRACT: dict[tuple[str, str], set[str]] = {
         "vehicle_id", "attributes", "includes", "filters", "search", "limit", "page", "count", "sort", "as_of",
     },
     ("get", "/v2/devices/{device_id}/associations"): {"device_id", "as_of", "limit", "page", "count"},
+    # API.md §5
+    ("get", "/v2/events"): {"after", "limit", "type", "subject_id", "wait"},
+    ("get", "/v2/events/stream"): {"type", "subject_id"},
 }  # fmt: skip
 for kind, key in (("enterprises", "enterprise_id"), ("vehicles", "vehicle_id"), ("devices", "device_id"),
                   ("chips", "chip_id")):  # fmt: skip

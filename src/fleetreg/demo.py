@@ -3,7 +3,8 @@ with vehicles, devices, chips and vehicle-device associations (active ones and s
 OAuth client to call the API with.
 
 Every write goes through the services the API uses (``partner.service``, ``fleet.service``,
-``auth.clients``), so the checks, the counter tables and the invariants hold as for any request.
+``fleet.associations.service``, ``auth.clients``), so the checks, the counter tables and the
+invariants hold as for any request.
 
 The data is recognized by its business keys, never by ids (the service generates those):
 the partner by its name, customers by name within it, connectors by name, enterprises by CNPJ,
@@ -31,6 +32,7 @@ from fleetreg.auth.scopes import ALL_SCOPES
 from fleetreg.db import Database
 from fleetreg.fleet import formats, schemas
 from fleetreg.fleet import service as fleet
+from fleetreg.fleet.associations import service as associations
 from fleetreg.partner import service as partner
 from fleetreg.partner.schemas import ConnectorType, NewConnector
 from fleetreg.problems import AppError
@@ -399,16 +401,16 @@ async def _play_scenario(db: Database, vehicles: dict[str, str], devices: dict[s
     for step, pairs in SCENARIO:
         if step == "create":
             items = [
-                fleet.AssociationItem(f"/data/{n}", vehicles[vehicle], devices[device], main)
+                associations.AssociationItem(f"/data/{n}", vehicles[vehicle], devices[device], main)
                 for n, (vehicle, device, main) in enumerate(pairs)
             ]
-            created += len(await fleet.create_associations(db, None, items))
+            created += len(await associations.create_associations(db, None, items))
         else:
             references = []
             for n, (vehicle, device, _) in enumerate(pairs):
                 association_id = await db.fetchval(ACTIVE_ASSOCIATIONS_BY_PAIR, vehicles[vehicle], devices[device])
-                references.append(fleet.AssociationReference(f"/data/{n}", association_id))
-            await fleet.end_associations(db, None, references)
+                references.append(associations.AssociationReference(f"/data/{n}", association_id))
+            await associations.end_associations(db, None, references)
     return created
 
 
@@ -447,8 +449,8 @@ async def _remove_enterprise(db: Database, enterprise_id: str) -> int:
     removed = 0
     active = await db.fetch(ACTIVE_ASSOCIATIONS_OF_ENTERPRISE, enterprise_id)
     if active:
-        references = [fleet.AssociationReference(f"/data/{n}", row["id"]) for n, row in enumerate(active)]
-        removed += len(await fleet.end_associations(db, None, references))
+        references = [associations.AssociationReference(f"/data/{n}", row["id"]) for n, row in enumerate(active)]
+        removed += len(await associations.end_associations(db, None, references))
     for query, entity in (
         (CHIPS_IN_ENTERPRISE, fleet.CHIP),
         (LIVE_DEVICES_OF, fleet.DEVICE),

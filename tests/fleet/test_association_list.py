@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fleetreg.fleet.listing import FILTER_FIELDS
+from fleetreg.fleet.associations.parameters import FILTER_FIELDS
 from tests.support.app import App, database_of
 from tests.support.fleet import Fleet
 from tests.support.problems import assert_problem

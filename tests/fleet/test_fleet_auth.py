@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fleetreg.fleet.associations.routes import routes as association_routes
 from fleetreg.fleet.router import routes as fleet_routes
 from tests.support.app import App, new_api_client, routes_of
 from tests.support.fleet import Fleet
@@ -61,7 +62,8 @@ async def tenants(auth_app: App, auth_client: httpx.AsyncClient) -> Tenants:
 
 class TestTokens:
     async def test_every_fleet_endpoint_wants_a_token(self, auth_client: httpx.AsyncClient, auth_app: App) -> None:
-        operations = [(route.path, method) for route in routes_of(fleet_routes) for method in route.methods]
+        declared = [*routes_of(fleet_routes), *routes_of(association_routes)]
+        operations = [(route.path, method) for route in declared for method in route.methods]
         assert len(operations) == 25
         for path, method in operations:
             concrete = path.replace("{enterprise_id}", "E00000000000001").replace("{vehicle_id}", "V00000000000001")

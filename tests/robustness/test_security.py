@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from fleetreg.auth import clients as auth_clients
 from fleetreg.fleet import schemas as fleet_schemas
+from fleetreg.fleet.associations import schemas as association_schemas
 from fleetreg.logs import JsonFormatter
 from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
@@ -321,15 +322,15 @@ def _fleet_bodies(theirs: dict[str, str]) -> dict[Any, dict[str, Any]]:
                 }
             }
         },
-        fleet_schemas.AssociationCreate: {
+        association_schemas.AssociationCreate: {
             "data": [{"vehicle_id": theirs["vehicle"], "device_id": theirs["spare"], "is_main_device": False}]
         },
-        fleet_schemas.AssociationEnd: {"data": [{"type": "device_association", "id": theirs["association"]}]},
+        association_schemas.AssociationEnd: {"data": [{"type": "device_association", "id": theirs["association"]}]},
         fleet_schemas.EnterprisePatch: patch,
         fleet_schemas.VehiclePatch: patch,
         fleet_schemas.DevicePatch: patch,
         fleet_schemas.ChipPatch: patch,
-        fleet_schemas.AssociationPatch: patch,
+        association_schemas.AssociationPatch: patch,
     }
 
 

@@ -11,6 +11,7 @@ from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.scopes import FLEET_SCOPES, PARTNER_SCOPES
 from fleetreg.auth.tokens import InvalidToken, Principal, TokenService
+from fleetreg.events.feed import Reader
 from fleetreg.problems import Forbidden, TooManyRequests, Unauthorized
 from fleetreg.web import Access, Request
 
@@ -135,3 +136,31 @@ def fleet_access(*, write: bool) -> Access:
 
 FLEET_READ = fleet_access(write=False)
 FLEET_WRITE = fleet_access(write=True)
+
+
+def events_reader() -> Access:
+    """The reader of the event feed (API.md §5): a partner's client with ``events:read`` reads its
+    partner's events; any other caller the fleet's, as the fleet API admits it (``fleet:read`` when
+    FLEETREG_FLEET_AUTH=required; an enterprise-bound client its enterprise's only)."""
+
+    async def resolve(request: Request) -> Reader:
+        state = request.state
+        authorization = request.header(b"authorization")
+        if authorization is None and state.settings.fleet_auth == "none":
+            return Reader()
+        principal = await authenticate(state.auth, authorization)
+        if principal.partner_id is not None:
+            if "events:read" not in principal.scopes:
+                raise _insufficient("events:read")
+            return Reader(partner_id=principal.partner_id)
+        if state.settings.fleet_auth == "required" and "fleet:read" not in principal.scopes:
+            raise _insufficient("fleet:read")
+        return Reader(enterprise_id=principal.enterprise_id)
+
+    def security(settings: Any) -> list[dict[str, list[str]]] | None:
+        requirements: list[dict[str, list[str]]] = [{PARTNER_SCHEME: ["events:read"]}]
+        if settings.fleet_auth == "required":
+            return [*requirements, {FLEET_SCHEME: []}]
+        return [*requirements, {}]
+
+    return Access(resolve, security=security)

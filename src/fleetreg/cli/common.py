@@ -122,9 +122,11 @@ def load_settings(**overrides: Any) -> Settings:
 @contextlib.contextmanager
 def database_url(settings: Settings) -> Iterator[str]:
     """The URL of the database to use; with none configured, the embedded server (started or joined
-    for the duration of the block, stopped after it unless another process still uses it)."""
+    for the duration of the block, stopped after it unless another process still uses it). The
+    commands connect to PostgreSQL directly (FLEETREG_DIRECT_DATABASE_URL when set), not through a
+    pooler: migrations, advisory locks, pg_dump and the bulk imports need a session of their own."""
     if settings.database_url is not None:
-        yield settings.database_url
+        yield settings.direct_database_url or settings.database_url
         return
     from fleetreg.embedded import EmbeddedPostgres, EmbeddedPostgresError
 

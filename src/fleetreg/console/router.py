@@ -26,7 +26,7 @@ from fleetreg.auth.guard import FailureLimiter
 from fleetreg.console import forms, operators, timeline, uploads, views
 from fleetreg.console.operators import Operator, SignInPolicy, SignInRefused
 from fleetreg.fleet import errors as fleet_errors
-from fleetreg.fleet import service as fleet
+from fleetreg.fleet.associations import service as associations
 from fleetreg.partner import service as partners
 from fleetreg.problems import AppError, BadRequest, Forbidden, NotFound
 from fleetreg.settings import Settings
@@ -381,10 +381,10 @@ async def associate(request: Request, caller: Operator, vehicle_id: str) -> Resp
     if not device_id:
         raise BadRequest("give the id of the device to put on the vehicle")
     await views.vehicle(request.state.db, caller, vehicle_id)
-    await fleet.create_associations(
+    await associations.create_associations(
         request.state.db,
         caller.fleet_scope,
-        [fleet.AssociationItem("/data/0", vehicle_id, device_id, form.get("is_main_device") == "true")],
+        [associations.AssociationItem("/data/0", vehicle_id, device_id, form.get("is_main_device") == "true")],
     )
     return _redirect(f"{PREFIX}/vehicles/{vehicle_id}")
 
@@ -397,8 +397,8 @@ async def associate(request: Request, caller: Operator, vehicle_id: str) -> Resp
 async def end_association(request: Request, caller: Operator, vehicle_id: str, association_id: str) -> Response:
     await _form(request)
     await _active_association(request, caller, vehicle_id, association_id)
-    await fleet.end_associations(
-        request.state.db, caller.fleet_scope, [fleet.AssociationReference("/data/0", association_id)]
+    await associations.end_associations(
+        request.state.db, caller.fleet_scope, [associations.AssociationReference("/data/0", association_id)]
     )
     return _redirect(f"{PREFIX}/vehicles/{vehicle_id}")
 
@@ -411,7 +411,7 @@ async def end_association(request: Request, caller: Operator, vehicle_id: str, a
 async def promote_association(request: Request, caller: Operator, vehicle_id: str, association_id: str) -> Response:
     await _form(request)
     _fleet_visible(caller)
-    await fleet.update_association(request.state.db, caller.fleet_scope, vehicle_id, association_id, True)
+    await associations.update_association(request.state.db, caller.fleet_scope, vehicle_id, association_id, True)
     return _redirect(f"{PREFIX}/vehicles/{vehicle_id}")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from fleetreg.console import queries
 from fleetreg.db import Database
 from fleetreg.fleet import formats
-from fleetreg.fleet import service as fleet
+from fleetreg.fleet.associations import service as associations
 from fleetreg.importer import ImportSpec, LineError, RowError, parse_csv
 from fleetreg.problems import AppError, BadRequest
 
@@ -99,27 +99,27 @@ async def apply_upload(db: Database, enterprise: str | None, data: bytes) -> Upl
     ends = [row for row in rows if row[1] == "end"]
     creates = [row for row in rows if row[1] == "create"]
     bad: list[LineError] = []
-    references: list[fleet.AssociationReference] = []
+    references: list[associations.AssociationReference] = []
     for line, _, vehicle_id, device_id, _ in ends:
         association_id = await db.fetchval(queries.ACTIVE_ASSOCIATION_OF_PAIR, vehicle_id, device_id, enterprise)
         if association_id is None:
             bad.append(LineError(line, f"device {device_id} is not on vehicle {vehicle_id} now"))
         else:
-            references.append(fleet.AssociationReference(f"/data/{len(references)}", association_id))
+            references.append(associations.AssociationReference(f"/data/{len(references)}", association_id))
     if bad:
         raise UploadRefused(bad)
     if references:
         try:
-            await fleet.end_associations(db, enterprise, references)
+            await associations.end_associations(db, enterprise, references)
         except AppError as error:
             raise _refused_by_service(error, [row[0] for row in ends]) from error
     items = [
-        fleet.AssociationItem(f"/data/{index}", vehicle_id, device_id, main)
+        associations.AssociationItem(f"/data/{index}", vehicle_id, device_id, main)
         for index, (_, _, vehicle_id, device_id, main) in enumerate(creates)
     ]
     if items:
         try:
-            await fleet.create_associations(db, enterprise, items)
+            await associations.create_associations(db, enterprise, items)
         except AppError as error:
             raise _refused_by_service(error, [row[0] for row in creates]) from error
     return UploadDone(created=len(items), ended=len(references))

@@ -76,8 +76,10 @@ class State:
 
 
 Lifespan = Callable[["WebApp"], AbstractAsyncContextManager[None]]
-# How a write request's endpoint runs (fleetreg.writes: one transaction, actor, idempotency key).
+# How a write request's endpoint runs (fleetreg.writes: one transaction, actor, idempotency key),
+# and a read-only one's (fleetreg.reads: where its reads may go).
 WriteRunner = Callable[[Request, Callable[[], Awaitable[AnyResponse]]], Awaitable[AnyResponse]]
+ReadRunner = WriteRunner
 
 
 class WebApp:
@@ -90,6 +92,7 @@ class WebApp:
         lifespan: Lifespan | None = None,
         openapi: Callable[[WebApp], dict[str, Any]] | None = None,
         write_runner: WriteRunner | None = None,
+        read_runner: ReadRunner | None = None,
     ) -> None:
         self.routes = list(routes)
         self.router = Router(self.routes)
@@ -99,6 +102,7 @@ class WebApp:
         self._lifespan = lifespan
         self._openapi_builder = openapi
         self._write_runner = write_runner
+        self._read_runner = read_runner
         self._openapi: tuple[dict[str, Any], bytes] | None = None
 
     def include(self, routes: Iterable[Route]) -> None:
@@ -267,7 +271,10 @@ class WebApp:
             await request.body()  # a body nobody reads still may not pass the limit
         if route.unit_of_work and self._write_runner is not None:
             return await self._write_runner(request, lambda: route.endpoint(request, **arguments))
-        response = await route.endpoint(request, **arguments)
+        if route.read_only and self._read_runner is not None:
+            response = await self._read_runner(request, lambda: route.endpoint(request, **arguments))
+        else:
+            response = await route.endpoint(request, **arguments)
         if route.conditional and isinstance(response, Response) and response.status == 200:
             return _not_modified(request, response)
         return response

@@ -32,9 +32,9 @@ from fleetreg.web.params import DeepObjects, Param
 if TYPE_CHECKING:
     from fleetreg.problems import AppError
     from fleetreg.web.request import Request
-    from fleetreg.web.responses import Response
+    from fleetreg.web.responses import Response, StreamingResponse
 
-Endpoint = Callable[..., Awaitable["Response"]]
+Endpoint = Callable[..., Awaitable["Response | StreamingResponse"]]
 # A problem answered as a page for people (HTML) instead of problem+json.
 ErrorPage = Callable[["Request", "AppError"], "Response"]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -100,6 +100,11 @@ class Route:
     @property
     def takes_json(self) -> bool:
         return self.body is not None
+
+    @property
+    def read_only(self) -> bool:
+        """A GET outside a unit of work: it writes nothing, so its reads may be served by a replica."""
+        return self.method == "GET" and not self.unit_of_work
 
 
 class Routes:
