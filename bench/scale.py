@@ -18,11 +18,9 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import asyncpg
 import httpx
 from tests.support.cluster import Cluster, cluster
 from tests.support.processes import environment, wait_ready
+from tests.support.redis_server import redis_server
 
 from fleetreg.auth import clients as auth_clients
 from fleetreg.db import Database
@@ -173,40 +172,10 @@ def measure_reads(seconds: int) -> None:
 _WRK_ONE = "import sys; from bench.scale import wrk; print(wrk(sys.argv[1], sys.argv[2], int(sys.argv[3])))"
 
 
-@contextlib.contextmanager
-def redis_server(port: int, directory: Path) -> Iterator[str]:
-    program = shutil.which("redis-server")
-    if program is None:
-        subprocess.run(["apt-get", "install", "-y", "redis-server"], check=True, capture_output=True)
-        program = shutil.which("redis-server") or "/usr/bin/redis-server"
-    process = subprocess.Popen(
-        [
-            program,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.5)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def measure_rate_limit(seconds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="fleetreg-scale-") as work:
         directory = Path(work)
-        with cluster(directory) as built, redis_server(BASE_PORT + 50, directory) as redis_url:
+        with cluster(directory) as built, redis_server(directory, BASE_PORT + 50) as redis_url:
             client_id, secret, connector_id = load(built)
             path = f"/v2/customers/connectors/{connector_id}"
             variants = {

@@ -89,12 +89,15 @@ def create_app(settings: Settings | None = None) -> WebApp:
         revoked.also_listen(EventSignal.CHANNEL, app.state.event_signal.notify)
         await revoked.start(db)
         app.state.auth = AuthState(
-            tokens=_token_service(settings, revoked, db), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
+            tokens=_token_service(settings, revoked, db),
+            revoked=revoked,
+            limiter=RateLimiter.for_settings(settings.rate_limit, db, settings.rate_limit_url),
         )
         try:
             yield
         finally:
             await revoked.stop()
+            await app.state.auth.limiter.close()
             await db.close()
             if embedded is not None:
                 embedded.stop()
