@@ -1,7 +1,7 @@
 """Operators of the console and their sign-in sessions (API.md §8).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 
 An operator is a person who signs in to /console: an email (unique whatever its case), an argon2
@@ -15,8 +15,8 @@ when it expires; disabling an operator or resetting the password deletes their s
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
