@@ -259,3 +259,51 @@ async def _parsed_rows(
             yield (start, *values)
     if progress is not None:
         progress(source.tell())
+
+
+def parse_csv(spec: ImportSpec, data: bytes) -> tuple[list[tuple[Any, ...]], ImportResult]:
+    """The rows of a small CSV held in memory (a form's upload), checked as ``import_csv`` checks
+    them (header, UTF-8, field counts, ``spec.parse``): each row as (line, *values), and the result
+    listing every bad line. For files read whole; ``import_csv`` streams large ones."""
+    result = ImportResult()
+    source = io.BytesIO(data)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    reader = csv.reader(text, strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        result.add_error(1, "the file is empty; the first line must name the columns")
+        return [], result
+    except (csv.Error, UnicodeDecodeError) as error:
+        result.add_error(1, _unreadable(error))
+        return [], result
+    if not _is_utf8(header):
+        result.add_error(1, _NOT_UTF8)
+        return [], result
+    if not _header_ok(spec, header, result):
+        return [], result
+    rows: list[tuple[Any, ...]] = []
+    width = len(header)
+    line = reader.line_num + 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as error:
+            result.add_error(line, _unreadable(error))
+            break
+        start, line = line, reader.line_num + 1
+        if not fields or fields == [""]:
+            continue
+        if not _is_utf8(fields):
+            result.add_error(start, _NOT_UTF8)
+        elif len(fields) != width:
+            result.add_error(start, f"expected {width} fields, found {len(fields)}")
+        else:
+            try:
+                rows.append((start, *spec.parse(dict(zip(header, fields, strict=True)))))
+                result.rows += 1
+            except RowError as error:
+                result.add_error(start, str(error))
+    return rows, result
