@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from fleetreg.settings import Settings
+from fleetreg.settings import Settings, unknown_variables
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -66,3 +66,29 @@ def test_readme_documents_every_setting() -> None:
     documented = set(re.findall(r"^\| `FLEETREG_([A-Z_]+)` \|", README.read_text(), re.MULTILINE))
     fields = {name.upper() for name in Settings.model_fields}
     assert documented == fields
+
+
+def test_the_statement_cache_is_off_behind_a_pooler() -> None:
+    """A separate direct URL says DATABASE_URL is a pooler's: asyncpg's cache off (unnamed statements,
+    as PgBouncer 1.18 in transaction mode needs), unless it is set (PgBouncer 1.21+ with
+    max_prepared_statements)."""
+    direct = "postgresql://app@db/fleetreg"
+    assert Settings(database_url=direct).statement_cache_size == 100
+    assert Settings(database_url=direct, direct_database_url=direct).statement_cache_size == 100
+    pooled = Settings(database_url="postgresql://app@pgbouncer:6432/fleetreg", direct_database_url=direct)
+    assert pooled.uses_pooler
+    assert pooled.statement_cache_size == 0
+    assert pooled.model_copy(update={"db_statement_cache": 200}).statement_cache_size == 200
+
+
+def test_replica_urls_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLEETREG_READ_DATABASE_URL", "postgresql://r1/db, postgresql://r2/db")
+    assert Settings().read_database_url == ["postgresql://r1/db", "postgresql://r2/db"]
+    monkeypatch.setenv("FLEETREG_READ_DATABASE_URL", "mysql://r1/db")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_unknown_variables_are_named() -> None:
+    environ = {"FLEETREG_PORT": "1", "FLEETREG_READ_DATABASE_URLS": "x", "FLEETREG_TEST_DATABASE_URL": "y", "HOME": "/"}
+    assert unknown_variables(environ) == ["FLEETREG_READ_DATABASE_URLS"]

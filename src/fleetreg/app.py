@@ -15,14 +15,18 @@ from fleetreg.auth.keys import KeyRing
 from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.tokens import ExternalIssuer, TokenService
+from fleetreg.console import router as console_router
 from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
+from fleetreg.events import router as events_router
+from fleetreg.events.feed import EventSignal
 from fleetreg.fleet import router as fleet_router
 from fleetreg.fleet.associations import routes as association_routes
 from fleetreg.metrics import Metrics
 from fleetreg.migrate import head_revision
 from fleetreg.partner import router as partner_router
+from fleetreg.reads import run_read
 from fleetreg.settings import Settings
 from fleetreg.web import openapi
 from fleetreg.web.app import WebApp, WebConfig
@@ -39,7 +43,16 @@ explains it.
 """
 
 # The modules whose routes the app serves, in the order /openapi.json lists them.
-ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router, association_routes)
+ROUTE_MODULES = (
+    ops,
+    docs,
+    auth_router,
+    partner_router,
+    fleet_router,
+    association_routes,
+    events_router,
+    console_router,
+)
 # Operations that answer without the database (no 503 documented for them).
 WITHOUT_DATABASE = ("/healthz", "/.well-known/jwks.json", "/metrics")
 
@@ -62,18 +75,29 @@ def create_app(settings: Settings | None = None) -> WebApp:
             max_size=settings.db_pool_max,
             timeout=settings.db_timeout,
             constraint_errors=CONSTRAINT_ERRORS,
+            statement_cache_size=settings.statement_cache_size,
+            direct_url=settings.direct_database_url,
+            replica_urls=settings.read_database_url,
+            replica_max_lag=settings.replica_max_lag_seconds,
+            read_after_write=settings.read_after_write_seconds,
+            observe_read=metrics.observe_read,
         )
         await db.open()
         app.state.db = db
         revoked = RevokedClients()
-        await revoked.start(url, settings.db_timeout)
+        app.state.event_signal = EventSignal()
+        revoked.also_listen(EventSignal.CHANNEL, app.state.event_signal.notify)
+        await revoked.start(db)
         app.state.auth = AuthState(
-            tokens=_token_service(settings, revoked, db), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
+            tokens=_token_service(settings, revoked, db),
+            revoked=revoked,
+            limiter=RateLimiter.for_settings(settings.rate_limit, db, settings.rate_limit_url),
         )
         try:
             yield
         finally:
             await revoked.stop()
+            await app.state.auth.limiter.close()
             await db.close()
             if embedded is not None:
                 embedded.stop()
@@ -90,6 +114,7 @@ def create_app(settings: Settings | None = None) -> WebApp:
         lifespan=lifespan,
         openapi=lambda app: openapi_document(app, settings),
         write_runner=run_write,
+        read_runner=run_read,
     )
     app.state.settings = settings
     app.state.metrics = metrics

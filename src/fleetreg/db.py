@@ -3,6 +3,19 @@
 Reads go through ``Database.fetch*`` (one round trip each). Writes go through ``Database.write``:
 one transaction, committed before it returns (so before the response is sent), retried when
 PostgreSQL reports a serialization failure or a deadlock, its database errors translated.
+
+Three kinds of database URL (docs/scaling.md):
+
+- the main one (``FLEETREG_DATABASE_URL``), PostgreSQL or a pooler in transaction mode: every write
+  and every read that may not go to a replica. Behind PgBouncer before 1.21 (no
+  ``max_prepared_statements``) asyncpg's statement cache is off (``statement_cache_size=0``): its
+  statements are then unnamed, parsed and run in one exchange that PgBouncer never splits between
+  server connections (Parse, Describe and Flush, then Bind, Execute and Sync);
+- the direct one (``FLEETREG_DIRECT_DATABASE_URL``), PostgreSQL itself: whatever needs a session
+  (LISTEN, session advisory locks, migrations), through ``connect_direct``, the one place that opens
+  such a connection;
+- the replicas (``FLEETREG_READ_DATABASE_URL``), for the reads of a block of ``replica_reads``: the
+  read-only routes (``fleetreg.reads``) of a client that has not written lately (``RecentWriters``).
 """
 
 from __future__ import annotations
@@ -10,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias, TypeVar
 
@@ -32,6 +47,8 @@ log = logging.getLogger("fleetreg.db")
 ConstraintErrorFactory = Callable[[asyncpg.PostgresError], AppError]
 ConstraintErrors = Mapping[str, ConstraintErrorFactory]
 CURRENT_REVISION = "SELECT version_num FROM alembic_version"
+# Seconds to wait for the database to accept a connection: a hung server must not hang the CLI.
+CONNECT_TIMEOUT = 10
 
 
 class SchemaNotMigrated(Exception):
@@ -131,6 +148,21 @@ def _ended_cleanly(error: BaseException | None) -> bool:
     return isinstance(error, AppError | asyncpg.PostgresError)
 
 
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[Connection]:
+    """A connection of its own, outside any pool and without a statement timeout: for the CLI's
+    long work (imports, exports) and for checks made before a pool makes sense. A server that
+    cannot be reached is ``ServiceUnavailable``."""
+    try:
+        connection: Connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise ServiceUnavailable(str(error)) from error
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 class Database:
     def __init__(
         self,
@@ -140,21 +172,47 @@ class Database:
         max_size: int = 10,
         timeout: float = 5.0,
         constraint_errors: ConstraintErrors | None = None,
+        statement_cache_size: int = 100,
+        direct_url: str | None = None,
+        replica_urls: Sequence[str] = (),
+        replica_max_lag: float = 5.0,
+        read_after_write: float = 2.0,
+        observe_read: Callable[[str], None] | None = None,
     ) -> None:
         self.url = url
+        self.direct_url = direct_url or url
         self.constraint_errors: ConstraintErrors = constraint_errors or {}
         self.min_size = min(min_size, max_size)
         self.max_size = max_size
         self.timeout = timeout
+        self.statement_cache_size = statement_cache_size
         self._pool: ConnectionPool | None = None
+        self.replicas = [
+            Replica(f"replica{number}", replica_url, replica_max_lag) for number, replica_url in enumerate(replica_urls)
+        ]
+        self.recent_writers = RecentWriters(read_after_write)
+        self._observe_read = observe_read or (lambda database: None)
+        self._next_replica = 0
+        self._watcher: asyncio.Task[None] | None = None
 
-    async def _connect(self) -> asyncpg.Connection:
+    async def _connect(self, url: str | None = None) -> asyncpg.Connection:
         connection: asyncpg.Connection = await asyncpg.connect(
-            self.url,
+            url or self.url,
             timeout=self.timeout,  # to connect, so that a (re)connection never waits longer
             command_timeout=self.timeout,
+            statement_cache_size=self.statement_cache_size,
             # Timestamps come back aware and in UTC whatever the server's default; rendered as RFC 3339 "Z".
             server_settings={"application_name": "fleetreg", "TimeZone": "UTC"},
+        )
+        return connection
+
+    async def connect_direct(self, application_name: str) -> asyncpg.Connection:
+        """A connection of its own to PostgreSQL itself (never through the pooler), for what needs a
+        session: LISTEN, a session advisory lock. The caller closes it."""
+        connection: asyncpg.Connection = await asyncpg.connect(
+            self.direct_url,
+            timeout=self.timeout,
+            server_settings={"application_name": application_name, "TimeZone": "UTC"},
         )
         return connection
 
@@ -165,8 +223,28 @@ class Database:
             # Warm up to min_size; a database that is down now is reported by /readyz, not fatal here.
             async with asyncio.timeout(self.timeout):
                 await self._pool.open(self.min_size)
+        if self.replicas:
+            for replica in self.replicas:
+                replica.pool = ConnectionPool(
+                    functools.partial(self._connect, replica.url), max_size=self.max_size, timeout=self.timeout
+                )
+            await self.recent_writers.start(self)
+            self._watcher = asyncio.create_task(self._watch_replicas(), name="replica-watcher")
+            with contextlib.suppress(TimeoutError):
+                # Serve at once; the replicas take reads once their first check says they may.
+                await asyncio.wait_for(asyncio.gather(*(self._check(replica) for replica in self.replicas)), 1.0)
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        await self.recent_writers.stop()
+        for replica in self.replicas:
+            if replica.pool is not None:
+                replica.pool.terminate()
+                replica.pool = None
         if self._pool is not None:
             try:
                 await asyncio.wait_for(self._pool.close(), timeout=self.timeout)
@@ -198,10 +276,22 @@ class Database:
                 raise
             self._give_back(pool, connection, None)
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Hold the session advisory lock ``key`` (a bigint) meanwhile: one holder at a time, in
+        every process on the database."""
+        async with self.connection() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                yield
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1)", key)
+
     async def schema_revision(self) -> str | None:
         """The migration the database is at; ``SchemaNotMigrated`` when it has none."""
         try:
-            revision: str | None = await self.fetchval(CURRENT_REVISION)
+            async with self.connection() as connection:  # the primary's, even in a read-only route
+                revision: str | None = await connection.fetchval(CURRENT_REVISION)
         except asyncpg.UndefinedTableError as error:
             raise SchemaNotMigrated from error
         return revision
@@ -219,11 +309,19 @@ class Database:
 
     async def _read(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
         """``connection()`` for one statement, spelled out: the hot reads skip a generator-based
-        context manager (measured in bench/README.md). Inside a unit of work, its connection."""
+        context manager (measured in bench/README.md). Inside a unit of work, its connection; in a
+        block of ``replica_reads``, a replica's when one may serve it."""
         ambient = _AMBIENT.get()
         if ambient is not None and ambient[0] is self:
             with translated_errors(self.constraint_errors):
                 return await getattr(ambient[1], method)(query, *args)
+        if self.replicas and (since_write := _REPLICA_READS.get()) is not None:
+            replica = self._replica_for(since_write)
+            if replica is not None:
+                served, result = await self._read_on_replica(replica, method, query, args)
+                if served:
+                    return result
+        self._observe_read("primary")
         pool = self.pool
         try:
             connection = await pool.acquire()
@@ -238,6 +336,90 @@ class Database:
             raise
         pool.release(connection)
         return result
+
+    # -- replicas -------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def replica_reads(self, writer: str) -> Iterator[None]:
+        """In this block, the reads outside a transaction may go to a replica that is far enough
+        along for ``writer`` (a client, ``writer_key``) to see its own writes."""
+        if not self.replicas:
+            yield
+            return
+        token = _REPLICA_READS.set(self.recent_writers.seconds_since(writer))
+        try:
+            yield
+        finally:
+            _REPLICA_READS.reset(token)
+
+    def _replica_for(self, since_write: float) -> Replica | None:
+        """The next replica in turn that is up and has replayed anything written ``since_write``
+        seconds ago, or None (the primary then)."""
+        if since_write < self.recent_writers.window:
+            return None
+        count = len(self.replicas)
+        for step in range(count):
+            replica = self.replicas[(self._next_replica + step) % count]
+            if replica.serves(since_write):
+                self._next_replica = (self._next_replica + step + 1) % count
+                return replica
+        return None
+
+    async def _read_on_replica(
+        self, replica: Replica, method: str, query: str, args: tuple[Any, ...]
+    ) -> tuple[bool, Any]:
+        """(True, the result), or (False, None) when the replica failed: it is skipped until its
+        next check says it is back, and the read goes to the primary. No such error reaches a client."""
+        pool = replica.pool
+        if pool is None:
+            return False, None
+        try:
+            connection = await pool.acquire()
+        except Exception as error:
+            replica.failed(error)
+            return False, None
+        try:
+            result = await getattr(connection, method)(query, *args)
+        except asyncpg.DataError as error:
+            pool.release(connection)
+            _raise_translated(error, self.constraint_errors)  # the primary would say the same
+        except BaseException as error:
+            self._give_back(pool, connection, error)
+            if not isinstance(error, Exception):
+                raise
+            replica.failed(error)
+            return False, None
+        pool.release(connection)
+        self._observe_read(replica.name)
+        return True, result
+
+    async def _watch_replicas(self) -> None:
+        while True:
+            await asyncio.sleep(REPLICA_CHECK_SECONDS)
+            await asyncio.gather(*(self._check(replica) for replica in self.replicas))
+
+    async def _check(self, replica: Replica) -> None:
+        """Measure the replica's lag (a replica down is up again as soon as a check gets an answer)."""
+        pool = replica.pool
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                connection = await pool.acquire()
+                try:
+                    row = await connection.fetchrow(REPLICA_LAG)
+                except BaseException as error:
+                    self._give_back(pool, connection, error)
+                    raise
+                pool.release(connection)
+        except Exception as error:
+            replica.failed(error)
+            return
+        replica.measured(row)
+
+    def replica_status(self) -> list[tuple[str, float | None]]:
+        """(name, seconds behind the primary, None while unreachable) of every replica."""
+        return [(replica.name, replica.lag) for replica in self.replicas]
 
     @staticmethod
     def _give_back(pool: ConnectionPool, connection: asyncpg.Connection, error: BaseException | None) -> None:
@@ -272,7 +454,14 @@ class Database:
                         await connection.execute("ROLLBACK")
                 raise
             _AMBIENT.reset(token)
-            await connection.execute("COMMIT")
+            if not self.replicas:
+                await connection.execute("COMMIT")
+                return
+            # Every instance learns that this writer wrote (its reads go to the primary a while), with
+            # the commit, in the same round trip.
+            writer = writer_key(actor)
+            await connection.execute(f"SELECT pg_notify('{WRITES_CHANNEL}', {_literal(writer)}); COMMIT")
+            self.recent_writers.wrote(writer)
 
     async def write(self, work: Callable[[Connection], Awaitable[T]], *, actor: Actor | None = None) -> T:
         """Run ``work`` in one transaction and commit it; retry on serialization failure or deadlock.
@@ -330,6 +519,143 @@ class Actor:
 
 
 CLI = Actor("cli")
+
+
+def writer_key(actor: Actor) -> str:
+    """Whose writes a read must see: the client's, else all anonymous callers' (an open fleet API)."""
+    return actor.client_id or actor.kind
+
+
+# Seconds between two measurements of every replica's lag.
+REPLICA_CHECK_SECONDS = 0.5
+WRITES_CHANNEL = "fleetreg_client_wrote"
+WRITES_LISTENER_NAME = "fleetreg-writes"
+# On a replica: how far behind the primary its replay is. Caught up (everything received is
+# replayed, and the WAL receiver streams) is 0 however long ago the last write was; else the age of
+# the last transaction it replayed.
+REPLICA_LAG = """
+SELECT pg_is_in_recovery() AS in_recovery,
+       coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false)
+           AND EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming') AS caught_up,
+       extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS behind
+"""
+
+
+class Replica:
+    """A streaming replica: its pool, and what its last check found."""
+
+    def __init__(self, name: str, url: str, max_lag: float) -> None:
+        self.name = name
+        self.url = url
+        self.max_lag = max_lag
+        self.pool: ConnectionPool | None = None
+        self.lag: float | None = None
+        """Seconds behind the primary at the last check; None: unreachable (or not checked yet)."""
+        self._checked_at = 0.0
+
+    def serves(self, since_write: float) -> bool:
+        """Up, within the lag allowed, and (as far as it can be known) past a write made
+        ``since_write`` seconds ago: its lag then, plus the time since it was measured, is less."""
+        lag = self.lag
+        if lag is None or lag > self.max_lag:
+            return False
+        return since_write > lag + (time.monotonic() - self._checked_at)
+
+    def measured(self, row: Record | None) -> None:
+        if row is None or not row["in_recovery"]:
+            # Promoted, or not a replica at all: its data may have parted from the primary's.
+            self._set_lag(None, "is not a streaming replica")
+            return
+        behind = 0.0 if row["caught_up"] else row["behind"]
+        self._set_lag(float("inf") if behind is None else max(0.0, behind), None)
+
+    def failed(self, error: BaseException) -> None:
+        self._set_lag(None, f"{type(error).__name__}: {error}")
+
+    def _set_lag(self, lag: float | None, problem: str | None) -> None:
+        was_serving = self.lag is not None and self.lag <= self.max_lag
+        self.lag, self._checked_at = lag, time.monotonic()
+        serving = lag is not None and lag <= self.max_lag
+        if was_serving and not serving:
+            log.warning("%s skipped, reads go to the primary: %s", self.name, problem or f"{lag:.1f} s behind")
+        elif serving and not was_serving:
+            log.info("%s serves reads", self.name)
+
+
+class RecentWriters:
+    """When each writer last wrote, as far as this process knows: its own writes, and those of every
+    other instance, which each notify on WRITES_CHANNEL with their commit (a connection of its own
+    listens). Writers older than the window are forgotten."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._last: dict[str, float] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._prune_at = 0.0
+
+    def wrote(self, writer: str) -> None:
+        now = time.monotonic()
+        self._last[writer] = now
+        if now > self._prune_at:
+            horizon = now - max(self.window, MAX_REMEMBERED_SECONDS)
+            self._last = {key: when for key, when in self._last.items() if when > horizon}
+            self._prune_at = now + MAX_REMEMBERED_SECONDS
+
+    def seconds_since(self, writer: str) -> float:
+        last = self._last
+        when = max(last.get(writer, -1.0), last.get(EVERYONE, -1.0))
+        return float("inf") if when < 0 else time.monotonic() - when
+
+    async def start(self, db: Database) -> None:
+        connected = asyncio.Event()
+        self._listener = asyncio.create_task(self._follow(db, connected), name="writes-listener")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(connected.wait(), db.timeout)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _follow(self, db: Database, connected: asyncio.Event) -> None:
+        while True:
+            connection: asyncpg.Connection | None = None
+            try:
+                connection = await db.connect_direct(WRITES_LISTENER_NAME)
+                closed = asyncio.Event()
+                connection.add_termination_listener(lambda _connection, closed=closed: closed.set())
+                await connection.add_listener(WRITES_CHANNEL, self._notified)
+                connected.set()
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("the writes listener: %s", error)
+            finally:
+                # Writes notified while it was away are not replayed: until it is back, every read
+                # goes to the primary (as if everyone had just written).
+                self._blind()
+                if connection is not None and not connection.is_closed():
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(connection.close(), 1)
+            await asyncio.sleep(1.0)
+
+    def _blind(self) -> None:
+        self.wrote(EVERYONE)
+
+    def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        self.wrote(payload)
+
+
+# How long a writer is remembered at least (the window may be longer).
+MAX_REMEMBERED_SECONDS = 60.0
+# A writer key no client has: "every writer" (the writes listener is reconnecting).
+EVERYONE = "*"
+
+# In a block of ``Database.replica_reads``: seconds since the reading client's last write.
+_REPLICA_READS: contextvars.ContextVar[float | None] = contextvars.ContextVar("fleetreg_replica_reads", default=None)
 
 # The unit of work of this task, if any: (its database, its connection).
 _AMBIENT: contextvars.ContextVar[tuple[Database, Connection] | None] = contextvars.ContextVar(

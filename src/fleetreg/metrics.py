@@ -63,6 +63,31 @@ class Metrics:
             multiprocess_mode="livesum",
         )
 
+        self.reads = Counter(
+            "fleetreg_db_reads",
+            "Reads outside a transaction, by the database that served them (primary, replica0...).",
+            ["database"],
+            registry=self.registry,
+        )
+        self.replica_lag = Gauge(
+            "fleetreg_db_replica_lag_seconds",
+            "How far each replica was behind the primary at its last check; -1: unreachable.",
+            ["replica"],
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self._reads: dict[str, Any] = {}
+
+    def observe_read(self, database: str) -> None:
+        child = self._reads.get(database)
+        if child is None:
+            child = self._reads[database] = self.reads.labels(database)
+        child.inc()
+
+    def set_replica_lag(self, replicas: list[tuple[str, float | None]]) -> None:
+        for name, lag in replicas:
+            self.replica_lag.labels(name).set(-1 if lag is None else lag)
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         # The labelled children are looked up once per (method, route, status): ``labels()`` takes a
         # lock and validates its arguments on every call, a measurable share of a fast request.

@@ -61,4 +61,5 @@ async def metrics(request: Request) -> Response:
     app_metrics = request.state.metrics
     db: Database = request.state.db
     app_metrics.set_pool_usage(*db.pool_usage())
+    app_metrics.set_replica_lag(db.replica_status())
     return Response(app_metrics.render(), media_type=app_metrics.content_type.encode())

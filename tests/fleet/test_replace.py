@@ -182,3 +182,23 @@ class TestAssociationETag:
         path = f"/v2/vehicles/{fitted['vehicle']}/associations/devices/A00000000000404"
         response = await client.patch(path, json={"data": {"attributes": {}}}, headers={"If-Match": "*"})
         assert_problem(response, 404, "Association Not Found")
+
+
+class TestReplacementEvent:
+    async def test_one_association_replaced(self, client: httpx.AsyncClient, fitted: dict[str, Any]) -> None:
+        response = await replace(client, fitted["vehicle"], fitted["main"]["id"], device_id=fitted["spare"])
+        started = response.json()["data"]["started"]
+
+        async def events(subject: str) -> list[dict[str, Any]]:
+            answer = await client.get("/v2/events", params={"subject_id": subject, "type": "association.*"})
+            assert answer.status_code == 200, answer.text
+            data: list[dict[str, Any]] = answer.json()["data"]
+            return data
+
+        [event] = await events(started["id"])
+        assert event["type"] == "association.replaced"
+        assert event["subject"] == {"type": "device_association", "id": started["id"]}
+        assert event["data"]["after"] == started
+        assert event["data"]["before"] == fitted["main"]  # the ended one as it was
+        # its end is not a second event
+        assert [item["type"] for item in await events(fitted["main"]["id"])] == ["association.started"]

@@ -14,11 +14,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from fleetreg.auth import queries
+from fleetreg.db import connected
+
+if TYPE_CHECKING:
+    from fleetreg.db import Database
 
 CHANNEL = "fleetreg_client_revoked"
 RESET = "*"  # the payload that means "the whole database changed" (no client id has a *)
@@ -26,6 +30,18 @@ LISTENER_NAME = "fleetreg-revocations"
 _RETRY_SECONDS = 1.0
 
 log = logging.getLogger("fleetreg.auth")
+
+
+async def serving_workers(url: str) -> int:
+    """Workers of ``fleetreg serve`` on this database: each keeps a revocation listener session."""
+    async with connected(url) as connection:
+        return int(await connection.fetchval(queries.SERVING_LISTENERS, LISTENER_NAME))
+
+
+async def announce_restore(url: str) -> None:
+    """Tell every server (any that ``db restore --force`` let run) that the data was replaced."""
+    async with connected(url) as connection:
+        await connection.execute(queries.NOTIFY_REVOKED, CHANNEL, RESET)
 
 
 class RevokedClients:
@@ -36,6 +52,7 @@ class RevokedClients:
         self._reloading = asyncio.Lock()  # one query at a time on the listener's connection
         self._reset_callbacks: list[Callable[[], None]] = []
         self._reloads: set[asyncio.Task[None]] = set()
+        self._channels: dict[str, Callable[[], None]] = {}
 
     def __contains__(self, client_id: object) -> bool:
         return client_id in self._ids
@@ -45,11 +62,18 @@ class RevokedClients:
         what was learnt from it may be stale."""
         self._reset_callbacks.append(callback)
 
-    async def start(self, database_url: str, connect_timeout: float) -> None:
-        self._task = asyncio.create_task(self._follow(database_url, connect_timeout), name="revocations")
+    def also_listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on every notification of ``channel`` too, and whenever the listener
+        (re)connects: one listening connection per process serves every channel (before ``start``)."""
+        self._channels[channel] = callback
+        self._reset_callbacks.append(callback)
+
+    async def start(self, db: Database) -> None:
+        """Follow the revocations on a direct connection of ``db`` (LISTEN needs a session)."""
+        self._task = asyncio.create_task(self._follow(db), name="revocations")
         # Start serving even when the database is down now; /readyz says so meanwhile.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), connect_timeout)
+            await asyncio.wait_for(self._connected.wait(), db.timeout)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -57,16 +81,16 @@ class RevokedClients:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _follow(self, database_url: str, connect_timeout: float) -> None:
+    async def _follow(self, db: Database) -> None:
         while True:
             connection: asyncpg.Connection | None = None
             try:
-                connection = await asyncpg.connect(
-                    database_url, timeout=connect_timeout, server_settings={"application_name": LISTENER_NAME}
-                )
+                connection = await db.connect_direct(LISTENER_NAME)
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda _connection, closed=closed: closed.set())
                 await connection.add_listener(CHANNEL, self._notified)
+                for channel, callback in self._channels.items():
+                    await connection.add_listener(channel, lambda *_notification, callback=callback: callback())
                 await self._reload(connection)
                 self._connected.set()
                 await closed.wait()

@@ -8,6 +8,8 @@ PARTNER_SCOPES: dict[str, str] = {
     "connectors:read": "Read connectors.",
     "connectors:write": "Assign connectors to customers and unassign them.",
     "connectors:provision": "Add connectors to the partner's pool and remove them.",
+    "events:read": "Read the partner's change events (GET /v2/events and its stream).",
+    "webhooks:write": "Manage the partner's webhooks.",
 }
 FLEET_SCOPES: dict[str, str] = {
     "fleet:read": "Read enterprises, vehicles, devices, chips and associations.",

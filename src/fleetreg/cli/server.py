@@ -24,6 +24,7 @@ import typer
 
 from fleetreg.cli.common import database_url, ensure_schema, fail, load_settings
 from fleetreg.logs import configure_logging, server_log_config
+from fleetreg.settings import unknown_variables
 
 if TYPE_CHECKING:
     from fleetreg.embedded import EmbeddedPostgres
@@ -62,13 +63,16 @@ def serve(
     settings = load_settings(host=host, port=port, workers=workers)
     _check_address_free(settings.host, settings.port)
     configure_logging(settings.log_level)
+    for name in unknown_variables(os.environ):
+        log.warning("unknown setting %s: no such FLEETREG_* variable (a typo?); it is ignored", name)
     if settings.uses_embedded_database:
         _become_subreaper()
     with _stop_on_signal(), database_url(settings) as url:
         ensure_schema(url, migrate_it=not no_migrate)
-        # Workers are fresh processes: they read the same settings, pointed at this database.
+        # Workers are fresh processes: they read the same settings, pointed at this database (the
+        # pooler's URL when there is one; ``url`` is PostgreSQL's own).
         os.environ.update(
-            FLEETREG_DATABASE_URL=url,
+            FLEETREG_DATABASE_URL=settings.database_url or url,
             FLEETREG_HOST=settings.host,
             FLEETREG_PORT=str(settings.port),
             FLEETREG_WORKERS=str(settings.workers),

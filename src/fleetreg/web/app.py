@@ -76,8 +76,10 @@ class State:
 
 
 Lifespan = Callable[["WebApp"], AbstractAsyncContextManager[None]]
-# How a write request's endpoint runs (fleetreg.writes: one transaction, actor, idempotency key).
+# How a write request's endpoint runs (fleetreg.writes: one transaction, actor, idempotency key),
+# and a read-only one's (fleetreg.reads: where its reads may go).
 WriteRunner = Callable[[Request, Callable[[], Awaitable[AnyResponse]]], Awaitable[AnyResponse]]
+ReadRunner = WriteRunner
 
 
 class WebApp:
@@ -90,6 +92,7 @@ class WebApp:
         lifespan: Lifespan | None = None,
         openapi: Callable[[WebApp], dict[str, Any]] | None = None,
         write_runner: WriteRunner | None = None,
+        read_runner: ReadRunner | None = None,
     ) -> None:
         self.routes = list(routes)
         self.router = Router(self.routes)
@@ -99,6 +102,7 @@ class WebApp:
         self._lifespan = lifespan
         self._openapi_builder = openapi
         self._write_runner = write_runner
+        self._read_runner = read_runner
         self._openapi: tuple[dict[str, Any], bytes] | None = None
 
     def include(self, routes: Iterable[Route]) -> None:
@@ -171,10 +175,10 @@ class WebApp:
             self._observe(request, 499, started)  # as nginx counts them: the client closed the request
             return
         except AppError as error:
-            response = problem_response(error, scope["path"])
+            response = self._problem(request, error)
         except Exception:
             log_unhandled(request)
-            response = problem_response(InternalError(), scope["path"])
+            response = self._problem(request, InternalError())
         status = response.status
         try:
             await self._send(request, response, send)
@@ -267,10 +271,21 @@ class WebApp:
             await request.body()  # a body nobody reads still may not pass the limit
         if route.unit_of_work and self._write_runner is not None:
             return await self._write_runner(request, lambda: route.endpoint(request, **arguments))
-        response = await route.endpoint(request, **arguments)
+        if route.read_only and self._read_runner is not None:
+            response = await self._read_runner(request, lambda: route.endpoint(request, **arguments))
+        else:
+            response = await route.endpoint(request, **arguments)
         if route.conditional and isinstance(response, Response) and response.status == 200:
             return _not_modified(request, response)
         return response
+
+    @staticmethod
+    def _problem(request: Request, error: AppError) -> Response:
+        """problem+json, or the route's own page for it (HTML for people)."""
+        route = request.route
+        if route is not None and route.error_page is not None:
+            return route.error_page(request, error)
+        return problem_response(error, request.path)
 
     def _options(self, request: Request, entry: PathEntry) -> Response:
         response = Response(b"", 204, media_type=None, headers=[(b"allow", entry.allow.encode())])

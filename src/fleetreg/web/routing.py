@@ -32,9 +32,11 @@ from fleetreg.web.params import DeepObjects, Param
 if TYPE_CHECKING:
     from fleetreg.problems import AppError
     from fleetreg.web.request import Request
-    from fleetreg.web.responses import Response
+    from fleetreg.web.responses import Response, StreamingResponse
 
-Endpoint = Callable[..., Awaitable["Response"]]
+Endpoint = Callable[..., Awaitable["Response | StreamingResponse"]]
+# A problem answered as a page for people (HTML) instead of problem+json.
+ErrorPage = Callable[["Request", "AppError"], "Response"]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -92,18 +94,28 @@ class Route:
     """The endpoint runs in one transaction with the request's actor and idempotency key (writes)."""
     conditional: bool = False
     """A single resource: its answers carry an ETag; If-Match (writes) and If-None-Match (GET) apply."""
+    error_page: ErrorPage | None = None
+    """How the route answers a problem when not with problem+json (the console's HTML pages)."""
 
     @property
     def takes_json(self) -> bool:
         return self.body is not None
 
+    @property
+    def read_only(self) -> bool:
+        """A GET outside a unit of work: it writes nothing, so its reads may be served by a replica."""
+        return self.method == "GET" and not self.unit_of_work
+
 
 class Routes:
     """The routes of one module, in declaration order (the order OpenAPI lists them in)."""
 
-    def __init__(self, *, tags: Sequence[str] = (), default_response: str | None = None) -> None:
+    def __init__(
+        self, *, tags: Sequence[str] = (), default_response: str | None = None, error_page: ErrorPage | None = None
+    ) -> None:
         self.tags = tuple(tags)
         self.default_response = default_response
+        self.error_page = error_page
         self.routes: list[Route] = []
 
     def get(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
@@ -224,6 +236,7 @@ class Routes:
             default_response=self.default_response,
             unit_of_work=method in WRITE_METHODS and not oauth_errors,
             conditional=conditional,
+            error_page=self.error_page,
         )
         self.routes.append(route)
         return route

@@ -10,7 +10,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from fleetreg.fleet.queries import DEVICES, VEHICLES, like_pattern
+from fleetreg.fleet.kinds import DEVICE, VEHICLE
+from fleetreg.fleet.queries import like_pattern
 
 
 def association_columns(known_at: str | None = None) -> str:
@@ -115,7 +116,7 @@ WHERE a.id = $1 RETURNING {ASSOCIATION_COLUMNS}
 # The chips held by the devices $1, locked (a replacement moves one).
 LOCK_CHIPS_OF_DEVICES = "SELECT id, device_id FROM chips WHERE device_id = ANY($1::text[]) ORDER BY id FOR UPDATE"
 MOVE_CHIP = "UPDATE chips SET device_id = $2, updated_at = now() WHERE id = $1"
-ANNOUNCE_REPLACEMENT = "SELECT set_config('fleetreg.replacing', $1, true)"
+ANNOUNCE_REPLACEMENT = "SELECT events_replacing($1)"
 
 
 def active_at(as_of: str | None, known_at: str | None = None) -> str:
@@ -142,7 +143,7 @@ def device_history(*, as_of: bool, known_at: bool, count: bool) -> str:
     known = "$6" if known_at else None
     return f"""
 WITH device AS (
-    SELECT t.id FROM devices AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {DEVICES.visible_to("$1")}
+    SELECT t.id FROM devices AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {DEVICE.visible_to("$1")}
 ),
 matches AS (
     SELECT {association_columns(known)} FROM device_associations AS a JOIN device ON a.device_id = device.id
@@ -228,7 +229,7 @@ def vehicle_associations(
     total = "(SELECT count(*) FROM matches)" if count else "NULL::bigint"
     sql = f"""
 WITH vehicle AS (
-    SELECT t.id FROM vehicles AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {VEHICLES.visible_to("$1")}
+    SELECT t.id FROM vehicles AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {VEHICLE.visible_to("$1")}
 ),
 matches AS (
     SELECT {association_columns(known)},

@@ -15,7 +15,7 @@ from fleetreg.fleet.associations.parameters import (
     ObjectParameters,
     parse_object_parameters,
 )
-from fleetreg.fleet.router import AS_OF, COUNT, LIMIT, PAGE, SEARCH, Row, _changes, _fleet_id, _list_meta
+from fleetreg.fleet.http import AS_OF, COUNT, LIMIT, PAGE, SEARCH, Row, changes, fleet_id, list_meta
 from fleetreg.versions import etag
 from fleetreg.web import Request, Response, Routes, json_response, params
 from fleetreg.web.conditional import if_match
@@ -54,8 +54,8 @@ KNOWN_AT = params.instant(
 
 
 ASSOCIATIONS = "/v2/vehicles/associations/devices"
-VEHICLE_ID = {"vehicle_id": _fleet_id("The vehicle's id.")}
-ASSOCIATION_ID = {"association_id": _fleet_id("The association's id.")}
+VEHICLE_ID = {"vehicle_id": fleet_id("The vehicle's id.")}
+ASSOCIATION_ID = {"association_id": fleet_id("The association's id.")}
 
 
 @routes.post(
@@ -136,13 +136,13 @@ async def update_association(
 ) -> Response:
     """`is_main_device: true` makes it the main one and the previous main a secondary, at once;
     `false` on the main one is 400 (make another one main instead)."""
-    changes = _changes(association_id, body.data)
+    given = changes(association_id, body.data)
     row = await service.update_association(
         request.state.db,
         caller.enterprise_id,
         vehicle_id,
         association_id,
-        changes.get("is_main_device"),
+        given.get("is_main_device"),
         if_match(request),
     )
     return _association_document(row)
@@ -225,7 +225,7 @@ async def list_vehicle_associations(
     return json_response(
         {
             "data": [_vehicle_association(row, objects) for row in result.rows],
-            "meta": _list_meta(page, limit, result.total),
+            "meta": list_meta(page, limit, result.total),
         }
     )
 
@@ -249,7 +249,7 @@ def _vehicle_association(row: Row, objects: ObjectParameters) -> dict[str, Any]:
     tags=["associations"],
     summary="A device's associations over time, newest first",
     access=FLEET_READ,
-    path_params={"device_id": _fleet_id("The device's id.")},
+    path_params={"device_id": fleet_id("The device's id.")},
     query={"as_of": AS_OF, "known_at": KNOWN_AT, "limit": LIMIT, "page": PAGE, "count": COUNT},
     responses={200: schemas.AssociationHistory},
     problems=(errors.DeviceNotFound,),
@@ -278,5 +278,5 @@ async def device_history(
         count=count,
     )
     return json_response(
-        {"data": [_association(row) for row in result.rows], "meta": _list_meta(page, limit, result.total)}
+        {"data": [_association(row) for row in result.rows], "meta": list_meta(page, limit, result.total)}
     )

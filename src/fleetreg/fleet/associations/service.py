@@ -24,9 +24,9 @@ from fleetreg.fleet import errors, formats
 from fleetreg.fleet import queries as fleet_queries
 from fleetreg.fleet.associations import queries
 from fleetreg.fleet.associations.parameters import ObjectParameters
-from fleetreg.fleet.queries import DEVICES, VEHICLES
-from fleetreg.fleet.service import _LARGEST_OFFSET, Page, _entry, _raise
-from fleetreg.problems import BadRequest, summarize
+from fleetreg.fleet.kinds import DEVICE, VEHICLE
+from fleetreg.paging import Page, offset
+from fleetreg.problems import BadRequest, entry, summarize
 from fleetreg.versions import Precondition
 
 
@@ -44,7 +44,7 @@ def _check_not_future(instants: Sequence[tuple[str, datetime | None]]) -> None:
     """400 for each (pointer, instant) in the future: history is recorded, never foretold."""
     now = datetime.now(UTC)
     future = [
-        _entry(pointer, f"{_instant(instant)} is in the future")
+        entry(pointer, f"{_instant(instant)} is in the future")
         for pointer, instant in instants
         if instant is not None and instant > now
     ]
@@ -58,10 +58,10 @@ async def create_associations(db: Database, enterprise: str | None, items: Seque
 
     async def work(connection: Connection) -> list[Record]:
         vehicles = await fleet_queries.fetch_by_ids(
-            connection, VEHICLES, enterprise, sorted({item.vehicle_id for item in items}), lock="NO KEY UPDATE"
+            connection, VEHICLE, enterprise, sorted({item.vehicle_id for item in items}), lock="NO KEY UPDATE"
         )
         devices = await fleet_queries.fetch_by_ids(
-            connection, DEVICES, enterprise, sorted({item.device_id for item in items}), lock="NO KEY UPDATE"
+            connection, DEVICE, enterprise, sorted({item.device_id for item in items}), lock="NO KEY UPDATE"
         )
         _check_existence(items, vehicles, devices)
         _check_enterprises(items, vehicles, devices)
@@ -117,7 +117,7 @@ async def _refuse_history_conflicts(connection: Connection, items: Sequence[Asso
         item = items[row["position"] - 1]
         what = "device" if row["device_id"] == item.device_id else "main device of the vehicle"
         entries.append(
-            _entry(
+            entry(
                 f"{item.pointer}/started_at",
                 f"association {row['id']} ({what}) lasted until {_instant(row['ended_at'])}, after this start",
             )
@@ -130,19 +130,19 @@ def _check_existence(
     items: Sequence[AssociationItem], vehicles: Mapping[str, Record], devices: Mapping[str, Record]
 ) -> None:
     missing_vehicles = [
-        _entry(f"{item.pointer}/vehicle_id", f"no vehicle {item.vehicle_id}")
+        entry(f"{item.pointer}/vehicle_id", f"no vehicle {item.vehicle_id}")
         for item in items
         if item.vehicle_id not in vehicles
     ]
     if missing_vehicles:
-        _raise(errors.VehicleNotFound, missing_vehicles)
+        raise errors.VehicleNotFound.itemized(missing_vehicles)
     missing_devices = [
-        _entry(f"{item.pointer}/device_id", f"no device {item.device_id}")
+        entry(f"{item.pointer}/device_id", f"no device {item.device_id}")
         for item in items
         if item.device_id not in devices
     ]
     if missing_devices:
-        _raise(errors.DeviceNotFound, missing_devices)
+        raise errors.DeviceNotFound.itemized(missing_devices)
 
 
 def _check_enterprises(
@@ -154,14 +154,14 @@ def _check_enterprises(
         device_enterprise = devices[item.device_id]["enterprise_id"]
         if vehicle_enterprise != device_enterprise:
             entries.append(
-                _entry(
+                entry(
                     item.pointer,
                     f"vehicle {item.vehicle_id} is in enterprise {vehicle_enterprise}, "
                     f"device {item.device_id} in enterprise {device_enterprise}",
                 )
             )
     if entries:
-        _raise(errors.EnterpriseMismatch, entries)
+        raise errors.EnterpriseMismatch.itemized(entries)
 
 
 def _check_devices_free(items: Sequence[AssociationItem], active: Mapping[str, str]) -> None:
@@ -172,18 +172,18 @@ def _check_devices_free(items: Sequence[AssociationItem], active: Mapping[str, s
         pointer = f"{item.pointer}/device_id"
         vehicle = active.get(item.device_id)
         if vehicle == item.vehicle_id:
-            entries.append(_entry(pointer, f"device {item.device_id} is associated with this vehicle already"))
+            entries.append(entry(pointer, f"device {item.device_id} is associated with this vehicle already"))
         elif vehicle is not None:
-            entries.append(_entry(pointer, f"device {item.device_id} is associated with vehicle {vehicle}"))
+            entries.append(entry(pointer, f"device {item.device_id} is associated with vehicle {vehicle}"))
         elif item.device_id in first:
             entries.append(
-                _entry(
+                entry(
                     pointer, f"device {item.device_id} appears twice in the request (first at {first[item.device_id]})"
                 )
             )
         first.setdefault(item.device_id, pointer)
     if entries:
-        _raise(errors.DeviceAlreadyAssociated, entries)
+        raise errors.DeviceAlreadyAssociated.itemized(entries)
 
 
 def _check_mains(items: Sequence[AssociationItem], with_main: set[str]) -> None:
@@ -196,19 +196,19 @@ def _check_mains(items: Sequence[AssociationItem], with_main: set[str]) -> None:
             continue
         pointer = f"{item.pointer}/is_main_device"
         if item.vehicle_id in with_main:
-            entries.append(_entry(pointer, f"vehicle {item.vehicle_id} has a main device already"))
+            entries.append(entry(pointer, f"vehicle {item.vehicle_id} has a main device already"))
         elif item.vehicle_id in first:
             entries.append(
-                _entry(
+                entry(
                     pointer,
                     f"a second main device for vehicle {item.vehicle_id} (the first at {first[item.vehicle_id]})",
                 )
             )
         first.setdefault(item.vehicle_id, pointer)
     if entries:
-        _raise(errors.VehicleAlreadyHasMainDevice, entries)
+        raise errors.VehicleAlreadyHasMainDevice.itemized(entries)
     without_main = [
-        _entry(
+        entry(
             f"{item.pointer}/is_main_device",
             f"vehicle {item.vehicle_id} would have associations but no main device; make one of them main",
         )
@@ -216,7 +216,7 @@ def _check_mains(items: Sequence[AssociationItem], with_main: set[str]) -> None:
         if item.vehicle_id not in with_main and item.vehicle_id not in first
     ]
     if without_main:
-        _raise(errors.MainDeviceRequired, without_main)
+        raise errors.MainDeviceRequired.itemized(without_main)
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ async def end_associations(
     for reference in references:
         if reference.id in first:
             twice.append(
-                _entry(
+                entry(
                     f"{reference.pointer}/id",
                     f"association {reference.id} appears twice (first at {first[reference.id]})",
                 )
@@ -265,7 +265,7 @@ async def end_associations(
         for row in await connection.fetch(queries.ACTIVE_ASSOCIATIONS_OF_VEHICLES, vehicles):
             staying[row["vehicle_id"]] = staying.get(row["vehicle_id"], 0) + 1
         orphaning = [
-            _entry(
+            entry(
                 f"{reference.pointer}/id",
                 f"association {reference.id} is the main one of vehicle {ended[reference.id]['vehicle_id']}, which "
                 f"keeps {staying[ended[reference.id]['vehicle_id']]} other(s): make another main first, or end them "
@@ -275,7 +275,7 @@ async def end_associations(
             if ended[reference.id]["is_main_device"] and staying.get(ended[reference.id]["vehicle_id"])
         ]
         if orphaning:
-            _raise(errors.MainDeviceRequired, orphaning)
+            raise errors.MainDeviceRequired.itemized(orphaning)
         return [ended[association_id] for association_id in ids]
 
     return await db.write(work)
@@ -298,11 +298,11 @@ async def _explain_not_ended(
     for reference in left:
         row = rows.get(reference.id)
         if row is None:
-            missing.append(_entry(f"{reference.pointer}/id", f"no association {reference.id}"))
+            missing.append(entry(f"{reference.pointer}/id", f"no association {reference.id}"))
         elif row["ended_at"] is not None:
-            missing.append(_entry(f"{reference.pointer}/id", f"association {reference.id} has ended already"))
+            missing.append(entry(f"{reference.pointer}/id", f"association {reference.id} has ended already"))
     if missing:
-        _raise(errors.AssociationNotFound, missing)
+        raise errors.AssociationNotFound.itemized(missing)
     too_early = []
     for reference in left:
         row = rows[reference.id]
@@ -311,7 +311,7 @@ async def _explain_not_ended(
             reason = f"it became the vehicle's main device at {_instant(row['main_since'])}"
         else:
             reason = f"it began at {_instant(row['created_at'])}"
-        too_early.append(_entry(f"{reference.pointer}/ended_at", f"must be after its start: {reason}"))
+        too_early.append(entry(f"{reference.pointer}/ended_at", f"must be after its start: {reason}"))
     raise BadRequest.from_errors(too_early)
 
 
@@ -330,7 +330,7 @@ async def update_association(
     """Make the association main (the previous main becomes secondary) or keep it as it is."""
 
     async def work(connection: Connection) -> Record:
-        vehicle = await fleet_queries.fetch_by_ids(connection, VEHICLES, enterprise, [vehicle_id], lock="NO KEY UPDATE")
+        vehicle = await fleet_queries.fetch_by_ids(connection, VEHICLE, enterprise, [vehicle_id], lock="NO KEY UPDATE")
         row = None
         if vehicle:
             row = await connection.fetchrow(queries.ACTIVE_ASSOCIATION_OF_VEHICLE, association_id, vehicle_id)
@@ -343,7 +343,7 @@ async def update_association(
             raise errors.MainDeviceRequired(
                 f"association {association_id} is the main one of vehicle {vehicle_id}: make another "
                 "association main instead (PATCH it with is_main_device true)",
-                errors=[_entry("/data/attributes/is_main_device", "the vehicle's only main association")],
+                errors=[entry("/data/attributes/is_main_device", "the vehicle's only main association")],
             )
         await connection.execute(queries.DEMOTE_MAIN_OF_VEHICLE, vehicle_id)
         promoted: Record = await connection.fetchrow(queries.PROMOTE_ASSOCIATION, association_id)
@@ -367,7 +367,7 @@ async def replace_device(
     associated, 409 the new device holds a chip."""
 
     async def work(connection: Connection) -> Replacement:
-        vehicle = await fleet_queries.fetch_by_ids(connection, VEHICLES, enterprise, [vehicle_id], lock="NO KEY UPDATE")
+        vehicle = await fleet_queries.fetch_by_ids(connection, VEHICLE, enterprise, [vehicle_id], lock="NO KEY UPDATE")
         old = None
         if vehicle:
             old = await connection.fetchrow(queries.ACTIVE_ASSOCIATION_OF_VEHICLE, association_id, vehicle_id)
@@ -375,10 +375,10 @@ async def replace_device(
             raise errors.AssociationNotFound(f"vehicle {vehicle_id} has no active association {association_id}")
         pointer = "/data/device_id"
         devices = await fleet_queries.fetch_by_ids(
-            connection, DEVICES, enterprise, sorted({old["device_id"], device_id}), lock="NO KEY UPDATE"
+            connection, DEVICE, enterprise, sorted({old["device_id"], device_id}), lock="NO KEY UPDATE"
         )
         if device_id not in devices:
-            _raise(errors.DeviceNotFound, [_entry(pointer, f"no device {device_id}")])
+            raise errors.DeviceNotFound.itemized([entry(pointer, f"no device {device_id}")])
         vehicle_enterprise, device_enterprise = (
             vehicle[vehicle_id]["enterprise_id"],
             devices[device_id]["enterprise_id"],
@@ -387,12 +387,12 @@ async def replace_device(
             detail = (
                 f"vehicle {vehicle_id} is in enterprise {vehicle_enterprise}, device {device_id} in {device_enterprise}"
             )
-            _raise(errors.EnterpriseMismatch, [_entry(pointer, detail)])
+            raise errors.EnterpriseMismatch.itemized([entry(pointer, detail)])
         active = await connection.fetch(queries.ACTIVE_ASSOCIATIONS_OF_DEVICES, [device_id])
         if active:
             on = active[0]["vehicle_id"]
             detail = f"device {device_id} is associated with {'this vehicle' if on == vehicle_id else f'vehicle {on}'}"
-            _raise(errors.DeviceAlreadyAssociated, [_entry(pointer, detail)])
+            raise errors.DeviceAlreadyAssociated.itemized([entry(pointer, detail)])
         chip = None
         if move_chip:
             chips = {
@@ -402,7 +402,7 @@ async def replace_device(
             if device_id in chips:
                 raise errors.DeviceAlreadyHoldsChip(
                     f"device {device_id} holds chip {chips[device_id]}: remove it first, or replace without move_chip",
-                    errors=[_entry("/data/move_chip", f"device {device_id} holds a chip already")],
+                    errors=[entry("/data/move_chip", f"device {device_id} holds a chip already")],
                 )
             chip = chips.get(old["device_id"])
         await announce_replacement(connection, association_id)
@@ -424,9 +424,8 @@ async def replace_device(
 
 
 async def announce_replacement(connection: Connection, association_id: str) -> None:
-    """The hook of the change events (API.md §5): the end of ``association_id`` and the start that
-    follows in this transaction are one ``association.replaced`` (the outbox's triggers read
-    ``fleetreg.replacing``; without them the setting is inert)."""
+    """The change events (API.md §5, migration 0006): the end of ``association_id`` and the start
+    that follows in this transaction are one ``association.replaced``, not an end and a start."""
     await connection.execute(queries.ANNOUNCE_REPLACEMENT, association_id)
 
 
@@ -466,13 +465,13 @@ async def list_vehicle_associations(db: Database, enterprise: str | None, query:
         search=query.search,
         sort=query.objects.sort,
         limit=query.limit,
-        offset=min(query.limit * query.page, _LARGEST_OFFSET),
+        offset=offset(query.limit, query.page),
         count=query.count,
     )
     rows = await db.fetch(sql, *args)
     if not rows:
         raise errors.VehicleNotFound(f"no vehicle {query.vehicle_id}")
-    return Page([row for row in rows if row["id"] is not None], rows[0]["total"] if query.count else None)
+    return Page.of(rows, counted=query.count)
 
 
 async def device_history(
@@ -489,10 +488,10 @@ async def device_history(
     """The device's associations, newest first; with ``as_of`` (or ``known_at`` alone), the one
     active then; with ``known_at``, as fleetreg had recorded them by then."""
     as_of = as_of or known_at
-    args: list[Any] = [enterprise, device_id, limit, min(limit * page, _LARGEST_OFFSET)]
+    args: list[Any] = [enterprise, device_id, limit, offset(limit, page)]
     args += [instant for instant in (as_of, known_at) if instant is not None]  # $5, $6 (known_at implies as_of)
     sql = queries.device_history(as_of=as_of is not None, known_at=known_at is not None, count=count)
     rows = await db.fetch(sql, *args)
     if not rows:
         raise errors.DeviceNotFound(f"no device {device_id}")
-    return Page([row for row in rows if row["id"] is not None], rows[0]["total"] if count else None)
+    return Page.of(rows, counted=count)

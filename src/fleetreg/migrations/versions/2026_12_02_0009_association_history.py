@@ -1,7 +1,7 @@
 """Corrected history of the device associations (API.md §6), and a cheaper "one main" check.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 
 ``created_at`` stays the instant an association began (the API renders it so), which may now be
@@ -24,14 +24,17 @@ Now a statement-level trigger queues, once per statement and only when the state
 the rule (new secondary associations; a main one ended or demoted), the vehicles to check in
 ``association_main_checks``; a deferred constraint trigger on that queue checks them at commit, one
 query per statement, and removes the entry.
+
+The change events (migration 0006) render an association as the API does, so
+``render_device_associations`` gains ``recorded_at`` and ``end_recorded_at``.
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -148,11 +151,25 @@ $$;
 CREATE CONSTRAINT TRIGGER device_associations_one_main
     AFTER INSERT ON association_main_checks DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION association_main_checks_run();
+
+CREATE OR REPLACE FUNCTION render_device_associations(a device_associations) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT json_build_object('type', 'device_association', 'id', a.id, 'attributes', json_build_object(
+        'vehicle_id', a.vehicle_id, 'device_id', a.device_id, 'is_main_device', a.is_main_device,
+        'created_at', api_time(a.created_at), 'ended_at', api_time(a.ended_at),
+        'recorded_at', api_time(a.recorded_at), 'end_recorded_at', api_time(a.end_recorded_at)))
+$$;
 """)
 
 
 def downgrade() -> None:
     op.execute("""
+CREATE OR REPLACE FUNCTION render_device_associations(a device_associations) RETURNS json
+    LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT json_build_object('type', 'device_association', 'id', a.id, 'attributes', json_build_object(
+        'vehicle_id', a.vehicle_id, 'device_id', a.device_id, 'is_main_device', a.is_main_device,
+        'created_at', api_time(a.created_at), 'ended_at', api_time(a.ended_at)))
+$$;
 DROP TABLE association_main_checks;
 DROP TRIGGER device_associations_main_check_insert ON device_associations;
 DROP TRIGGER device_associations_main_check_update ON device_associations;
