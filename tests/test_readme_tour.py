@@ -196,7 +196,7 @@ async def test_the_tour_runs_as_written(server: tuple[str, dict[str, str]], db: 
     assert await db.fetchval("SELECT customer_id::text FROM connectors WHERE name = 'DEMO-1005'") == customer
 
     # Tracker A5 on Van 03, main.
-    (created,) = tour.step("-X POST", "associations/devices").json()["data"]
+    (created,) = tour.step("-X POST", "$TRACKER").json()["data"]
     van = await db.fetchval("SELECT id FROM vehicles WHERE name = 'Van 03'")
     tracker = await db.fetchval("SELECT id FROM devices WHERE name = 'Tracker A5'")
     assert (values["VAN"], values["TRACKER"]) == (van, tracker)
@@ -217,7 +217,7 @@ async def test_the_tour_runs_as_written(server: tuple[str, dict[str, str]], db: 
     assert active == 1
 
     # Truck 01's associations: includes, chip attributes, a filter, the count.
-    listing = tour.step("associations/devices?").json()
+    listing = tour.step("filters[chips.carrier]").json()
     assert listing["meta"] == {"page": 0, "limit": 25, "count": 1}
     (only,) = listing["data"]
     a1 = await db.fetchrow("SELECT id, imei FROM devices WHERE name = 'Tracker A1'")
@@ -236,12 +236,30 @@ async def test_the_tour_runs_as_written(server: tuple[str, dict[str, str]], db: 
         (values["TRUCK"], False),
     ]
 
+    # Tracker A6, fitted on Monday, recorded now: known on Tuesday as it is now, not as it was then.
+    (backdated,) = tour.step("started_at").json()["data"]
+    assert backdated["attributes"]["device_id"] == values["A6"]
+    assert backdated["attributes"]["created_at"] == "2026-11-30T09:00:00Z"
+    assert backdated["attributes"]["recorded_at"] > created["attributes"]["recorded_at"]
+    assert [item["id"] for item in tour.step("as_of=2026-12-01").json()["data"]] == [backdated["id"]]
+    assert tour.step("known_at=2026-12-01").json()["data"] == []
+
+    # Truck 01's secondary replaced: Tracker A2 ended, Tracker A3 secondary in its place at the same instant.
+    replaced = tour.step("/replace").json()["data"]
+    a2 = await db.fetchval("SELECT id FROM devices WHERE name = 'Tracker A2'")
+    assert replaced["ended"]["attributes"]["device_id"] == a2
+    assert replaced["started"]["attributes"]["device_id"] == values["A3"]
+    assert replaced["started"]["attributes"]["vehicle_id"] == values["TRUCK"]
+    assert replaced["started"]["attributes"]["is_main_device"] is False
+    assert replaced["started"]["attributes"]["created_at"] == replaced["ended"]["attributes"]["ended_at"]
+
     # What the prose promises: the POST a second time is the seed's 400, and the inline example is a problem.
-    again_commands = [c for c in commands if not c.startswith("curl")] + [tour.step("-X POST").command]
+    again_commands = [c for c in commands if not c.startswith("curl") and "-X POST" not in c]
+    again_commands.append(tour.step("-X POST", "$TRACKER").command)
     assert inline_curls(), "the prose shows a problem"
     again_commands += inline_curls()
     again = run_tour(base_url, env, again_commands)
-    refused = again.step("-X POST")
+    refused = again.step("-X POST", "$TRACKER")
     assert [status for status, _, _ in refused.requests] == [400]
     assert refused.json()["title"] == "Device(s) Already Associated With Another Vehicle"
     for command in inline_curls():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -217,4 +218,65 @@ async def test_deleting_a_vehicle_while_devices_are_associated(
         """SELECT EXISTS (SELECT 1 FROM device_associations a JOIN vehicles v ON v.id = a.vehicle_id
            WHERE a.ended_at IS NULL AND v.deleted_at IS NOT NULL)"""
     )
+    await assert_invariants(db)
+
+
+# -- backdated writes (API.md §6): the exclusion constraints decide, whatever the order -----------------
+
+
+def hours_ago(hours: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+
+
+async def backdate(fleet: Fleet, vehicle: str, device: str, main: bool, hours: float) -> httpx.Response:
+    item = {"vehicle_id": vehicle, "device_id": device, "is_main_device": main, "started_at": hours_ago(hours)}
+    return await fleet.client.post("/v2/vehicles/associations/devices", json={"data": [item]})
+
+
+async def test_twenty_backdate_one_device_around_its_history(fleet: Fleet, db: asyncpg.Connection) -> None:
+    """The device was on a vehicle from 10 h to 5 h ago; twenty put it on other vehicles at once, each
+    from another instant: those starting before its end are History Conflicts, of the others exactly
+    one wins and the rest find the device taken."""
+    vehicles, [device] = await enterprise_with(fleet, RACERS + 1, 1)
+    [first] = (await backdate(fleet, vehicles[0], device, True, 10)).json()["data"]
+    ended = await fleet.client.request(
+        "DELETE",
+        "/v2/vehicles/associations/devices",
+        json={"data": [{"type": "device_association", "id": first["id"], "ended_at": hours_ago(5)}]},
+    )
+    assert ended.status_code == 200, ended.text
+    starts = [8 - 7 * number / RACERS for number in range(RACERS)]  # from 8 h ago to 1 h ago
+    responses = await race(
+        [backdate(fleet, vehicle, device, True, hours) for vehicle, hours in zip(vehicles[1:], starts, strict=True)]
+    )
+    counted = outcomes(responses)
+    assert counted[(200, "")] == 1
+    assert set(counted) <= {
+        (200, ""),
+        (409, "History Conflict"),
+        (400, "Device(s) Already Associated With Another Vehicle"),
+    }
+    for response, hours in zip(responses, starts, strict=True):
+        if hours > 5:
+            assert response.status_code != 200, hours
+    await assert_invariants(db)
+
+
+async def test_a_backdated_end_racing_with_backdated_starts(fleet: Fleet, db: asyncpg.Connection) -> None:
+    """The device's association is ended 6 h ago while others start it elsewhere 4 h ago: whichever
+    commits first, the device is on one vehicle at most at every instant."""
+    vehicles, [device] = await enterprise_with(fleet, RACERS, 1)
+    [active] = (await backdate(fleet, vehicles[0], device, True, 10)).json()["data"]
+    end = fleet.client.request(
+        "DELETE",
+        "/v2/vehicles/associations/devices",
+        json={"data": [{"type": "device_association", "id": active["id"], "ended_at": hours_ago(6)}]},
+    )
+    requests = [backdate(fleet, vehicle, device, True, 4) for vehicle in vehicles[1:]]
+    requests.insert(RACERS // 2, end)
+    responses = await race(requests)
+    assert responses[RACERS // 2].status_code == 200
+    starts = responses[: RACERS // 2] + responses[RACERS // 2 + 1 :]
+    assert set(outcomes(starts)) <= {(200, ""), (400, "Device(s) Already Associated With Another Vehicle")}
+    assert sum(response.status_code == 200 for response in starts) <= 1
     await assert_invariants(db)

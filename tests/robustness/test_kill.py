@@ -381,3 +381,64 @@ def workers_of(supervisor: psutil.Process) -> list[psutil.Process]:
             ):
                 workers.append(child)
     return workers
+
+
+# Where the kill of the retried bulk create falls: at its transaction's start, at its INSERT, and
+# at growing delays after the INSERT (around the commit, and after it, before the answer is sent).
+RETRY_ROUNDS = [(IN_TRANSACTION, 0.0), (AT_INSERT, 0.0), (AT_INSERT, 0.01), (AT_INSERT, 0.03), (AT_INSERT, 0.08)]
+
+
+async def test_worker_killed_mid_bulk_create_and_retried_with_its_key(
+    database_url: str, tmp_path: Path, db: asyncpg.Connection
+) -> None:
+    """Issue 16: a worker SIGKILLed during a 1000-item create whose ids the server generates, then
+    the client's retry with the same Idempotency-Key: exactly one write every round, whether the
+    kill came before the commit (the retry creates them) or after it (the retry gets the answer)."""
+    rounds = []
+    with served(database_url, tmp_path / "data", workers=2) as server:
+        supervisor = psutil.Process(server.process.pid)
+        for number, (moment, delay) in enumerate(RETRY_ROUNDS):
+            async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+                await wait_until(
+                    lambda: len(workers_of(supervisor)) >= 2, "the workers are not up", timeout=30, interval=0.2
+                )
+                fleet = Fleet(http)
+                fleet._numbers = iter(range(number * 10_000 + 1, 10**9))
+                enterprise = (await fleet.enterprise())["id"]
+                body = {"data": [{"attributes": fleet.device_attributes(enterprise)} for _ in range(ITEMS)]}
+                headers = {"Idempotency-Key": f"bulk-{number}-{new_id()}"}
+                assert (await http.get("/readyz")).status_code == 200
+                [ours] = our_ports_to(server)
+                [worker] = [
+                    w
+                    for w in workers_of(supervisor)
+                    if any(c.raddr and c.raddr.port == ours for c in w.net_connections())
+                ]
+                request = asyncio.create_task(http.post("/v2/devices", json=body, headers=headers))
+                started = time.monotonic()
+                while not request.done() and not await server_is_at(db, moment):
+                    assert time.monotonic() - started < 30, "the moment to kill never came"
+                await asyncio.sleep(delay)
+                worker.kill()
+                try:
+                    answered = (await request).status_code
+                except httpx.TransportError:
+                    answered = None
+
+            async def transaction_gone() -> bool:
+                return not await server_is_at(db, IN_TRANSACTION)
+
+            await wait_until(transaction_gone, "the killed worker's transaction stays open", timeout=30, interval=0.05)
+            left = await db.fetchval("SELECT count(*) FROM devices WHERE enterprise_id = $1", enterprise)
+            assert left in (0, ITEMS), f"round {number}: {left} of {ITEMS}"
+            async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+                again = await http.post("/v2/devices", json=body, headers=headers)
+            assert again.status_code == 201, again.text
+            assert (again.headers.get("idempotent-replayed") == "true") == (left == ITEMS), (number, left)
+            rows = await db.fetch("SELECT id FROM devices WHERE enterprise_id = $1", enterprise)
+            assert len(rows) == ITEMS, f"round {number}: {len(rows)} devices after the retry"
+            assert {row["id"] for row in rows} == {item["id"] for item in again.json()["data"]}
+            await assert_totals_exact(db)
+            rounds.append((moment, delay, answered, "committed" if left else "nothing"))
+    print(f"kill-retry rounds (moment, delay s, status seen by the client, left by the kill): {rounds}")
+    assert rounds[0][3] == "nothing", rounds

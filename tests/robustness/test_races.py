@@ -11,6 +11,7 @@ import random
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -371,3 +372,36 @@ async def test_fifty_provision_connectors_with_one_name(
     )
     assert [tuple(row) for row in rows] == [(winner["id"], winner["pin"])]
     await assert_totals_exact(module_db)
+
+
+def hours_ago(hours: float) -> str:
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+
+
+async def backdated(http: httpx.AsyncClient, vehicle: str, device: str, main: bool, hours: float) -> httpx.Response:
+    item = {"vehicle_id": vehicle, "device_id": device, "is_main_device": main, "started_at": hours_ago(hours)}
+    return await http.post("/v2/vehicles/associations/devices", json={"data": [item]})
+
+
+async def test_fifty_backdated_mains_race_around_a_vehicles_history(
+    fleet: Fleet, http: httpx.AsyncClient, module_db: asyncpg.Connection
+) -> None:
+    """The vehicle's main device was on it from 10 h to 5 h ago; fifty devices race to have been its
+    main from instants between 8 h and 1 h ago, across two server processes: at most one main at
+    every instant (the exclusion constraint), exactly one winner, each loser a documented 4xx."""
+    enterprise = (await fleet.enterprise())["id"]
+    vehicle = (await fleet.vehicle(enterprise))["id"]
+    devices = [(await fleet.device(enterprise))["id"] for _ in range(RACERS + 1)]
+    [old] = (await backdated(http, vehicle, devices[0], True, 10)).json()["data"]
+    body = {"data": [{"type": "device_association", "id": old["id"], "ended_at": hours_ago(5)}]}
+    assert (await http.request("DELETE", "/v2/vehicles/associations/devices", json=body)).status_code == 200
+    starts = [8 - 7 * number / RACERS for number in range(RACERS)]
+    responses = await race(
+        [backdated(http, vehicle, device, True, hours) for device, hours in zip(devices[1:], starts, strict=True)]
+    )
+    counted = outcomes(responses)
+    assert counted[(200, "")] == 1
+    assert set(counted) <= {(200, ""), (409, "History Conflict"), (400, "Vehicle Already Has Main Device")}
+    [winner] = [hours for response, hours in zip(responses, starts, strict=True) if response.status_code == 200]
+    assert winner < 5
+    await assert_invariants(module_db)
