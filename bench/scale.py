@@ -265,7 +265,7 @@ def measure_import(rows: int, work: Path) -> None:
         server.stop()
 
 
-# The unfiltered page as it was before migration 0008: every skipped row read from the table.
+# The unfiltered page as it was before migration 0009: every skipped row read from the table.
 _PAGE_BEFORE = """
 SELECT id, customer_id, hardware_version, name, pin, software_version, type FROM connectors
 WHERE partner_id = $1 ORDER BY name, id LIMIT $2 OFFSET $3

@@ -1,8 +1,8 @@
 """The unique (partner_id, name) index of connectors carries the id: a deep page by offset is found
 by an index-only scan, then only its rows are read (fleetreg.partner.queries.connector_page_query).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 
 The last page of a million connectors took 1.3-1.5 s when every skipped row was read from the table;
@@ -12,8 +12,8 @@ a duplicate name is still reported as connectors_partner_id_name_key.
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
