@@ -6,9 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
 from fleetreg.fleet import formats
-from fleetreg.fleet.listing import ObjectParameters, parse_object_parameters
+from fleetreg.fleet.associations.parameters import ObjectParameters, parse_object_parameters
 from tests.support.app import App, MakeApp, documented_routes, openapi_of
 
 # Every operation of API.md (sections 2, 3 and 4), with its parameters: path parameter names are
@@ -189,7 +190,7 @@ def test_safe_write_headers_are_documented(openapi: dict[str, Any]) -> None:
 
 def test_object_parameters_are_described_as_generic_tools_send_them(openapi: dict[str, Any]) -> None:
     """attributes as a repeated parameter, the three objects as one JSON string each, with an example
-    the service accepts (the bracket forms stay accepted, undescribed: see fleetreg.fleet.listing)."""
+    the service accepts (the bracket forms stay accepted, undescribed: see fleetreg.fleet.associations.parameters)."""
     listing = openapi["paths"]["/v2/vehicles/{vehicle_id}/associations/devices"]["get"]
     by_name = {parameter["name"]: parameter for parameter in listing["parameters"]}
     attributes = by_name["attributes"]
@@ -253,3 +254,33 @@ def test_response_headers_are_documented(openapi: dict[str, Any]) -> None:
                 assert headers["Retry-After"]["schema"]["type"] == "integer", (method, path)
     created = operations(openapi)[("post", "/v2/customers/connectors")]["responses"]["201"]
     assert "Location" in created["headers"]
+
+
+async def test_every_request_body_has_an_example_its_model_accepts(make_app: MakeApp) -> None:
+    app = await make_app()
+    document = operations(openapi_of(app))
+    checked = 0
+    for route in documented_routes(app):
+        for method in route.methods:
+            body = document[(method.lower(), route.path)].get("requestBody")
+            if body is None:
+                continue
+            for media, content in body["content"].items():
+                assert "example" in content or "examples" in content, (method, route.path, media)
+            if route.body_model is not None:
+                TypeAdapter(route.body_model).validate_python(body["content"]["application/json"]["example"])
+                checked += 1
+    assert checked >= 15
+
+
+def test_problems_have_examples_of_their_own_titles(openapi: dict[str, Any]) -> None:
+    """Swagger UI shows each error as the route's real problem, not a sample made from the schema."""
+    assert "additionalProperties" not in openapi["components"]["schemas"]["Problem"]
+    for (method, path), operation in operations(openapi).items():
+        for status, response in operation["responses"].items():
+            problem = response.get("content", {}).get("application/problem+json")
+            if problem is None or status == "default":
+                continue
+            for example in problem["examples"].values():
+                assert example["value"]["status"] == int(status), (method, path, status)
+                assert example["value"]["title"] == example["summary"], (method, path, status)
