@@ -607,6 +607,7 @@ class RecentWriters:
         return float("inf") if when < 0 else time.monotonic() - when
 
     async def start(self, db: Database) -> None:
+        self._blind()  # writes of the last moments, on other instances, were not heard
         connected = asyncio.Event()
         self._listener = asyncio.create_task(self._follow(db, connected), name="writes-listener")
         with contextlib.suppress(TimeoutError):
