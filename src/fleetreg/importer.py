@@ -25,9 +25,49 @@ from typing import Any, BinaryIO
 
 import asyncpg
 
+from fleetreg.auth.queries import PARTNER_ID_BY_NAME
+from fleetreg.db import connected
+
 STAGING_TABLE = "import_rows"
 MAX_REPORTED_ERRORS = 100_000
 _PROGRESS_EVERY = 20_000
+
+
+class UnknownPartner(LookupError):
+    """No partner has the name the import or export was given."""
+
+
+class ImportRaced(Exception):
+    """A row conflicted with data written while the import ran (``args[0]``: the constraint);
+    nothing was imported, and running the import again gives the real answer."""
+
+
+async def partner_parameters(connection: asyncpg.Connection, partner: str | None) -> list[Any]:
+    """The statements' parameters for a partner's rows: its id, or nothing for a fleet type."""
+    if partner is None:
+        return []
+    partner_id = await connection.fetchval(PARTNER_ID_BY_NAME, partner)
+    if partner_id is None:
+        raise UnknownPartner(partner)
+    return [partner_id]
+
+
+async def import_file(
+    url: str,
+    spec: ImportSpec,
+    source: BinaryIO,
+    *,
+    partner: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """``import_csv`` on a connection of its own (no pool, no statement timeout: a big import
+    takes a while), for the partner named ``partner`` when the type belongs to one."""
+    async with connected(url) as connection:
+        parameters = await partner_parameters(connection, partner)
+        try:
+            return await import_csv(connection, spec, source, parameters, progress)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise ImportRaced(error.constraint_name or error.sqlstate) from error
 
 
 class RowError(ValueError):

@@ -15,8 +15,8 @@ from fleetreg.console import queries
 from fleetreg.console.operators import Operator
 from fleetreg.db import Database
 from fleetreg.fleet import service as fleet
+from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Kind
 from fleetreg.fleet.queries import like_pattern
-from fleetreg.fleet.service import CHIP, DEVICE, ENTERPRISE, VEHICLE
 from fleetreg.problems import NotFound
 
 SEARCH_LIMIT = 10
@@ -52,7 +52,7 @@ async def search(db: Database, operator: Operator, text: str) -> SearchResults:
         scope = operator.fleet_scope
         bare = text.translate(str.maketrans("", "", "./-")) if _CNPJ_LIKE.fullmatch(text) else text
 
-        async def rows(entity: fleet.Entity, value: str) -> list[Record]:
+        async def rows(entity: Kind, value: str) -> list[Record]:
             page = await fleet.list_rows(db, scope, entity, limit=SEARCH_LIMIT, page=0, count=False, search=value)
             return page.rows
 
@@ -121,7 +121,7 @@ async def enterprise(db: Database, operator: Operator, enterprise_id: str) -> En
     _fleet_only(operator)
     row = await fleet.get(db, operator.fleet_scope, ENTERPRISE, enterprise_id)
 
-    async def members(entity: fleet.Entity) -> list[Record]:
+    async def members(entity: Kind) -> list[Record]:
         page = await fleet.list_rows(
             db, operator.fleet_scope, entity, limit=50, page=0, count=False, search=None, enterprise_id=enterprise_id
         )
