@@ -1,101 +1,235 @@
-"""Benchmark datasets as CSV files for `fleetreg import`.
+"""The benchmark datasets: generated in PostgreSQL by the peer's own SQL, copied into fleetreg.
 
-Partner: the peer's distribution (its schema.sql): C customers, N connectors named 1000000+g, 60 %
-assigned (g % 10 < 6), spread over the customers by (g / 10) % C, half physical, half virtual.
+Per scale N (``--scale``), on each PostgreSQL setup:
 
-Fleet: E enterprises, V vehicles, D devices, each device with one chip; associations are created
-through the API by the runner (there is no association import).
+- database ``peer_<tag>``: the peer's ``schema.sql`` (10,000·N customers, 1,000,000·N connectors, 60 %
+  assigned, half physical, half virtual) and ``fleet-schema.sql`` (1,000·N enterprises, 200,000·N
+  vehicles, 300,000·N devices each with a chip, 250,000·N active and 50,000·N ended associations),
+  both generated with ``generate_series``; one peer process serves both APIs from it.
+- database ``fleetreg_<tag>``: the same rows, exported from the peer's database as CSV (``COPY``)
+  and loaded with ``fleetreg import`` (customers, connectors, enterprises, vehicles, devices, chips:
+  the import is what a user runs, and the connectors' import is timed); the associations, which have
+  no import, are copied by one ``INSERT ... SELECT`` with the schema's checks and triggers on.
+
+Databases and CSV files stay under bench/.work (git-ignored): a later run reuses them; ``--reload``
+drops them. A database is reused only when its loading finished (a marker written last).
 """
 
 from __future__ import annotations
 
-import random
-import uuid
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from fleetreg.embedded import binaries_dir
+
+FLEETREG = [sys.executable, "-m", "fleetreg"]
+PARTNER = "bench"
+SCOPE = "customers:read customers:write connectors:read connectors:write connectors:provision"
 
 
-def partner_csvs(directory: Path, customers: int, connectors: int, seed: int = 7) -> tuple[Path, Path]:
-    rng = random.Random(seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    customer_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(customers)]
-    customers_file = directory / f"customers-{customers}.csv"
-    with customers_file.open("w") as out:
-        out.write("id,name\n")
-        for number, customer_id in enumerate(customer_ids, start=1):
-            out.write(f"{customer_id},customer {number}\n")
-    connectors_file = directory / f"connectors-{connectors}.csv"
-    with connectors_file.open("w") as out:
-        out.write("id,name,type,hardware_version,software_version,pin,customer_id\n")
-        for g in range(1, connectors + 1):
-            customer = customer_ids[(g // 10) % customers] if g % 10 < 6 else ""
-            kind = "physical" if g % 2 == 0 else "virtual"
-            connector_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            pin = f"{g * 7919 % 100000:05d}"
-            out.write(f"{connector_id},{1000000 + g},{kind},{1 + g % 20},{8000 + g % 999},{pin},{customer}\n")
-    return customers_file, connectors_file
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def luhn_complete(digits: str) -> str:
-    """``digits`` with the Luhn check digit appended."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char)
-        if position % 2 == 0:  # these are doubled once the check digit is appended
-            digit *= 2
-            digit = digit - 9 if digit > 9 else digit
-        total += digit
-    return digits + str((10 - total % 10) % 10)
+@dataclass(frozen=True)
+class Scale:
+    factor: float
 
+    @property
+    def customers(self) -> int:
+        return max(10, round(10_000 * self.factor))
 
-def cnpj_complete(base: str) -> str:
-    """12 characters (0-9, A-Z) with the two mod-11 check digits appended."""
-    weights = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-    value = base
-    for length in (12, 13):
-        total = sum((ord(char) - 48) * weight for char, weight in zip(value, weights[13 - length :], strict=True))
-        remainder = total % 11
-        value += str(0 if remainder < 2 else 11 - remainder)
-    return value
+    @property
+    def connectors(self) -> int:
+        return round(1_000_000 * self.factor)
 
+    @property
+    def enterprises(self) -> int:
+        return max(4, round(1_000 * self.factor))
 
-def fleet_id(prefix: str, number: int) -> str:
-    """A 15-character id, readable in the logs: e.g. V00000000012345."""
-    return f"{prefix}{number:0{15 - len(prefix)}d}"
+    @property
+    def vehicles(self) -> int:
+        return round(200_000 * self.factor)
 
+    @property
+    def devices(self) -> int:
+        return round(300_000 * self.factor)
 
-def fleet_csvs(directory: Path, enterprises: int, vehicles: int, devices: int) -> dict[str, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    files = {
-        name: directory / f"{name}-{count}.csv"
-        for name, count in (
-            ("enterprises", enterprises),
-            ("vehicles", vehicles),
-            ("devices", devices),
-            ("chips", devices),
+    @property
+    def tag(self) -> str:
+        """A database-name suffix: the number of connectors."""
+        return f"c{self.connectors}"
+
+    def describe(self) -> str:
+        return (
+            f"{self.connectors:,} connectors, {self.customers:,} customers, {self.enterprises:,} enterprises, "
+            f"{self.vehicles:,} vehicles, {self.devices:,} devices and chips, "
+            f"{self.vehicles * 5 // 4:,} active associations"
         )
-    }
-    with files["enterprises"].open("w") as out:
-        out.write("id,name,cnpj\n")
-        for number in range(enterprises):
-            out.write(f"{fleet_id('E', number)},Enterprise {number},{cnpj_complete(f'{number:012d}')}\n")
-    with files["vehicles"].open("w") as out:
-        out.write("id,enterprise_id,name,plate,vin\n")
-        for number in range(vehicles):
-            out.write(f"{fleet_id('V', number)},{fleet_id('E', number % enterprises)},Truck {number},P{number:07d},\n")
-    with files["devices"].open("w") as out:
-        out.write("id,enterprise_id,name,imei,code\n")
-        for number in range(devices):
-            imei = luhn_complete(f"35{number:012d}")
-            out.write(
-                f"{fleet_id('D', number)},{fleet_id('E', number % enterprises)},Tracker {number},{imei},T{number}\n"
-            )
-    with files["chips"].open("w") as out:
-        out.write("id,serial,number,carrier,service_provider,batch,device_id\n")
-        for number in range(devices):
-            serial = luhn_complete(f"895501{number:012d}")
-            carrier = ("Vivo", "Claro", "TIM")[number % 3]
-            out.write(
-                f"{fleet_id('C', number)},{serial},+55119{number:08d},{carrier},{carrier} IoT,B{number // 1000},"
-                f"{fleet_id('D', number)}\n"
-            )
-    return files
+
+
+# -- psql ----------------------------------------------------------------------------------------------
+
+
+def psql(url: str, *args: str, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(binaries_dir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *args, url],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.exit(f"psql {' '.join(args)[:200]} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def sample(url: str, query: str) -> list[str]:
+    return [line for line in psql(url, "-tA", "-c", query).splitlines() if line]
+
+
+def database_url(server_url: str, name: str) -> str:
+    return server_url.replace("/postgres?", f"/{name}?")
+
+
+def database_exists(server_url: str, name: str) -> bool:
+    return bool(sample(server_url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    psql(server_url, "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    psql(server_url, "-c", f"CREATE DATABASE {name}")
+    return database_url(server_url, name)
+
+
+# -- fleetreg's CLI --------------------------------------------------------------------------------------
+
+
+def fleetreg_env(url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLEETREG_")}
+    env.update(FLEETREG_DATABASE_URL=url, FLEETREG_DATA_DIR=str(data_dir), FLEETREG_LOG_LEVEL="warning")
+    env.update(extra)
+    return env
+
+
+def fleetreg_cli(url: str, data_dir: Path, *args: str) -> str:
+    result = subprocess.run([*FLEETREG, *args], env=fleetreg_env(url, data_dir), capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"fleetreg {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+# -- loading -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loaded:
+    scale: Scale
+    peer_url: str
+    fleetreg_url: str
+    credentials: dict[str, Any]  # the bench client of partner "bench": client_id, client_secret, partner_id
+
+
+EXPORTS = {
+    "customers": "SELECT id, name FROM customers",
+    "connectors": "SELECT id, name, type, hardware_version, software_version, pin, customer_id FROM connectors",
+    "enterprises": "SELECT id, name, cnpj FROM enterprises",
+    "vehicles": "SELECT id, enterprise_id, name, plate, NULL AS vin FROM vehicles",
+    "devices": "SELECT id, enterprise_id, name, imei, code FROM devices",
+    "chips": "SELECT id, serial, number, carrier, service_provider, batch, device_id FROM chips",
+    "associations": "SELECT id, vehicle_id, device_id, is_main_device, created_at, ended_at FROM device_associations",
+}
+
+# The associations, with their enterprise (that of the vehicle), checks and triggers on.
+COPY_ASSOCIATIONS = """
+SELECT set_config('fleetreg.actor', '{"kind": "cli"}', false);
+CREATE TEMP TABLE loading (id text, vehicle_id text, device_id text, is_main_device boolean,
+                           created_at timestamptz, ended_at timestamptz);
+\\copy loading FROM '{file}' WITH (FORMAT csv, HEADER true)
+INSERT INTO device_associations (id, enterprise_id, vehicle_id, device_id, is_main_device, created_at, ended_at)
+SELECT l.id, v.enterprise_id, l.vehicle_id, l.device_id, l.is_main_device, l.created_at, l.ended_at
+FROM loading l JOIN vehicles v ON v.id = l.vehicle_id ORDER BY l.vehicle_id, l.created_at;
+"""
+
+
+def load(server_url: str, work: Path, peer_dir: Path, scale: Scale) -> Loaded:
+    """Both databases of ``scale`` on one server, loaded unless a finished load is there."""
+    peer_url = load_peer(server_url, peer_dir, scale)
+    csv_dir = work / "csv" / scale.tag
+    fleetreg_name = f"fleetreg_{scale.tag}"
+    credentials_file = work / f"credentials-{scale.tag}.json"
+    data_dir = work / "fleetreg-data"
+    if database_exists(server_url, fleetreg_name) and credentials_file.exists():
+        url = database_url(server_url, fleetreg_name)
+        fleetreg_cli(url, data_dir, "db", "upgrade")  # kept from an earlier run: this version's schema
+        return Loaded(scale, peer_url, url, json.loads(credentials_file.read_text()))
+    export_csvs(peer_url, csv_dir)
+    url = recreate_database(server_url, fleetreg_name)
+    started = time.monotonic()
+    credentials = prepare_fleetreg(url, data_dir)
+    credentials["import_connectors_seconds"] = import_partner(url, data_dir, csv_dir)
+    for kind in ("enterprises", "vehicles", "devices", "chips"):
+        fleetreg_cli(url, data_dir, "import", kind, str(csv_dir / f"{kind}.csv"))
+    association_started = time.monotonic()
+    psql(url, stdin=COPY_ASSOCIATIONS.replace("{file}", str(csv_dir / "associations.csv")))
+    log(f"copied the associations into {fleetreg_name} in {time.monotonic() - association_started:.1f} s")
+    psql(url, "-c", "VACUUM ANALYZE")
+    log(f"loaded {fleetreg_name} in {time.monotonic() - started:.1f} s")
+    credentials_file.write_text(json.dumps(credentials))
+    return Loaded(scale, peer_url, url, credentials)
+
+
+def load_peer(server_url: str, peer_dir: Path, scale: Scale) -> str:
+    name = f"peer_{scale.tag}"
+    url = database_url(server_url, name)
+    if database_exists(server_url, name) and sample(url, "SELECT to_regclass('bench_loaded') IS NOT NULL") == ["t"]:
+        return url
+    recreate_database(server_url, name)
+    started = time.monotonic()
+    psql(url, "-v", f"customers={scale.customers}", "-v", f"connectors={scale.connectors}",
+         "-f", str(peer_dir / "schema.sql"))  # fmt: skip
+    psql(url, "-v", f"enterprises={scale.enterprises}", "-v", f"vehicles={scale.vehicles}",
+         "-v", f"devices={scale.devices}", "-f", str(peer_dir / "fleet-schema.sql"))  # fmt: skip
+    psql(url, "-c", "CREATE TABLE bench_loaded ()")
+    log(f"generated {name} ({scale.describe()}) in {time.monotonic() - started:.1f} s")
+    return url
+
+
+def export_csvs(peer_url: str, csv_dir: Path) -> None:
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    for name, query in EXPORTS.items():
+        psql(peer_url, "-c", f"\\copy ({query}) TO '{csv_dir / f'{name}.csv'}' WITH (FORMAT csv, HEADER true)")
+
+
+def prepare_fleetreg(url: str, data_dir: Path) -> dict[str, Any]:
+    fleetreg_cli(url, data_dir, "db", "upgrade")
+    created = fleetreg_cli(
+        url, data_dir, "clients", "create", "--partner", PARTNER, "--create-partner", "--scope", SCOPE, "--json"
+    )
+    credentials: dict[str, Any] = json.loads(created)
+    return credentials
+
+
+def import_partner(url: str, data_dir: Path, csv_dir: Path) -> float:
+    """``fleetreg import customers``, then ``connectors``: the seconds the connectors took."""
+    fleetreg_cli(url, data_dir, "import", "customers", "--partner", PARTNER, str(csv_dir / "customers.csv"))
+    started = time.monotonic()
+    fleetreg_cli(url, data_dir, "import", "connectors", "--partner", PARTNER, str(csv_dir / "connectors.csv"))
+    return round(time.monotonic() - started, 2)
+
+
+def time_import(server_url: str, work: Path, scale: Scale) -> float:
+    """The import target, measured on every run: the connectors into a new database, dropped after."""
+    scratch = f"fleetreg_import_{scale.tag}"
+    url = recreate_database(server_url, scratch)
+    try:
+        prepare_fleetreg(url, work / "fleetreg-data")
+        return import_partner(url, work / "fleetreg-data", work / "csv" / scale.tag)
+    finally:
+        psql(server_url, "-c", f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")

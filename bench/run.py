@@ -1,14 +1,18 @@
 """Side-by-side benchmark of fleetreg and the Fastify peer (``make bench``; see bench/README.md).
 
-One embedded PostgreSQL server holds both datasets (database ``peer``: the peer's schema.sql;
-database ``fleetreg``: the same distribution loaded with ``fleetreg import``). Each server runs as
-one process. wrk drives them in alternation, round after round, and the report gives per workload
-the median requests per second of both and their ratio.
+On each PostgreSQL setup (bench/postgres.py: the embedded server over its unix socket, Debian's
+postgresql-15 over TCP) the datasets of ``--scale`` are loaded once (bench/data.py), one peer process
+(Node, Fastify; both of its APIs) and one ``fleetreg serve --workers 1`` are started, and every
+scenario module of ``SCENARIOS`` measures through a ``Bench``: the same requests to both servers,
+alternating round after round. Then the growth comparison (bench/growth.py) runs on the embedded
+setup. The report gives per target the medians, the ratio and whether it is met, and ends with one
+verdict line.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -18,8 +22,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,51 +31,43 @@ from typing import Any
 import httpx
 import psutil
 
-from bench import data
-from fleetreg.embedded import EmbeddedPostgres, binaries_dir
+from bench import data, postgres
+from bench.data import Loaded, Scale, log
+
+# Scenario modules, run in this order on every setup once both servers serve the loaded data. Each
+# defines ``scenario(bench: Bench) -> None`` and records its figures through ``bench`` (compare,
+# record, check). To add one: write bench/<name>.py and add "bench.<name>" here.
+SCENARIOS = ["bench.reads", "bench.writes", "bench.flood"]
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-WORK = BENCH / ".work"  # data, peer install, CSVs (git-ignored)
-RESULTS = BENCH / "results"
-PEER_SOURCE = (ROOT.parent / "shared" / "bench" / "peer-fastify").resolve()
-FLEETREG = [sys.executable, "-m", "fleetreg"]
-FLEETREG_PORT = 8100
-PEER_PORT = 3100
-# A benchmark server: enough shared buffers for both datasets; durability stays on (fsync).
-SERVER_OPTIONS = {"shared_buffers": "1GB", "max_connections": "200", "work_mem": "16MB"}
+WORK = ROOT / "bench" / ".work"  # databases, CSV files, the peer's install (git-ignored)
+RESULTS = ROOT / "bench" / "results"
+# The peer: ../shared/bench/peer-fastify beside the checkout (or beside an ancestor: worktrees).
+PEER_SOURCE = next(
+    (up / "shared" / "bench" / "peer-fastify" for up in ROOT.parents if (up / "shared" / "bench").is_dir()),
+    ROOT.parent / "shared" / "bench" / "peer-fastify",
+)
+# Ports (this bench's range: HTTP 18600-18699, PostgreSQL 15600-15699).
+PORTS = {"embedded": (18600, 18601), "tcp": (18620, 18621)}
+GROWTH_PORT = 18640
+TCP_POSTGRES_PORT = 15600
+SETUPS = {
+    "embedded": "embedded PostgreSQL 18 (wheel), unix socket",
+    "tcp": "Debian postgresql-15, TCP 127.0.0.1",
+}
 
 
-@dataclass
-class Workload:
-    name: str
-    target: float  # the least ratio fleetreg/peer that meets the issue's target
-    peer: str  # a wrk Lua script body or a path
-    fleetreg: str
-    aim: float | None = None
-
-
-@dataclass
-class Measured:
-    rps: list[float] = field(default_factory=list)
-    p50_ms: list[float] = field(default_factory=list)
-    errors: list[int] = field(default_factory=list)
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-# -- tools -------------------------------------------------------------------------------------------
+# -- tools ----------------------------------------------------------------------------------------------
 
 
 def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found:
         return found
+    if os.geteuid() != 0:
+        sys.exit("wrk is missing: apt-get install wrk")
     log("installing wrk from Debian")
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
-    if not shutil.which("wrk"):
+    if subprocess.run(["apt-get", "install", "-y", "wrk"], capture_output=True, check=False).returncode != 0:
         subprocess.run(["apt-get", "update"], check=True, capture_output=True)
         subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True)
     return shutil.which("wrk") or sys.exit("wrk could not be installed")
@@ -80,207 +76,80 @@ def ensure_wrk() -> str:
 def ensure_peer() -> Path:
     """The peer's files copied to a writable place and its packages installed (once)."""
     target = WORK / "peer"
-    if not (target / "node_modules" / "fastify").exists():
-        if not PEER_SOURCE.exists():
-            sys.exit(f"the peer is not at {PEER_SOURCE}")
-        target.mkdir(parents=True, exist_ok=True)
-        for name in ("server.js", "package.json", "package-lock.json", "schema.sql"):
+    if not PEER_SOURCE.exists():
+        sys.exit(f"the peer is not at {PEER_SOURCE}")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("server.js", "package.json", "package-lock.json", "schema.sql", "fleet-schema.sql"):
+        if not (target / name).exists() or (target / name).read_bytes() != (PEER_SOURCE / name).read_bytes():
             shutil.copy(PEER_SOURCE / name, target / name)
+    if not (target / "node_modules" / "fastify").exists():
         log("npm ci for the peer")
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=target, check=True, capture_output=True)
     return target
 
 
-# -- database ----------------------------------------------------------------------------------------
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # socket errors and non-2xx/3xx answers
+    output: str
 
 
-def psql(url: str, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [str(binaries_dir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", *args, url],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout
+def lua_paths(paths: list[str], headers: dict[str, str] | None = None) -> str:
+    """A wrk script that sends GETs of the paths in turn (each wrk connection starts elsewhere)."""
+    quoted = ",".join(json.dumps(path) for path in paths)
+    header_lines = "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in (headers or {}).items())
+    return f"""
+local paths = {{{quoted}}}
+{header_lines}
+local i = math.random(#paths)
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
 
 
-def database_url(server_url: str, name: str) -> str:
-    return server_url.replace("/postgres?", f"/{name}?")
+def wrk_command(wrk: str, base: str, script: Path, *, seconds: float, connections: int) -> list[str]:
+    duration = f"-d{max(1, round(seconds))}s"
+    return [wrk, "-t1", f"-c{connections}", duration, "--timeout", "30s", "--latency", "-s", str(script), base]
 
 
-def database_exists(server_url: str, name: str) -> bool:
-    return psql(server_url, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip() == "1"
+def parse_wrk(out: str) -> WrkResult:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(rps, p50, p99, errors + (int(non2xx.group(1)) if non2xx else 0), out)
 
 
-def load_peer(server_url: str, peer_dir: Path, customers: int, connectors: int) -> str:
-    url = database_url(server_url, "peer")
-    if not database_exists(server_url, "peer"):
-        psql(server_url, "-c", "CREATE DATABASE peer")
-        log(f"loading the peer's dataset ({connectors} connectors)")
-        psql(url, "-v", f"customers={customers}", "-v", f"connectors={connectors}", "-f", str(peer_dir / "schema.sql"))
-    return url
-
-
-def fleetreg_env(url: str, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FLEETREG_")}
-    env.update(FLEETREG_DATABASE_URL=url, FLEETREG_DATA_DIR=str(WORK / "fleetreg-data"), FLEETREG_LOG_LEVEL="warning")
-    env.update(extra)
-    return env
-
-
-def fleetreg_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*FLEETREG, *args], env=fleetreg_env(url), capture_output=True, text=True)
+def run_wrk(wrk: str, base: str, script: str, *, seconds: float, connections: int) -> WrkResult:
+    path = WORK / f"wrk-{os.getpid()}.lua"
+    path.write_text(script)
+    command = wrk_command(wrk, base, path, seconds=seconds, connections=connections)
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        sys.exit(f"fleetreg {' '.join(args)} failed:\n{result.stderr}")
-    return result
+        sys.exit(f"{' '.join(command)} failed: {result.stderr.strip() or result.stdout.strip()}")
+    return parse_wrk(result.stdout)
 
 
-@dataclass(frozen=True)
-class Size:
-    """One fleetreg database of the growth comparison."""
-
-    database: str
-    customers: int
-    connectors: int
-    enterprises: int
-    vehicles: int
-    devices: int
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def sizes(options: argparse.Namespace) -> dict[str, Size]:
-    """ "big" is the issue's dataset (the peer's shape and the fleet), "small" a hundredth of it."""
-    big = Size("fleetreg", options.customers, options.connectors, 1000, 200_000, 300_000)
-    return {
-        "big": big,
-        "small": Size(
-            "fleetreg_small",
-            max(1, big.customers // 100),
-            max(1, big.connectors // 100),
-            10,
-            big.vehicles // 100,
-            big.devices // 100,
-        ),
-    }
+# -- servers --------------------------------------------------------------------------------------------
 
 
-def load_fleetreg(server_url: str, name: str, size: Size) -> tuple[str, dict[str, Any]]:
-    """A fleetreg database with one partner of ``size`` and a fleet, loaded by ``fleetreg import``
-    (associations are created through the API once a server runs: ``load_associations``)."""
-    url = database_url(server_url, size.database)
-    credentials_file = WORK / f"credentials-{name}.json"
-    if database_exists(server_url, size.database) and credentials_file.exists():
-        fleetreg_cli(url, "db", "upgrade")  # kept from an earlier run: brought to this version's schema
-        return url, json.loads(credentials_file.read_text())
-    if database_exists(server_url, size.database):
-        psql(server_url, "-c", f"DROP DATABASE {size.database} WITH (FORCE)")
-    psql(server_url, "-c", f"CREATE DATABASE {size.database}")
-    fleetreg_cli(url, "db", "upgrade")
-    scope = "customers:read customers:write connectors:read connectors:write connectors:provision"
-    credentials: dict[str, Any] = json.loads(
-        fleetreg_cli(url, "clients", "create", "--partner", name, "--scope", scope, "--json").stdout
-    )
-    credentials["import_seconds"] = import_partner(url, name, size)
-    fleet = data.fleet_csvs(WORK / "csv" / f"fleet-{name}", size.enterprises, size.vehicles, size.devices)
-    for kind in ("enterprises", "vehicles", "devices", "chips"):
-        fleetreg_cli(url, "import", kind, str(fleet[kind]))
-    log(f"imported the {name} fleet: {size.enterprises} enterprises, {size.vehicles} vehicles, {size.devices} devices")
-    psql(url, "-c", "VACUUM ANALYZE")
-    credentials_file.write_text(json.dumps(credentials))
-    return url, credentials
-
-
-def import_partner(url: str, name: str, size: Size) -> float:
-    """``fleetreg import`` of the partner's customers, then of its connectors: the seconds the
-    connectors took."""
-    customers_csv, connectors_csv = data.partner_csvs(
-        WORK / "csv" / name, size.customers, size.connectors, {"big": 1, "small": 2}[name]
-    )
-    fleetreg_cli(url, "import", "customers", "--partner", name, str(customers_csv))
-    started = time.monotonic()
-    fleetreg_cli(url, "import", "connectors", "--partner", name, str(connectors_csv))
-    seconds = round(time.monotonic() - started, 2)
-    log(f"imported {size.connectors} connectors for partner {name} in {seconds} s")
-    return seconds
-
-
-def time_import(server_url: str, size: Size) -> float:
-    """The import target, measured on every run (the loaded databases are kept between runs): the
-    big dataset's connectors into a new database, dropped afterwards."""
-    scratch = f"{size.database}_import"
-    psql(server_url, "-c", f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-    psql(server_url, "-c", f"CREATE DATABASE {scratch}")
-    url = database_url(server_url, scratch)
-    try:
-        fleetreg_cli(url, "db", "upgrade")
-        fleetreg_cli(url, "clients", "create", "--partner", "big", "--scope", "connectors:read")
-        return import_partner(url, "big", size)
-    finally:
-        psql(server_url, "-c", f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-
-
-ASSOCIATIONS = "/v2/vehicles/associations/devices"
-
-
-def load_associations(base: str, url: str, size: Size) -> list[float]:
-    """Associations through the API, 1000 per request, as the issue's dataset asks: every vehicle gets
-    its device as main; the first quarter of those end (history); then the first quarter of the
-    vehicles get another main and the second quarter a secondary, 250,000 active at 1:1. Returns the
-    seconds each 1000-item create took (empty when they exist already)."""
-    if int(sample(url, "SELECT count(*) FROM device_associations")[0]) > 0:
-        return []
-    v, quarter = size.vehicles, size.vehicles // 4
-    timings: list[float] = []
-    first: list[str] = []
-
-    def create(items: list[tuple[int, int, bool]]) -> list[dict[str, Any]]:
-        body = {
-            "data": [
-                {
-                    "vehicle_id": data.fleet_id("V", vehicle),
-                    "device_id": data.fleet_id("D", device),
-                    "is_main_device": main,
-                }
-                for vehicle, device, main in items
-            ]
-        }
-        started = time.perf_counter()
-        response = httpx.post(base + ASSOCIATIONS, json=body, timeout=60)
-        timings.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            sys.exit(f"association create failed: {response.status_code} {response.text[:500]}")
-        created: list[dict[str, Any]] = response.json()["data"]
-        return created
-
-    def chunks(items: list[tuple[int, int, bool]]) -> Iterator[list[tuple[int, int, bool]]]:
-        for at in range(0, len(items), 1000):
-            yield items[at : at + 1000]
-
-    for chunk in chunks([(n, n, True) for n in range(v)]):
-        created = create(chunk)
-        first.extend(item["id"] for item in created if int(item["attributes"]["vehicle_id"][1:]) < quarter)
-    for at in range(0, len(first), 1000):
-        ended = [{"type": "device_association", "id": ident} for ident in first[at : at + 1000]]
-        response = httpx.request("DELETE", base + ASSOCIATIONS, json={"data": ended}, timeout=60)
-        if response.status_code != 200:
-            sys.exit(f"association end failed: {response.status_code} {response.text[:500]}")
-    # Devices v.. take the first quarter's mains; the first quarter's freed devices go, as
-    # secondaries, to the second quarter (device n and vehicle n + quarter share an enterprise when
-    # quarter is a multiple of the enterprise count).
-    for chunk in chunks([(n, v + n, True) for n in range(quarter)]):
-        create(chunk)
-    for chunk in chunks([(quarter + n, n, False) for n in range(quarter)]):
-        create(chunk)
-    psql(url, "-c", "VACUUM ANALYZE")
-    return timings
-
-
-# -- servers -----------------------------------------------------------------------------------------
-
-
-def wait_until_up(url: str, timeout: float = 60) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            sys.exit(f"{proc.args!r} exited ({proc.returncode}):\n{stderr[-3000:]}")
         try:
             httpx.get(url, timeout=2)
             return
@@ -291,11 +160,11 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
 
 @contextmanager
 def process(
-    command: list[str], *, env: dict[str, str], cwd: Path | None = None, up: str
+    command: list[str], *, env: dict[str, str], up: str, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_until_up(up)
+        wait_until_up(up, proc)
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -303,6 +172,20 @@ def process(
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+
+
+def peer_process(loaded: Loaded, peer_dir: Path, server: postgres.Server, port: int) -> Any:
+    """The peer on the peer's database: node-postgres reads the password from PGPASSFILE."""
+    url = re.sub(r"[?&]passfile=[^&]*", "", loaded.peer_url).replace("/?", "?").rstrip("?")
+    env = {**os.environ, "DATABASE_URL": url, "PORT": str(port), "PGPASSFILE": str(server.password_file)}
+    base = f"http://127.0.0.1:{port}"
+    return process(["node", "server.js"], env=env, cwd=peer_dir, up=f"{base}/v2/customers/connectors?limit=0")
+
+
+def fleetreg_process(url: str, port: int, data_dir: Path, **extra: str) -> Any:
+    command = [*data.FLEETREG, "serve", "--port", str(port), "--workers", "1", "--no-migrate"]
+    return process(command, env=data.fleetreg_env(url, data_dir, **extra), up=f"http://127.0.0.1:{port}/healthz")
 
 
 def token_for(base: str, credentials: dict[str, Any]) -> str:
@@ -315,368 +198,293 @@ def token_for(base: str, credentials: dict[str, Any]) -> str:
     return str(response.json()["access_token"])
 
 
-# -- wrk ---------------------------------------------------------------------------------------------
+def tree_rss_mib(pid: int) -> dict[str, float]:
+    """Resident memory of ``fleetreg serve``: Granian's main process and its worker(s)."""
+    main = psutil.Process(pid)
+    workers = main.children(recursive=True)
+    worker_rss = [w.memory_info().rss for w in workers]
+    return {
+        "main": round(main.memory_info().rss / 2**20, 1),
+        "worker": round(max(worker_rss, default=0) / 2**20, 1),
+        "total": round((main.memory_info().rss + sum(worker_rss)) / 2**20, 1),
+    }
 
 
-def lua_paths(paths: list[str], headers: dict[str, str]) -> str:
-    """A wrk script that sends the paths in turn (each wrk connection starts at another one)."""
-    quoted = ",".join(json.dumps(path) for path in paths)
-    header_lines = "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items())
-    return f"""
-local paths = {{{quoted}}}
-{header_lines}
-local i = math.random(#paths)
-request = function()
-  i = i % #paths + 1
-  return wrk.format("GET", paths[i])
-end
-"""
+# -- the framework the scenarios use ---------------------------------------------------------------------
 
 
-def run_wrk(wrk: str, base: str, script: str, *, seconds: int, connections: int) -> tuple[float, float, int]:
-    path = WORK / "wrk.lua"
-    path.write_text(script)
-    result = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "60s", "--latency", "-s", str(path), base],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out = result.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p50, errors + (int(non2xx.group(1)) if non2xx else 0)
+@dataclass
+class Setup:
+    name: str
+    description: str
+    server_url: str
+    loaded: Loaded
+    peer_base: str
+    fleetreg_base: str
+    fleetreg_pid: int
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
 
-def _ms(text: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+@dataclass
+class Bench:
+    """What a scenario gets: the setup, the options, and ways to measure and to record."""
+
+    options: argparse.Namespace
+    wrk: str
+    setup: Setup
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    # Measuring
+
+    def run_wrk(
+        self, base: str, script: str, *, connections: int | None = None, seconds: float | None = None
+    ) -> WrkResult:
+        return run_wrk(
+            self.wrk,
+            base,
+            script,
+            seconds=seconds or self.options.seconds,
+            connections=connections or self.options.connections,
+        )
+
+    def compare(
+        self,
+        name: str,
+        peer_paths: list[str],
+        fleetreg_paths: list[str],
+        *,
+        target: float | None,
+        aim: float | None = None,
+        connections: int | None = None,
+    ) -> dict[str, Any]:
+        """The same GETs against both servers, wrk in alternation (the order swapped every round):
+        ratio = median req/s of fleetreg / median req/s of the peer. fleetreg's requests carry the
+        bench client's bearer token. Without peer paths, fleetreg's figures are reported alone."""
+        scripts = {"peer": lua_paths(peer_paths), "fleetreg": lua_paths(fleetreg_paths, self.setup.auth)}
+        bases = {"peer": self.setup.peer_base, "fleetreg": self.setup.fleetreg_base}
+        sides = ["peer", "fleetreg"] if peer_paths else ["fleetreg"]
+        measured: dict[str, list[WrkResult]] = {side: [] for side in sides}
+        for round_number in range(self.options.rounds):
+            for side in sides if round_number % 2 == 0 else list(reversed(sides)):
+                result = self.run_wrk(bases[side], scripts[side], connections=connections)
+                measured[side].append(result)
+                log(
+                    f"[{self.setup.name}] {name:<44} {side:<8} round {round_number + 1}: "
+                    f"{result.rps:10.1f} req/s  p50 {result.p50_ms:7.2f} ms  errors {result.errors}"
+                )
+        medians = {side: statistics.median(r.rps for r in results) for side, results in measured.items()}
+        errors = {side: sum(r.errors for r in results) for side, results in measured.items()}
+        row = {
+            "name": name,
+            "unit": "req/s",
+            "peer": medians.get("peer"),
+            "fleetreg": medians["fleetreg"],
+            "ratio": medians["fleetreg"] / medians["peer"] if "peer" in medians else None,
+            "target": target if "peer" in medians else None,
+            "aim": aim,
+            "errors": errors,
+            "runs": {side: [r.rps for r in results] for side, results in measured.items()},
+            "p50_ms": {side: statistics.median(r.p50_ms for r in results) for side, results in measured.items()},
+        }
+        if not peer_paths:
+            row["note"] = "no peer route: reported, not judged"
+        self.rows.append(row)
+        return row
+
+    def record(self, row: dict[str, Any]) -> None:
+        """A figure measured another way: name, unit, peer, fleetreg, ratio, target (None: reported)."""
+        self.rows.append({"errors": {}, "aim": None, **row})
+
+    def check(self, name: str, value: float | None, limit: float, *, unit: str, below: bool = True) -> None:
+        """A fleetreg figure against an absolute limit (below it, or at least it)."""
+        met = value is not None and (value < limit if below else value >= limit)
+        self.rows.append({"name": name, "unit": unit, "value": value, "limit": limit, "below": below, "met": met})
+
+    # Looking up
+
+    def peer_sql(self, query: str) -> list[str]:
+        return data.sample(self.setup.loaded.peer_url, query)
+
+    def fleetreg_sql(self, query: str) -> list[str]:
+        return data.sample(self.setup.loaded.fleetreg_url, query)
+
+    def rss_mib(self) -> dict[str, float]:
+        return tree_rss_mib(self.setup.fleetreg_pid)
 
 
-# -- the run -----------------------------------------------------------------------------------------
+def met(row: dict[str, Any]) -> bool | None:
+    """Whether a row meets its target; None when it has none (reported only)."""
+    if "limit" in row:
+        return bool(row["met"])
+    if row.get("target") is None or row.get("ratio") is None:
+        return None
+    reached = row["ratio"] <= row["target"] if row.get("at_most") else row["ratio"] >= row["target"]
+    return bool(reached and not row["errors"].get("fleetreg"))
 
 
-def sample(url: str, query: str) -> list[str]:
-    return [line for line in psql(url, "-tA", "-c", query).splitlines() if line]
+# -- the run --------------------------------------------------------------------------------------------
 
 
-def main() -> None:
+def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="1: 1M connectors ...; 10: 10M (issue 19)")
+    parser.add_argument("--quick", action="store_true", help="small data (scale 0.05), short rounds: minutes")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--growth-connections", type=int, default=8, help="wrk connections for the p50 comparisons")
-    parser.add_argument("--connectors", type=int, default=1_000_000)
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--reload", action="store_true", help="rebuild the datasets")
-    options = parser.parse_args()
+    parser.add_argument("--setups", default="embedded,tcp", help="comma-separated: embedded, tcp")
+    parser.add_argument("--only", default="", help="comma-separated scenario modules (e.g. bench.reads) to run")
+    parser.add_argument("--no-growth", action="store_true", help="skip the growth table")
+    parser.add_argument("--reload", action="store_true", help="drop the loaded databases and load them again")
+    parser.add_argument("--keep-running", action="store_true", help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.quick:
+        options.scale = min(options.scale, 0.05)
+        options.rounds = min(options.rounds, 2)
+        options.seconds = min(options.seconds, 2)
+    return options
 
+
+def make_server(name: str) -> postgres.Server:
+    if name == "embedded":
+        return postgres.embedded(WORK / "embedded" / "postgres")
+    if name == "tcp":
+        return postgres.TcpPostgres(WORK / "tcp" / "postgres", TCP_POSTGRES_PORT)
+    sys.exit(f"unknown setup {name!r}: embedded or tcp")
+
+
+def scenarios(options: argparse.Namespace) -> list[Callable[[Bench], None]]:
+    chosen = [name for name in options.only.split(",") if name] or SCENARIOS
+    return [importlib.import_module(name).scenario for name in chosen]
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = parse_options(argv)
     wrk = ensure_wrk()
     peer_dir = ensure_peer()
-    server = EmbeddedPostgres(WORK / "postgres", server_options=SERVER_OPTIONS)
-    if options.reload:
-        if server.is_running():  # join it, so that leaving stops it (its other holders are gone)
-            server.start()
+    scale = Scale(options.scale)
+    report: dict[str, Any] = {
+        "options": vars(options),
+        "scale": scale.describe(),
+        "machine": {"cores": os.cpu_count(), "load_before": os.getloadavg()},
+        "setups": {},
+    }
+    started = time.monotonic()
+    for setup_name in [name for name in options.setups.split(",") if name]:
+        server = make_server(setup_name)
+        work = WORK / setup_name
+        if options.reload:
             server.stop()
-        shutil.rmtree(WORK / "postgres", ignore_errors=True)
-        for credentials in WORK.glob("credentials*.json"):
-            credentials.unlink()
-    server_url = server.start()
-    try:
-        report = run(options, wrk, peer_dir, server_url)
-    finally:
-        server.stop()
+            shutil.rmtree(work, ignore_errors=True)
+        server_url = server.start()
+        try:
+            report["setups"][setup_name] = run_setup(options, wrk, peer_dir, setup_name, server, server_url, scale)
+            if setup_name == "embedded" and not options.no_growth and not options.only:
+                from bench import growth
+
+                report["growth"] = growth.run(options, wrk, server_url, work, peer_dir, scale)
+        finally:
+            if not options.keep_running:
+                server.stop()
+    report["machine"]["load_after"] = os.getloadavg()
+    report["seconds"] = round(time.monotonic() - started)
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     (RESULTS / f"{stamp}.json").write_text(json.dumps(report, indent=2))
     print(render(report))
 
 
-def ratio_workloads(peer_url: str, fleetreg_url: str, partner_id: str, token: str) -> list[Workload]:
-    """The issue's side-by-side workloads: the same requests to the peer and to fleetreg."""
-    peer_customer = sample(peer_url, "SELECT customer_id FROM connectors WHERE customer_id IS NOT NULL LIMIT 1")[0]
-    peer_ids = sample(peer_url, "SELECT id FROM connectors TABLESAMPLE SYSTEM (1) LIMIT 1000")
-    our_customer = sample(
-        fleetreg_url,
-        f"SELECT customer_id FROM connectors WHERE partner_id = '{partner_id}' AND customer_id IS NOT NULL LIMIT 1",
-    )[0]
-    our_ids = sample(
-        fleetreg_url, f"SELECT id FROM connectors TABLESAMPLE SYSTEM (1) WHERE partner_id = '{partner_id}' LIMIT 1000"
-    )
-    auth = {"Authorization": f"Bearer {token}"}
-    base_path = "/v2/customers/connectors"
-    return [
-        Workload(
-            "list by customer_id",
-            0.8,
-            lua_paths([f"{base_path}?customer_id={peer_customer}"], {}),
-            lua_paths([f"{base_path}?customer_id={our_customer}"], auth),
-            aim=1.0,
-        ),
-        Workload(
-            "get by id",
-            0.8,
-            lua_paths([f"{base_path}/{i}" for i in peer_ids], {}),
-            lua_paths([f"{base_path}/{i}" for i in our_ids], auth),
-            aim=1.0,
-        ),
-        Workload("list, no filter", 50, lua_paths([base_path], {}), lua_paths([base_path], auth)),
-        Workload(
-            "list assigned=true&type=virtual",
-            50,
-            lua_paths([f"{base_path}?assigned=true&type=virtual"], {}),
-            lua_paths([f"{base_path}?assigned=true&type=virtual"], auth),
-        ),
-    ]
-
-
-# Reported, not a target: an offset is rows PostgreSQL reads and skips, so the last page of a
-# million costs a million index entries (the contract pages by offset; bench/README.md).
-DEEP_OFFSET = "connectors, last page (offset = total - 25), informational"
-
-# The vehicle association list, filtered (a chip and a device field), with includes and count=true.
-ASSOCIATION_QUERY = (
-    "filters[chips.carrier][ilk]=i&filters[device.name][sw]=Tracker&includes[device][]=imei"
-    "&includes[enterprise][]=name&count=true"
-)
-
-
-def growth_paths(url: str, partner_id: str) -> dict[str, list[str]]:
-    """Per list endpoint, the requests whose p50 is compared between the small and the big database."""
-    customers = sample(url, f"SELECT id FROM customers WHERE partner_id = '{partner_id}' ORDER BY id LIMIT 50")
-    vehicles = sample(
-        url,
-        "SELECT vehicle_id FROM device_associations WHERE ended_at IS NULL GROUP BY vehicle_id "
-        "ORDER BY md5(vehicle_id) LIMIT 200",
-    )
-    return {
-        "connectors, no filter": ["/v2/customers/connectors"],
-        "connectors by customer_id": [f"/v2/customers/connectors?customer_id={c}" for c in customers],
-        "connectors assigned=true&type=virtual": ["/v2/customers/connectors?assigned=true&type=virtual"],
-        DEEP_OFFSET: [],  # filled in by run(): the offset differs
-        "customers": ["/v2/customers"],
-        "vehicle associations, filters + includes + count=true": [
-            f"/v2/vehicles/{v}/associations/devices?{ASSOCIATION_QUERY}" for v in vehicles
-        ],
-    }
-
-
-def measure(
-    wrk: str, base: str, script: str, options: argparse.Namespace, connections: int
-) -> tuple[float, float, int]:
-    return run_wrk(wrk, base, script, seconds=options.seconds, connections=connections)
-
-
-def run(options: argparse.Namespace, wrk: str, peer_dir: Path, server_url: str) -> dict[str, Any]:
-    peer_url = load_peer(server_url, peer_dir, options.customers, options.connectors)
-    loaded = {name: load_fleetreg(server_url, name, size) for name, size in sizes(options).items()}
-    peer_base = f"http://127.0.0.1:{PEER_PORT}"
-    bases = {"big": f"http://127.0.0.1:{FLEETREG_PORT}", "small": f"http://127.0.0.1:{FLEETREG_PORT + 1}"}
-    report: dict[str, Any] = {
-        "options": vars(options),
-        "workloads": {},
-        "growth": {},
-        # The import into a new database, before any server runs; the figures of the loads are kept
-        # for the record (they are from the run that built the databases).
-        "imports": {"big": time_import(server_url, sizes(options)["big"])},
-        "imports_when_loaded": {name: credentials.get("import_seconds") for name, (_, credentials) in loaded.items()},
-    }
-    with (
-        process(
-            ["node", "server.js"],
-            env={**os.environ, "DATABASE_URL": peer_url, "PORT": str(PEER_PORT)},
-            cwd=peer_dir,
-            up=f"{peer_base}/v2/customers/connectors?limit=0",
-        ),
-        process(
-            [*FLEETREG, "serve", "--port", str(FLEETREG_PORT), "--workers", "1", "--no-migrate"],
-            env=fleetreg_env(loaded["big"][0]),
-            up=f"{bases['big']}/healthz",
-        ) as fleetreg_proc,
-        process(
-            [*FLEETREG, "serve", "--port", str(FLEETREG_PORT + 1), "--workers", "1", "--no-migrate"],
-            env=fleetreg_env(loaded["small"][0], FLEETREG_DATA_DIR=str(WORK / "fleetreg-data-small")),
-            up=f"{bases['small']}/healthz",
-        ),
-    ):
-        for name, size in sizes(options).items():
-            timings = load_associations(bases[name], loaded[name][0], size)
-            if name == "big" and timings:
-                report["bulk_create_1000_ms"] = {
-                    "median": round(statistics.median(timings) * 1000, 1),
-                    "p90": round(sorted(timings)[int(len(timings) * 0.9)] * 1000, 1),
-                    "requests": len(timings),
-                }
-                log(f"bulk association create, 1000 items: median {report['bulk_create_1000_ms']['median']} ms")
-        if "bulk_create_1000_ms" not in report:
-            report["bulk_create_1000_ms"] = bulk_create_again(bases["big"], loaded["big"][0])
-
-        tokens = {name: token_for(bases[name], credentials) for name, (_, credentials) in loaded.items()}
-        big_url, big_credentials = loaded["big"]
-        for workload in ratio_workloads(peer_url, big_url, big_credentials["partner_id"], tokens["big"]):
-            measured = {"peer": Measured(), "fleetreg": Measured()}
-            for round_number in range(options.rounds):
-                order = [("peer", peer_base, workload.peer), ("fleetreg", bases["big"], workload.fleetreg)]
-                if round_number % 2:
-                    order.reverse()
-                for side, base, script in order:
-                    rps, p50, errors = measure(wrk, base, script, options, options.connections)
-                    measured[side].rps.append(rps)
-                    measured[side].p50_ms.append(p50)
-                    measured[side].errors.append(errors)
-                    log(
-                        f"{workload.name:<36} {side:<8} round {round_number + 1}: "
-                        f"{rps:10.1f} req/s  p50 {p50:8.2f} ms  errors {errors}"
-                    )
-            peer_median = statistics.median(measured["peer"].rps)
-            ours_median = statistics.median(measured["fleetreg"].rps)
-            report["workloads"][workload.name] = {
-                "peer_rps": measured["peer"].rps,
-                "fleetreg_rps": measured["fleetreg"].rps,
-                "peer_median": peer_median,
-                "fleetreg_median": ours_median,
-                "ratio": ours_median / peer_median,
-                "target": workload.target,
-                "aim": workload.aim,
-                "errors": {side: sum(m.errors) for side, m in measured.items()},
-            }
-
-        # Growth: the same requests against the small and the big database, alternating, p50 of each.
-        paths = {name: growth_paths(url, credentials["partner_id"]) for name, (url, credentials) in loaded.items()}
-        for name, (url, credentials) in loaded.items():
-            total = int(
-                sample(url, f"SELECT count(*) FROM connectors WHERE partner_id = '{credentials['partner_id']}'")[0]
-            )
-            paths[name][DEEP_OFFSET] = [f"/v2/customers/connectors?offset={max(0, total - 25)}"]
-        for endpoint in paths["big"]:
-            p50s: dict[str, list[float]] = {"small": [], "big": []}
-            errors = 0
-            for round_number in range(options.rounds):
-                for name in ("small", "big") if round_number % 2 == 0 else ("big", "small"):
-                    script = lua_paths(paths[name][endpoint], {"Authorization": f"Bearer {tokens[name]}"})
-                    _, p50, failed = measure(wrk, bases[name], script, options, options.growth_connections)
-                    p50s[name].append(p50)
-                    errors += failed
-                    log(f"growth {endpoint:<52} {name:<5} round {round_number + 1}: p50 {p50:8.2f} ms")
-            small, big = statistics.median(p50s["small"]), statistics.median(p50s["big"])
-            report["growth"][endpoint] = {
-                "small_p50_ms": small,
-                "big_p50_ms": big,
-                "ratio": big / small,
-                "errors": errors,
-            }
-
-        worker = psutil.Process(fleetreg_proc.pid)
-        report["fleetreg_rss_mib"] = round(worker.memory_info().rss / 2**20, 1)
-        report["rows"] = {
-            name: {
-                table: int(sample(url, f"SELECT count(*) FROM {table}")[0])
-                for table in ("connectors", "customers", "vehicles", "devices", "chips", "device_associations")
-            }
-            for name, (url, _) in loaded.items()
-        }
-    return report
-
-
-def bulk_create_again(base: str, url: str) -> dict[str, Any]:
-    """On a loaded database: 1000 free devices onto vehicles as secondaries, then ended again, 5 times."""
-    timings = []
-    free = sample(
-        url,
-        "SELECT d.id || ' ' || v.id FROM devices d JOIN vehicles v ON v.enterprise_id = d.enterprise_id "
-        "AND v.id = (SELECT vehicle_id FROM device_associations a WHERE a.ended_at IS NULL AND a.is_main_device "
-        "AND a.vehicle_id IN (SELECT id FROM vehicles WHERE enterprise_id = d.enterprise_id LIMIT 1)) "
-        "WHERE NOT EXISTS (SELECT 1 FROM device_associations a WHERE a.device_id = d.id AND a.ended_at IS NULL) "
-        "LIMIT 1000",
-    )
-    items = [{"device_id": pair.split()[0], "vehicle_id": pair.split()[1], "is_main_device": False} for pair in free]
-    for _ in range(5):
-        started = time.perf_counter()
-        response = httpx.post(base + ASSOCIATIONS, json={"data": items}, timeout=60)
-        timings.append(time.perf_counter() - started)
-        response.raise_for_status()
-        ended = [{"type": "device_association", "id": item["id"]} for item in response.json()["data"]]
-        httpx.request("DELETE", base + ASSOCIATIONS, json={"data": ended}, timeout=60).raise_for_status()
-    return {"median": round(statistics.median(timings) * 1000, 1), "requests": len(timings), "items": len(items)}
-
-
-GROWTH_LIMIT = 1.5  # p50 at the big database over p50 at the small one
-BULK_CREATE_LIMIT_MS = 250
-IMPORT_LIMIT_S = 30
-RSS_LIMIT_MIB = 150
+def run_setup(
+    options: argparse.Namespace,
+    wrk: str,
+    peer_dir: Path,
+    name: str,
+    server: postgres.Server,
+    server_url: str,
+    scale: Scale,
+) -> dict[str, Any]:
+    work = WORK / name
+    loaded = data.load(server_url, work, peer_dir, scale)
+    import_seconds = data.time_import(server_url, work, scale)
+    log(f"[{name}] fleetreg import of {scale.connectors:,} connectors into a new database: {import_seconds} s")
+    peer_port, fleetreg_port = PORTS[name]
+    with ExitStack() as stack:
+        stack.enter_context(peer_process(loaded, peer_dir, server, peer_port))
+        fleetreg = stack.enter_context(fleetreg_process(loaded.fleetreg_url, fleetreg_port, work / "fleetreg-data"))
+        fleetreg_base = f"http://127.0.0.1:{fleetreg_port}"
+        setup = Setup(
+            name=name,
+            description=SETUPS[name],
+            server_url=server_url,
+            loaded=loaded,
+            peer_base=f"http://127.0.0.1:{peer_port}",
+            fleetreg_base=fleetreg_base,
+            fleetreg_pid=fleetreg.pid,
+            token=token_for(fleetreg_base, loaded.credentials),
+        )
+        bench = Bench(options, wrk, setup)
+        limit = 30.0 if scale.factor <= 1 else 15 * scale.factor  # issue 13: 30 s at 1M; issue 19: 150 s at 10M
+        bench.check(f"fleetreg import of {scale.connectors:,} connectors (s)", import_seconds, limit, unit="s")
+        for scenario in scenarios(options):
+            scenario(bench)
+        bench.check("RSS of fleetreg serve after the run, worker (MiB)", bench.rss_mib()["worker"], 150, unit="MiB")
+        return {"description": SETUPS[name], "rows": bench.rows, "rss_mib": bench.rss_mib()}
 
 
 def render(report: dict[str, Any]) -> str:
-    unmet: list[str] = []
-    lines = [
-        "| workload | peer req/s (median) | fleetreg req/s (median) | ratio | target | met |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for name, row in report["workloads"].items():
-        clean = row["errors"]["fleetreg"] == 0 and row["errors"]["peer"] == 0
-        met = row["ratio"] >= row["target"] and row["errors"]["fleetreg"] == 0
-        aim = f" (aim {row['aim']:g})" if row.get("aim") else ""
-        verdict = "yes" if met else "NO"
-        if not clean:
-            verdict += f" (errors: peer {row['errors']['peer']}, fleetreg {row['errors']['fleetreg']})"
-        if not met:
-            unmet.append(name)
-        lines.append(
-            f"| {name} | {row['peer_median']:,.1f} | {row['fleetreg_median']:,.1f} | {row['ratio']:.2f} | "
-            f">= {row['target']:g}{aim} | {verdict} |"
-        )
-    rows = report.get("rows", {})
-    lines += [
-        "",
-        f"Growth: p50 (ms) of each list at the small database ({rows.get('small', {})}) and the big one "
-        f"({rows.get('big', {})}).",
-        "",
-        "| list | p50 small | p50 big | big/small | target | met |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for name, row in report["growth"].items():
-        met = row["ratio"] <= GROWTH_LIMIT and row["errors"] == 0
-        if name == DEEP_OFFSET:
-            verdict = "(no target)"
-        else:
-            verdict = ("yes" if met else "NO") + ("" if not row["errors"] else " (errors)")
-            if not met:
-                unmet.append(f"growth of {name}")
-        target = "-" if name == DEEP_OFFSET else f"<= {GROWTH_LIMIT:g}"
-        lines.append(
-            f"| {name} | {row['small_p50_ms']:.2f} | {row['big_p50_ms']:.2f} | {row['ratio']:.2f} | "
-            f"{target} | {verdict} |"
-        )
-    bulk = report["bulk_create_1000_ms"]
-    imports = report["imports"]
-    rss = report.get("fleetreg_rss_mib")
-    checks = [
-        (
-            f"bulk association create of 1000 items: median {bulk['median']} ms over {bulk['requests']} requests",
-            bulk["median"] < BULK_CREATE_LIMIT_MS,
-            f"< {BULK_CREATE_LIMIT_MS} ms",
-        ),
-        (
-            f"CLI import of 1,000,000 connectors: {imports.get('big')} s",
-            imports.get("big") is not None and imports["big"] < IMPORT_LIMIT_S,
-            f"< {IMPORT_LIMIT_S} s",
-        ),
-        (
-            f"fleetreg worker RSS after the run: {rss} MiB",
-            rss is not None and rss < RSS_LIMIT_MIB,
-            f"< {RSS_LIMIT_MIB} MiB",
-        ),
-    ]
-    lines.append("")
-    for text, met, target in checks:
-        lines.append(f"- {text} (target {target}): {'met' if met else 'NOT MET'}")
-        if not met:
-            unmet.append(text)
-    lines.append("")
-    lines.append("EVERY TARGET MET" if not unmet else "NOT MET: " + "; ".join(unmet))
+    lines = [f"Data: {report['scale']}. Machine: {report['machine']}.", ""]
+    verdicts: list[tuple[str, bool]] = []
+    for setup_name, section in report["setups"].items():
+        lines += [
+            f"## {setup_name}: {section['description']}",
+            "",
+            "| target | peer | fleetreg | ratio | target | met |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for row in section["rows"]:
+            verdict = met(row)
+            if verdict is not None:
+                verdicts.append((f"{row['name']} [{setup_name}]", verdict))
+            shown = {None: "(reported)", True: "yes", False: "NO"}[verdict]
+            if "limit" in row:
+                relation = "<" if row["below"] else ">="
+                limit = f"{relation} {row['limit']:g} {row['unit']}"
+                lines.append(f"| {row['name']} | | {row['value']} | | {limit} | {shown} |")
+                continue
+            errors = {side: n for side, n in row.get("errors", {}).items() if n}
+            if errors:
+                shown += f" (errors {errors})"
+            if row.get("note"):
+                shown += f" ({row['note']})"
+            aim = f" (aim {row['aim']:g})" if row.get("aim") else ""
+            relation = "<=" if row.get("at_most") else ">="
+            target = f"{relation} {row['target']:g}{aim}" if row.get("target") is not None else "-"
+            ratio = f"{row['ratio']:.2f}" if row.get("ratio") is not None else "-"
+            lines.append(
+                f"| {row['name']} | {_figure(row.get('peer'), row['unit'])} | {_figure(row['fleetreg'], row['unit'])} "
+                f"| {ratio} | {target} | {shown} |"
+            )
+        lines.append("")
+    if "growth" in report:
+        from bench import growth
+
+        growth_lines, growth_verdicts = growth.render(report["growth"])
+        lines += growth_lines
+        verdicts += growth_verdicts
+    unmet = [name for name, ok in verdicts if not ok]
+    summary = f"VERDICT: {len(verdicts) - len(unmet)} of {len(verdicts)} targets met"
+    lines.append(summary + ("; EVERY TARGET MET" if not unmet else "; NOT MET: " + "; ".join(unmet)))
     return "\n".join(lines)
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.1f} {unit}" if unit != "req/s" else f"{value:,.0f}"
 
 
 if __name__ == "__main__":
