@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -39,6 +40,7 @@ from tests.support.auth import MakeApiClient, claims_for
 from tests.support.clock import FakeClock
 from tests.support.probes import auth_probe
 from tests.support.problems import assert_problem
+from tests.support.redis_server import redis_server
 from tests.support.waiting import wait_until
 
 
@@ -618,6 +620,32 @@ class TestRateLimit:
         assert [r.status_code for r in statuses] == [200, 200, 429]
         assert statuses[2].headers["retry-after"] == "1"
         assert_problem(statuses[2], 429, "Too Many Requests")
+
+    async def test_the_limit_is_shared_by_instances_through_postgresql(
+        self, make_api_client: MakeApiClient, make_probed_client: Callable[..., Awaitable[httpx.AsyncClient]]
+    ) -> None:
+        """Two apps on one database (two instances): a burst of 2 in all, not 2 each."""
+        first, second = await make_probed_client(rate_limit=1), await make_probed_client(rate_limit=1)
+        api = await make_api_client()
+        statuses = [(await http.get("/probe/whoami", headers=api.headers)).status_code for http in (first, second)]
+        statuses += [(await http.get("/probe/whoami", headers=api.headers)).status_code for http in (second, first)]
+        assert statuses == [200, 200, 429, 429]
+
+    async def test_the_limit_is_shared_by_instances_through_redis(
+        self,
+        make_api_client: MakeApiClient,
+        make_probed_client: Callable[..., Awaitable[httpx.AsyncClient]],
+        tmp_path: Path,
+        db: asyncpg.Connection,
+    ) -> None:
+        with redis_server(tmp_path) as url:
+            first = await make_probed_client(rate_limit=1, rate_limit_url=url)
+            second = await make_probed_client(rate_limit=1, rate_limit_url=url)
+            api = await make_api_client()
+            statuses = [(await h.get("/probe/whoami", headers=api.headers)).status_code for h in (first, second)]
+            statuses += [(await h.get("/probe/whoami", headers=api.headers)).status_code for h in (second, first)]
+            assert statuses == [200, 200, 429, 429]
+            assert await db.fetchval("SELECT count(*) FROM rate_limit_buckets") == 0  # Redis held them
 
 
 class _Jwks(BaseHTTPRequestHandler):

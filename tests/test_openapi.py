@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
 from fleetreg.fleet import formats
+from fleetreg.fleet.associations.parameters import ObjectParameters, parse_object_parameters
 from tests.support.app import App, MakeApp, documented_routes, openapi_of
 
 # Every operation of API.md (sections 2, 3 and 4), with its parameters: path parameter names are
@@ -186,12 +188,19 @@ def test_safe_write_headers_are_documented(openapi: dict[str, Any]) -> None:
     assert "Idempotency-Key" not in {p["name"] for p in openapi["paths"]["/oauth/token"]["post"].get("parameters", [])}
 
 
-def test_bracket_parameters_are_deep_objects(openapi: dict[str, Any]) -> None:
+def test_object_parameters_are_described_as_generic_tools_send_them(openapi: dict[str, Any]) -> None:
+    """attributes as a repeated parameter, the three objects as one JSON string each, with an example
+    the service accepts (the bracket forms stay accepted, undescribed: see fleetreg.fleet.associations.parameters)."""
     listing = openapi["paths"]["/v2/vehicles/{vehicle_id}/associations/devices"]["get"]
     by_name = {parameter["name"]: parameter for parameter in listing["parameters"]}
+    attributes = by_name["attributes"]
+    assert (attributes["style"], attributes["explode"], attributes["schema"]["type"]) == ("form", True, "array")
     for name in ("includes", "filters", "sort"):
-        assert by_name[name]["style"] == "deepObject", name
-        assert by_name[name]["explode"] is True, name
+        schema = by_name[name]["schema"]
+        assert (schema["type"], schema["contentMediaType"]) == ("string", "application/json"), name
+        assert schema["contentSchema"]["type"] == "object", name
+        assert parse_object_parameters([(name, by_name[name]["example"])]) != ObjectParameters(), name
+    assert "example" not in by_name["as_of"]  # a fixed instant pre-filled by Swagger UI would show the past
 
 
 def test_no_422_validation_responses_and_problems_everywhere(openapi: dict[str, Any]) -> None:
@@ -226,10 +235,12 @@ def test_partner_api_is_oauth2_client_credentials(openapi: dict[str, Any]) -> No
 async def test_fleet_api_security_follows_the_setting(openapi: dict[str, Any], make_app: MakeApp) -> None:
     fleet = ("post", "/v2/vehicles/associations/devices")
     assert "security" not in operations(openapi)[fleet]
-    assert "FleetBearer" not in openapi["components"].get("securitySchemes", {})
+    assert "FleetClientCredentials" not in openapi["components"].get("securitySchemes", {})
     secured = openapi_of(await make_app(fleet_auth="required"))
-    assert operations(secured)[fleet]["security"] == [{"FleetBearer": []}]
-    assert secured["components"]["securitySchemes"]["FleetBearer"]["scheme"] == "bearer"
+    assert operations(secured)[fleet]["security"] == [{"FleetClientCredentials": ["fleet:write"]}]
+    assert operations(secured)[("get", "/v2/chips")]["security"] == [{"FleetClientCredentials": ["fleet:read"]}]
+    flow = secured["components"]["securitySchemes"]["FleetClientCredentials"]["flows"]["clientCredentials"]
+    assert (flow["tokenUrl"], set(flow["scopes"])) == ("/oauth/token", {"fleet:read", "fleet:write"})
 
 
 def test_response_headers_are_documented(openapi: dict[str, Any]) -> None:
@@ -243,3 +254,33 @@ def test_response_headers_are_documented(openapi: dict[str, Any]) -> None:
                 assert headers["Retry-After"]["schema"]["type"] == "integer", (method, path)
     created = operations(openapi)[("post", "/v2/customers/connectors")]["responses"]["201"]
     assert "Location" in created["headers"]
+
+
+async def test_every_request_body_has_an_example_its_model_accepts(make_app: MakeApp) -> None:
+    app = await make_app()
+    document = operations(openapi_of(app))
+    checked = 0
+    for route in documented_routes(app):
+        for method in route.methods:
+            body = document[(method.lower(), route.path)].get("requestBody")
+            if body is None:
+                continue
+            for media, content in body["content"].items():
+                assert "example" in content or "examples" in content, (method, route.path, media)
+            if route.body_model is not None:
+                TypeAdapter(route.body_model).validate_python(body["content"]["application/json"]["example"])
+                checked += 1
+    assert checked >= 15
+
+
+def test_problems_have_examples_of_their_own_titles(openapi: dict[str, Any]) -> None:
+    """Swagger UI shows each error as the route's real problem, not a sample made from the schema."""
+    assert "additionalProperties" not in openapi["components"]["schemas"]["Problem"]
+    for (method, path), operation in operations(openapi).items():
+        for status, response in operation["responses"].items():
+            problem = response.get("content", {}).get("application/problem+json")
+            if problem is None or status == "default":
+                continue
+            for example in problem["examples"].values():
+                assert example["value"]["status"] == int(status), (method, path, status)
+                assert example["value"]["title"] == example["summary"], (method, path, status)

@@ -15,6 +15,7 @@ from fleetreg.auth.keys import KeyRing
 from fleetreg.auth.ratelimit import RateLimiter
 from fleetreg.auth.revocations import RevokedClients
 from fleetreg.auth.tokens import ExternalIssuer, TokenService
+from fleetreg.console import router as console_router
 from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
@@ -42,7 +43,16 @@ explains it.
 """
 
 # The modules whose routes the app serves, in the order /openapi.json lists them.
-ROUTE_MODULES = (ops, docs, auth_router, partner_router, fleet_router, association_routes, events_router)
+ROUTE_MODULES = (
+    ops,
+    docs,
+    auth_router,
+    partner_router,
+    fleet_router,
+    association_routes,
+    events_router,
+    console_router,
+)
 # Operations that answer without the database (no 503 documented for them).
 WITHOUT_DATABASE = ("/healthz", "/.well-known/jwks.json", "/metrics")
 
@@ -79,12 +89,15 @@ def create_app(settings: Settings | None = None) -> WebApp:
         revoked.also_listen(EventSignal.CHANNEL, app.state.event_signal.notify)
         await revoked.start(db)
         app.state.auth = AuthState(
-            tokens=_token_service(settings, revoked, db), revoked=revoked, limiter=RateLimiter(settings.rate_limit)
+            tokens=_token_service(settings, revoked, db),
+            revoked=revoked,
+            limiter=RateLimiter.for_settings(settings.rate_limit, db, settings.rate_limit_url),
         )
         try:
             yield
         finally:
             await revoked.stop()
+            await app.state.auth.limiter.close()
             await db.close()
             if embedded is not None:
                 embedded.stop()

@@ -47,6 +47,8 @@ log = logging.getLogger("fleetreg.db")
 ConstraintErrorFactory = Callable[[asyncpg.PostgresError], AppError]
 ConstraintErrors = Mapping[str, ConstraintErrorFactory]
 CURRENT_REVISION = "SELECT version_num FROM alembic_version"
+# Seconds to wait for the database to accept a connection: a hung server must not hang the CLI.
+CONNECT_TIMEOUT = 10
 
 
 class SchemaNotMigrated(Exception):
@@ -144,6 +146,21 @@ def _ended_cleanly(error: BaseException | None) -> bool:
     if isinstance(error, ServiceUnavailable) or is_unavailable(error) or _raised_during_an_outage(error):
         return False
     return isinstance(error, AppError | asyncpg.PostgresError)
+
+
+@contextlib.asynccontextmanager
+async def connected(url: str) -> AsyncIterator[Connection]:
+    """A connection of its own, outside any pool and without a statement timeout: for the CLI's
+    long work (imports, exports) and for checks made before a pool makes sense. A server that
+    cannot be reached is ``ServiceUnavailable``."""
+    try:
+        connection: Connection = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise ServiceUnavailable(str(error)) from error
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 class Database:
@@ -258,6 +275,17 @@ class Database:
                 self._give_back(pool, connection, error)
                 raise
             self._give_back(pool, connection, None)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Hold the session advisory lock ``key`` (a bigint) meanwhile: one holder at a time, in
+        every process on the database."""
+        async with self.connection() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                yield
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1)", key)
 
     async def schema_revision(self) -> str | None:
         """The migration the database is at; ``SchemaNotMigrated`` when it has none."""

@@ -2,7 +2,7 @@
 with vehicles, devices, chips and vehicle-device associations (active ones and some history), and an
 OAuth client to call the API with.
 
-Every write goes through the services the API uses (``partner.service``, ``fleet.service``,
+Every read and every write goes through the services the API uses (``partner.service``, ``fleet.service``,
 ``fleet.associations.service``, ``auth.clients``), so the checks, the counter tables and the
 invariants hold as for any request.
 
@@ -26,13 +26,17 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from fleetreg.auth import clients as client_service
-from fleetreg.auth import queries as auth_queries
 from fleetreg.auth.scopes import ALL_SCOPES
 from fleetreg.db import Database
-from fleetreg.fleet import formats, schemas
+from fleetreg.fleet import formats, kinds
 from fleetreg.fleet import service as fleet
 from fleetreg.fleet.associations import service as associations
+from fleetreg.fleet.associations.parameters import ObjectParameters
+from fleetreg.fleet.kinds import Kind, NewItem
+from fleetreg.fleet.schemas import MODELS
 from fleetreg.partner import service as partner
 from fleetreg.partner.schemas import ConnectorType, NewConnector
 from fleetreg.problems import AppError
@@ -186,59 +190,6 @@ SCENARIO: tuple[tuple[str, tuple[_Pair, ...]], ...] = (
 )
 
 
-# -- SQL (reads; every write goes through a service) -------------------------------------------------------
-
-IS_EMPTY = """
-SELECT NOT (EXISTS (SELECT 1 FROM partners) OR EXISTS (SELECT 1 FROM oauth_clients)
-            OR EXISTS (SELECT 1 FROM enterprises) OR EXISTS (SELECT 1 FROM chips))
-"""
-CUSTOMERS_NAMED = """
-SELECT DISTINCT ON (name) name, id FROM customers WHERE partner_id = $1 AND name = ANY($2::text[])
-ORDER BY name, created_at, id
-"""
-CONNECTOR_NAMES = "SELECT name FROM connectors WHERE partner_id = $1 AND name = ANY($2::text[])"
-LIVE_ENTERPRISES_BY_CNPJ = "SELECT cnpj, id FROM enterprises WHERE cnpj = ANY($1::text[]) AND deleted_at IS NULL"
-LIVE_VEHICLES_OF = (
-    "SELECT name, id FROM vehicles WHERE enterprise_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
-)
-LIVE_DEVICES_BY_IMEI = "SELECT imei, id, enterprise_id FROM devices WHERE imei = ANY($1::text[]) AND deleted_at IS NULL"
-CHIPS_BY_SERIAL = "SELECT serial, id FROM chips WHERE serial = ANY($1::text[])"
-ASSOCIATIONS_OF_VEHICLES = "SELECT count(*) FROM device_associations WHERE vehicle_id = ANY($1::text[])"
-ACTIVE_ASSOCIATIONS_BY_PAIR = """
-SELECT id FROM device_associations
-WHERE vehicle_id = $1 AND device_id = $2 AND ended_at IS NULL
-"""
-PARTNER_CONNECTORS = "SELECT id FROM connectors WHERE partner_id = $1 ORDER BY id"
-PARTNER_CUSTOMERS = "SELECT id FROM customers WHERE partner_id = $1 ORDER BY id"
-ACTIVE_CLIENTS_OF_PARTNER = "SELECT id FROM oauth_clients WHERE partner_id = $1 AND revoked_at IS NULL ORDER BY id"
-ACTIVE_CLIENTS_OF_ENTERPRISE = (
-    "SELECT id FROM oauth_clients WHERE enterprise_id = $1 AND revoked_at IS NULL ORDER BY id"
-)
-ACTIVE_ASSOCIATIONS_OF_ENTERPRISE = """
-SELECT id FROM device_associations WHERE enterprise_id = $1 AND ended_at IS NULL ORDER BY id
-"""
-CHIPS_IN_ENTERPRISE = """
-SELECT c.id FROM chips AS c JOIN devices AS d ON d.id = c.device_id
-WHERE d.enterprise_id = $1 AND d.deleted_at IS NULL ORDER BY c.id
-"""
-LIVE_DEVICES_OF = "SELECT id FROM devices WHERE enterprise_id = $1 AND deleted_at IS NULL ORDER BY id"
-LIVE_VEHICLE_IDS_OF = "SELECT id FROM vehicles WHERE enterprise_id = $1 AND deleted_at IS NULL ORDER BY id"
-SUMMARY = """
-SELECT
-    (SELECT count(*) FROM customers WHERE partner_id = $1) AS customers,
-    (SELECT count(*) FROM connectors WHERE partner_id = $1) AS connectors,
-    (SELECT count(*) FROM connectors WHERE partner_id = $1 AND customer_id IS NOT NULL) AS assigned_connectors,
-    (SELECT count(*) FROM enterprises WHERE id = ANY($2::text[])) AS enterprises,
-    (SELECT count(*) FROM vehicles WHERE enterprise_id = ANY($2::text[]) AND deleted_at IS NULL) AS vehicles,
-    (SELECT count(*) FROM devices WHERE enterprise_id = ANY($2::text[]) AND deleted_at IS NULL) AS devices,
-    (SELECT count(*) FROM chips WHERE serial = ANY($3::text[])) AS chips,
-    (SELECT count(*) FROM device_associations WHERE enterprise_id = ANY($2::text[]) AND ended_at IS NULL)
-        AS active_associations,
-    (SELECT count(*) FROM device_associations WHERE enterprise_id = ANY($2::text[]) AND ended_at IS NOT NULL)
-        AS ended_associations
-"""
-
-
 # -- loading -------------------------------------------------------------------------------------------------
 
 
@@ -263,46 +214,112 @@ def _all_chips() -> list[DemoChip]:
 @contextlib.asynccontextmanager
 async def exclusive(db: Database) -> AsyncIterator[None]:
     """One demo run at a time on a database: two at once would each see the other's half-made data."""
-    async with db.connection() as connection:
-        await connection.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-        try:
-            yield
-        finally:
-            await connection.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+    async with db.exclusive(_LOCK_KEY):
+        yield
 
 
 async def is_empty(db: Database) -> bool:
-    """True when the database holds no data at all: no partner, client, enterprise or chip."""
-    return bool(await db.fetchval(IS_EMPTY))
+    """True when the database holds no data at all: no partner, client, live enterprise or chip."""
+    if await client_service.list_partners(db) or await client_service.list_clients(db):
+        return False
+    for kind in (kinds.ENTERPRISE, kinds.CHIP):
+        if (await fleet.list_rows(db, None, kind, limit=1, page=0, count=False, search=None)).rows:
+            return False
+    return True
 
 
 async def load(db: Database) -> DemoResult:
     """Create whatever of the demo is missing, then a new demo client (revoking the previous ones)."""
     try:
-        partner_id: uuid.UUID = await db.write(lambda c: c.fetchval(auth_queries.ENSURE_PARTNER, PARTNER))
+        partner_id = await client_service.ensure_partner(db, PARTNER)
         created = await _load_partner(db, partner_id)
         enterprise_ids, fleet_created = await _load_fleet(db)
         created += fleet_created
         client = await client_service.create_client(db, scope=SCOPE, partner_name=PARTNER, enterprise_id=None)
         revoked = 0
-        for row in await db.fetch(ACTIVE_CLIENTS_OF_PARTNER, partner_id):
-            if row["id"] != client.client_id and await client_service.revoke_client(db, row["id"]):
+        for client_id in await _active_clients(db, partner_id=partner_id):
+            if client_id != client.client_id and await client_service.revoke_client(db, client_id):
                 revoked += 1
     except AppError as error:
         raise DemoError(f"{error.title}: {error.detail}") from error
-    summary = await db.fetchrow(SUMMARY, partner_id, enterprise_ids, [chip.serial for chip in _all_chips()])
-    assert summary is not None
-    return DemoResult(PARTNER, partner_id, client, created, revoked, dict(summary))
+    summary = await _summary(db, partner_id, enterprise_ids)
+    return DemoResult(PARTNER, partner_id, client, created, revoked, summary)
+
+
+# -- reading it back through the services ---------------------------------------------------------------
+
+_EVERYTHING = 10**6  # a page larger than the demo: one call lists it all
+
+
+async def _customers(db: Database, partner_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows, _ = await partner.list_customers(db, partner_id, name=None, limit=_EVERYTHING, offset=0)
+    return rows
+
+
+async def _connectors(db: Database, partner_id: uuid.UUID) -> list[dict[str, Any]]:
+    items, _ = await partner.list_connectors(db, partner_id, partner.connector_filters(), limit=_EVERYTHING, offset=0)
+    connectors: list[dict[str, Any]] = orjson.loads(b"[" + items + b"]")
+    return connectors
+
+
+async def _active_clients(
+    db: Database, *, partner_id: uuid.UUID | None = None, enterprise_id: str | None = None
+) -> list[str]:
+    return [
+        row["id"]
+        for row in await client_service.list_clients(db)
+        if row["revoked_at"] is None
+        and (
+            (partner_id is not None and row["partner_id"] == partner_id)
+            or (enterprise_id is not None and row["enterprise_id"] == enterprise_id)
+        )
+    ]
+
+
+async def _active_associations(db: Database, vehicle_id: str) -> list[Any]:
+    everything = associations.AssociationListQuery(
+        vehicle_id, ObjectParameters(), search=None, limit=100, page=0, count=False, as_of=None
+    )
+    return (await associations.list_vehicle_associations(db, None, everything)).rows
+
+
+async def _history_length(db: Database, device_id: str) -> int:
+    page = await associations.device_history(db, None, device_id, as_of=None, limit=1, page=0, count=True)
+    return page.total or 0
+
+
+async def _summary(db: Database, partner_id: uuid.UUID, enterprise_ids: list[str]) -> dict[str, int]:
+    connectors = await _connectors(db, partner_id)
+    vehicles = await fleet.find(db, kinds.VEHICLE, "enterprise_id", enterprise_ids)
+    devices = await fleet.find(db, kinds.DEVICE, "enterprise_id", enterprise_ids)
+    active = [row for vehicle in vehicles for row in await _active_associations(db, vehicle["id"])]
+    ever = sum([await _history_length(db, device["id"]) for device in devices])
+    return {
+        "customers": len(await _customers(db, partner_id)),
+        "connectors": len(connectors),
+        "assigned_connectors": sum(connector["customer_id"] is not None for connector in connectors),
+        "enterprises": len(enterprise_ids),
+        "vehicles": len(vehicles),
+        "devices": len(devices),
+        "chips": len(await fleet.find(db, kinds.CHIP, "serial", [chip.serial for chip in _all_chips()])),
+        "active_associations": len(active),
+        "ended_associations": ever - len(active),
+    }
+
+
+# -- loading ------------------------------------------------------------------------------------------------
 
 
 async def _load_partner(db: Database, partner_id: uuid.UUID) -> int:
     created = 0
-    customers = {row["name"]: row["id"] for row in await db.fetch(CUSTOMERS_NAMED, partner_id, list(CUSTOMERS))}
+    customers: dict[str, Any] = {}
+    for row in await _customers(db, partner_id):
+        customers.setdefault(row["name"], row["id"])
     for name in CUSTOMERS:
         if name not in customers:
             customers[name] = (await partner.create_customer(db, partner_id, name))["id"]
             created += 1
-    existing = {row["name"] for row in await db.fetch(CONNECTOR_NAMES, partner_id, [c.name for c in CONNECTORS])}
+    existing = {connector["name"] for connector in await _connectors(db, partner_id)}
     for connector in CONNECTORS:
         if connector.name in existing:
             continue
@@ -319,51 +336,45 @@ async def _load_partner(db: Database, partner_id: uuid.UUID) -> int:
     return created
 
 
-_ATTRIBUTE_MODELS: dict[str, type[schemas.StrictModel]] = {
-    "enterprise": schemas.EnterpriseAttributes,
-    "vehicle": schemas.VehicleAttributes,
-    "device": schemas.DeviceAttributes,
-    "chip": schemas.ChipAttributes,
-}
-
-
-async def _create_one(db: Database, entity: fleet.Entity, attributes: dict[str, Any]) -> str:
+async def _create_one(db: Database, kind: Kind, attributes: dict[str, Any]) -> str:
     """Create one resource through the fleet service, its attributes checked as a request body's."""
-    checked = _ATTRIBUTE_MODELS[entity.table.kind].model_validate(attributes).model_dump()
-    (row,) = await fleet.create(db, None, entity, [fleet.NewItem("/data", None, checked)])
+    checked = MODELS[kind].attributes.model_validate(attributes).model_dump()
+    (row,) = await fleet.create(db, None, kind, [NewItem("/data", None, checked)])
     return str(row["id"])
 
 
 async def _load_fleet(db: Database) -> tuple[list[str], int]:
     created = 0
     enterprises = {
-        row["cnpj"]: row["id"] for row in await db.fetch(LIVE_ENTERPRISES_BY_CNPJ, [e.cnpj for e in ENTERPRISES])
+        row["cnpj"]: row["id"] for row in await fleet.find(db, kinds.ENTERPRISE, "cnpj", [e.cnpj for e in ENTERPRISES])
     }
     imeis = [device.imei for e in ENTERPRISES for device in e.devices]
-    devices = {row["imei"]: row for row in await db.fetch(LIVE_DEVICES_BY_IMEI, imeis)}
-    chips = {row["serial"] for row in await db.fetch(CHIPS_BY_SERIAL, [chip.serial for chip in _all_chips()])}
+    devices = {row["imei"]: row for row in await fleet.find(db, kinds.DEVICE, "imei", imeis)}
+    chips = {
+        row["serial"] for row in await fleet.find(db, kinds.CHIP, "serial", [chip.serial for chip in _all_chips()])
+    }
     vehicle_ids: dict[str, str] = {}
     device_ids: dict[str, str] = {}
     for enterprise in ENTERPRISES:
         enterprise_id = enterprises.get(enterprise.cnpj)
         if enterprise_id is None:
-            enterprise_id = await _create_one(db, fleet.ENTERPRISE, {"name": enterprise.name, "cnpj": enterprise.cnpj})
+            enterprise_id = await _create_one(db, kinds.ENTERPRISE, {"name": enterprise.name, "cnpj": enterprise.cnpj})
             enterprises[enterprise.cnpj] = enterprise_id
             created += 1
         vehicles: dict[str, str] = {}
-        for row in await db.fetch(LIVE_VEHICLES_OF, enterprise_id):
+        for row in await fleet.find(db, kinds.VEHICLE, "enterprise_id", [enterprise_id]):
             vehicles.setdefault(row["name"], row["id"])
         for vehicle in enterprise.vehicles:
             if vehicle.name not in vehicles:
                 attributes = {"enterprise_id": enterprise_id, "name": vehicle.name, "plate": vehicle.plate}
-                vehicles[vehicle.name] = await _create_one(db, fleet.VEHICLE, attributes | {"vin": vehicle.vin})
+                vehicles[vehicle.name] = await _create_one(db, kinds.VEHICLE, attributes | {"vin": vehicle.vin})
                 created += 1
             vehicle_ids[vehicle.name] = vehicles[vehicle.name]
         for device in enterprise.devices:
             row = devices.get(device.imei)
             if row is None:
                 attributes = {"enterprise_id": enterprise_id, "name": device.name, "imei": device.imei}
-                device_ids[device.name] = await _create_one(db, fleet.DEVICE, attributes | {"code": device.code})
+                device_ids[device.name] = await _create_one(db, kinds.DEVICE, attributes | {"code": device.code})
                 created += 1
             elif row["enterprise_id"] != enterprise_id:
                 raise DemoError(
@@ -379,7 +390,7 @@ async def _load_fleet(db: Database) -> tuple[list[str], int]:
         if chip.serial not in chips:
             await _create_chip(db, chip, None)
             created += 1
-    if not await db.fetchval(ASSOCIATIONS_OF_VEHICLES, list(vehicle_ids.values())):
+    if not any([await _history_length(db, device_id) for device_id in device_ids.values()]):
         created += await _play_scenario(db, vehicle_ids, device_ids)
     return list(enterprises.values()), created
 
@@ -393,7 +404,7 @@ async def _create_chip(db: Database, chip: DemoChip, device_id: str | None) -> N
         "batch": chip.batch,
         "device_id": device_id,
     }
-    await _create_one(db, fleet.CHIP, attributes)
+    await _create_one(db, kinds.CHIP, attributes)
 
 
 async def _play_scenario(db: Database, vehicles: dict[str, str], devices: dict[str, str]) -> int:
@@ -408,8 +419,12 @@ async def _play_scenario(db: Database, vehicles: dict[str, str], devices: dict[s
         else:
             references = []
             for n, (vehicle, device, _) in enumerate(pairs):
-                association_id = await db.fetchval(ACTIVE_ASSOCIATIONS_BY_PAIR, vehicles[vehicle], devices[device])
-                references.append(associations.AssociationReference(f"/data/{n}", association_id))
+                (association,) = [
+                    row
+                    for row in await _active_associations(db, vehicles[vehicle])
+                    if row["device_id"] == devices[device]
+                ]
+                references.append(associations.AssociationReference(f"/data/{n}", association["id"]))
             await associations.end_associations(db, None, references)
     return created
 
@@ -421,44 +436,43 @@ async def reset(db: Database) -> int:
     """Remove the demo data as the API would; the number of rows removed, ended or revoked."""
     removed = 0
     try:
-        partner_id = await db.fetchval(auth_queries.PARTNER_ID_BY_NAME, PARTNER)
+        partner_id = next((row["id"] for row in await client_service.list_partners(db) if row["name"] == PARTNER), None)
         if partner_id is not None:
-            for row in await db.fetch(PARTNER_CONNECTORS, partner_id):
-                await partner.delete_connector(db, partner_id, row["id"])
+            for connector in await _connectors(db, partner_id):
+                await partner.delete_connector(db, partner_id, uuid.UUID(connector["id"]))
                 removed += 1
-            for row in await db.fetch(PARTNER_CUSTOMERS, partner_id):
-                await partner.delete_customer(db, partner_id, row["id"])
+            for customer in await _customers(db, partner_id):
+                await partner.delete_customer(db, partner_id, customer["id"])
                 removed += 1
-            removed += await _revoke(db, await db.fetch(ACTIVE_CLIENTS_OF_PARTNER, partner_id))
-        for row in await db.fetch(LIVE_ENTERPRISES_BY_CNPJ, [e.cnpj for e in ENTERPRISES]):
+            removed += await _revoke(db, await _active_clients(db, partner_id=partner_id))
+        for row in await fleet.find(db, kinds.ENTERPRISE, "cnpj", [e.cnpj for e in ENTERPRISES]):
             removed += await _remove_enterprise(db, row["id"])
-        for row in await db.fetch(CHIPS_BY_SERIAL, [chip.serial for chip in _all_chips()]):
-            await fleet.delete(db, None, fleet.CHIP, row["id"])
+        for row in await fleet.find(db, kinds.CHIP, "serial", [chip.serial for chip in _all_chips()]):
+            await fleet.delete(db, None, kinds.CHIP, row["id"])
             removed += 1
     except AppError as error:
         raise DemoError(f"{error.title}: {error.detail}") from error
     return removed
 
 
-async def _revoke(db: Database, rows: Sequence[Any]) -> int:
-    return sum([await client_service.revoke_client(db, row["id"]) for row in rows])
+async def _revoke(db: Database, client_ids: Sequence[str]) -> int:
+    return sum([await client_service.revoke_client(db, client_id) for client_id in client_ids])
 
 
 async def _remove_enterprise(db: Database, enterprise_id: str) -> int:
     """End the enterprise's associations, remove its chips, devices and vehicles, then the enterprise."""
     removed = 0
-    active = await db.fetch(ACTIVE_ASSOCIATIONS_OF_ENTERPRISE, enterprise_id)
+    vehicles = await fleet.find(db, kinds.VEHICLE, "enterprise_id", [enterprise_id])
+    active = [row for vehicle in vehicles for row in await _active_associations(db, vehicle["id"])]
     if active:
         references = [associations.AssociationReference(f"/data/{n}", row["id"]) for n, row in enumerate(active)]
         removed += len(await associations.end_associations(db, None, references))
-    for query, entity in (
-        (CHIPS_IN_ENTERPRISE, fleet.CHIP),
-        (LIVE_DEVICES_OF, fleet.DEVICE),
-        (LIVE_VEHICLE_IDS_OF, fleet.VEHICLE),
-    ):
-        for row in await db.fetch(query, enterprise_id):
-            await fleet.delete(db, None, entity, row["id"])
+    devices = await fleet.find(db, kinds.DEVICE, "enterprise_id", [enterprise_id])
+    chips = await fleet.find(db, kinds.CHIP, "device_id", [device["id"] for device in devices])
+    for kind, rows in ((kinds.CHIP, chips), (kinds.DEVICE, devices), (kinds.VEHICLE, vehicles)):
+        for row in sorted(rows, key=lambda row: row["id"]):
+            await fleet.delete(db, None, kind, row["id"])
             removed += 1
-    removed += await _revoke(db, await db.fetch(ACTIVE_CLIENTS_OF_ENTERPRISE, enterprise_id))
-    await fleet.delete(db, None, fleet.ENTERPRISE, enterprise_id)
+    removed += await _revoke(db, await _active_clients(db, enterprise_id=enterprise_id))
+    await fleet.delete(db, None, kinds.ENTERPRISE, enterprise_id)
     return removed + 1

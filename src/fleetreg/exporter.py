@@ -12,6 +12,9 @@ from typing import Any, BinaryIO, Literal
 
 import asyncpg
 
+from fleetreg.db import connected
+from fleetreg.importer import partner_parameters
+
 Format = Literal["csv", "jsonl"]
 _CURSOR_PREFETCH = 5_000
 
@@ -68,3 +71,22 @@ async def export_rows(
                 output.write(record[0].encode() + b"\n")
                 advance(1)
     return total
+
+
+async def export_file(
+    url: str,
+    spec: ExportSpec,
+    output: BinaryIO,
+    file_format: Format,
+    *,
+    partner: str | None = None,
+    on_total: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """``export_rows`` on a connection of its own, for the partner named ``partner`` when the type
+    belongs to one (``importer.UnknownPartner`` otherwise); ``on_total`` first gets the row count."""
+    async with connected(url) as connection:
+        parameters = await partner_parameters(connection, partner)
+        if on_total is not None:
+            on_total(int(await connection.fetchval(spec.count, *parameters)))
+        return await export_rows(connection, spec, output, file_format, parameters, progress)

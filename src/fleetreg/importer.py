@@ -25,9 +25,49 @@ from typing import Any, BinaryIO
 
 import asyncpg
 
+from fleetreg.auth.queries import PARTNER_ID_BY_NAME
+from fleetreg.db import connected
+
 STAGING_TABLE = "import_rows"
 MAX_REPORTED_ERRORS = 100_000
 _PROGRESS_EVERY = 20_000
+
+
+class UnknownPartner(LookupError):
+    """No partner has the name the import or export was given."""
+
+
+class ImportRaced(Exception):
+    """A row conflicted with data written while the import ran (``args[0]``: the constraint);
+    nothing was imported, and running the import again gives the real answer."""
+
+
+async def partner_parameters(connection: asyncpg.Connection, partner: str | None) -> list[Any]:
+    """The statements' parameters for a partner's rows: its id, or nothing for a fleet type."""
+    if partner is None:
+        return []
+    partner_id = await connection.fetchval(PARTNER_ID_BY_NAME, partner)
+    if partner_id is None:
+        raise UnknownPartner(partner)
+    return [partner_id]
+
+
+async def import_file(
+    url: str,
+    spec: ImportSpec,
+    source: BinaryIO,
+    *,
+    partner: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """``import_csv`` on a connection of its own (no pool, no statement timeout: a big import
+    takes a while), for the partner named ``partner`` when the type belongs to one."""
+    async with connected(url) as connection:
+        parameters = await partner_parameters(connection, partner)
+        try:
+            return await import_csv(connection, spec, source, parameters, progress)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise ImportRaced(error.constraint_name or error.sqlstate) from error
 
 
 class RowError(ValueError):
@@ -219,3 +259,51 @@ async def _parsed_rows(
             yield (start, *values)
     if progress is not None:
         progress(source.tell())
+
+
+def parse_csv(spec: ImportSpec, data: bytes) -> tuple[list[tuple[Any, ...]], ImportResult]:
+    """The rows of a small CSV held in memory (a form's upload), checked as ``import_csv`` checks
+    them (header, UTF-8, field counts, ``spec.parse``): each row as (line, *values), and the result
+    listing every bad line. For files read whole; ``import_csv`` streams large ones."""
+    result = ImportResult()
+    source = io.BytesIO(data)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    reader = csv.reader(text, strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        result.add_error(1, "the file is empty; the first line must name the columns")
+        return [], result
+    except (csv.Error, UnicodeDecodeError) as error:
+        result.add_error(1, _unreadable(error))
+        return [], result
+    if not _is_utf8(header):
+        result.add_error(1, _NOT_UTF8)
+        return [], result
+    if not _header_ok(spec, header, result):
+        return [], result
+    rows: list[tuple[Any, ...]] = []
+    width = len(header)
+    line = reader.line_num + 1
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, UnicodeDecodeError) as error:
+            result.add_error(line, _unreadable(error))
+            break
+        start, line = line, reader.line_num + 1
+        if not fields or fields == [""]:
+            continue
+        if not _is_utf8(fields):
+            result.add_error(start, _NOT_UTF8)
+        elif len(fields) != width:
+            result.add_error(start, f"expected {width} fields, found {len(fields)}")
+        else:
+            try:
+                rows.append((start, *spec.parse(dict(zip(header, fields, strict=True)))))
+                result.rows += 1
+            except RowError as error:
+                result.add_error(start, str(error))
+    return rows, result

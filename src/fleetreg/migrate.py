@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
-# Seconds to wait for the database to accept a connection: a hung server must not hang the CLI.
-CONNECT_TIMEOUT = 10
-# What the database says its revision is (asyncpg, psycopg: any driver).
-CURRENT_REVISION = "SELECT version_num FROM alembic_version"
 
 _REVISION = re.compile(r'^revision = "([^"]+)"$', re.MULTILINE)
 _DOWN_REVISION = re.compile(r'^down_revision = (?:"([^"]+)"|None)$', re.MULTILINE)
@@ -77,6 +73,8 @@ def downgrade(database_url: str, revision: str) -> None:
 def engine_for(database_url: str) -> Engine:
     from sqlalchemy import create_engine, pool
 
+    from fleetreg.db import CONNECT_TIMEOUT
+
     return create_engine(
         sqlalchemy_url(database_url), poolclass=pool.NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT}
     )
@@ -91,3 +89,18 @@ def current_revision(database_url: str) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+async def schema_revision(database_url: str) -> str | None:
+    """The database's migration (None before the first), read with one asyncpg query: no
+    SQLAlchemy import for a CLI command on a current schema."""
+    import asyncpg
+
+    from fleetreg.db import CURRENT_REVISION, connected
+
+    async with connected(database_url) as connection:
+        try:
+            revision: str | None = await connection.fetchval(CURRENT_REVISION)
+        except asyncpg.UndefinedTableError:
+            return None
+    return revision

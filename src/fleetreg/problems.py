@@ -7,7 +7,7 @@ explains it), a ``title`` (for the seeds' documented errors exactly the seed's m
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import orjson
 
@@ -46,6 +46,12 @@ class AppError(Exception):
     def explanation(cls) -> str:
         return " ".join((cls.__doc__ or cls.title).split())
 
+    @classmethod
+    def itemized(cls, entries: list[dict[str, str]]) -> Self:
+        """The error with ``errors`` naming every offending item (``pointer``, ``detail``); its
+        detail summarizes theirs."""
+        return cls(summarize([entry["detail"] for entry in entries]), errors=entries)
+
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         problem: dict[str, Any] = {"type": self.type_uri(), "title": self.title, "status": self.status}
         problem["detail"] = self.detail if self.detail is not None else self.explanation()
@@ -56,6 +62,11 @@ class AppError(Exception):
 
     def body(self, instance: str | None = None) -> bytes:
         return orjson.dumps(self.to_problem(instance))
+
+
+def entry(pointer: str, detail: str) -> dict[str, str]:
+    """One entry of a problem's ``errors``: where in the body, and what is wrong there."""
+    return {"pointer": pointer, "detail": detail}
 
 
 def summarize(details: list[str], shown: int = 5) -> str:

@@ -77,6 +77,21 @@ class Settings(BaseSettings):
         description="Reverse proxies (addresses, comma-separated) whose X-Forwarded-For names the client.",
     )
 
+    public_url: str | None = Field(
+        None,
+        description="The address people reach the service at (https://fleet.example.com); with https the "
+        "console's cookies are Secure.",
+    )
+    console_session_ttl: int = Field(
+        8 * 3600, ge=60, le=30 * 86400, description="Seconds a console sign-in lasts before it expires."
+    )
+    console_lockout_failures: int = Field(
+        5, ge=1, le=100, description="Failed console sign-ins in a row that lock the operator's account."
+    )
+    console_lockout_seconds: int = Field(
+        900, ge=1, le=86400, description="How long a locked console account stays locked."
+    )
+
     rate_limit: float = Field(
         0, ge=0, description="Requests per second per client (token bucket, burst = 2 x rate); 0: off."
     )

@@ -27,7 +27,11 @@ REPLAYED = (b"idempotent-replayed", b"true")
 
 
 def actor_of(request: Request) -> Actor:
-    """The actor of a request: its client when it has a token, else anonymous (an open fleet API)."""
+    """The actor of a request: the console's operator, its client when it has a token, else
+    anonymous (an open fleet API)."""
+    operator_id = getattr(request.caller, "operator_id", None)
+    if operator_id is not None:
+        return Actor("operator", operator_id=operator_id, request_id=request.request_id)
     client_id = getattr(request.caller, "client_id", None)
     if client_id is not None:
         return Actor("client", client_id=client_id, request_id=request.request_id)

@@ -1,4 +1,4 @@
-"""/openapi.json describes the fleet API: every path and method, the deepObject parameters of the
+"""/openapi.json describes the fleet API: every path and method, the object parameters of the
 association list, and the problems each operation may answer with."""
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ async def test_fleet_paths_parameters_and_problems(client: httpx.AsyncClient) ->
         "filters",
         "sort",
     }
-    for name in ("attributes", "includes", "filters", "sort"):
-        assert parameters[name]["style"] == "deepObject"
+    for name in ("includes", "filters", "sort"):
+        assert parameters[name]["schema"]["contentMediaType"] == "application/json"
     assert parameters["limit"]["schema"]["maximum"] == 100
 
     create = paths["/v2/vehicles/associations/devices"]["post"]

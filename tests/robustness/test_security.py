@@ -36,6 +36,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from fleetreg.auth import clients as auth_clients
+from fleetreg.fleet import kinds
 from fleetreg.fleet import schemas as fleet_schemas
 from fleetreg.fleet.associations import schemas as association_schemas
 from fleetreg.logs import JsonFormatter
@@ -298,9 +299,13 @@ def _fleet_bodies(theirs: dict[str, str]) -> dict[Any, dict[str, Any]]:
     """A valid body for each fleet request model, naming the other enterprise's rows where it can."""
     patch = {"data": {}}
     return {
-        fleet_schemas.EnterpriseCreate: {"data": {"attributes": {"name": "Mine", "cnpj": "11222333000181"}}},
-        fleet_schemas.VehicleCreate: {"data": {"attributes": {"enterprise_id": theirs["enterprise"], "name": "V"}}},
-        fleet_schemas.DeviceCreate: {
+        fleet_schemas.MODELS[kinds.ENTERPRISE].create: {
+            "data": {"attributes": {"name": "Mine", "cnpj": "11222333000181"}}
+        },
+        fleet_schemas.MODELS[kinds.VEHICLE].create: {
+            "data": {"attributes": {"enterprise_id": theirs["enterprise"], "name": "V"}}
+        },
+        fleet_schemas.MODELS[kinds.DEVICE].create: {
             "data": {
                 "attributes": {
                     "enterprise_id": theirs["enterprise"],
@@ -310,7 +315,7 @@ def _fleet_bodies(theirs: dict[str, str]) -> dict[Any, dict[str, Any]]:
                 }
             }
         },
-        fleet_schemas.ChipCreate: {
+        fleet_schemas.MODELS[kinds.CHIP].create: {
             "data": {
                 "attributes": {
                     "serial": "8955010012345678908",
@@ -326,10 +331,10 @@ def _fleet_bodies(theirs: dict[str, str]) -> dict[Any, dict[str, Any]]:
             "data": [{"vehicle_id": theirs["vehicle"], "device_id": theirs["spare"], "is_main_device": False}]
         },
         association_schemas.AssociationEnd: {"data": [{"type": "device_association", "id": theirs["association"]}]},
-        fleet_schemas.EnterprisePatch: patch,
-        fleet_schemas.VehiclePatch: patch,
-        fleet_schemas.DevicePatch: patch,
-        fleet_schemas.ChipPatch: patch,
+        fleet_schemas.MODELS[kinds.ENTERPRISE].patch: patch,
+        fleet_schemas.MODELS[kinds.VEHICLE].patch: patch,
+        fleet_schemas.MODELS[kinds.DEVICE].patch: patch,
+        fleet_schemas.MODELS[kinds.CHIP].patch: patch,
         association_schemas.AssociationPatch: patch,
     }
 

@@ -18,20 +18,22 @@ from fleetreg.web import Access, Request
 _CHALLENGE = 'Bearer realm="fleetreg"'
 
 PARTNER_SCHEME = "OAuth2ClientCredentials"
-FLEET_SCHEME = "FleetBearer"
+FLEET_SCHEME = "FleetClientCredentials"
+# One scheme per API, both OAuth2 client credentials at /oauth/token, so that Swagger UI's Authorize
+# gets a token for either from a client's id and secret, offering that API's scopes only.
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     PARTNER_SCHEME: {
         "type": "oauth2",
-        "description": "Get a token at POST /oauth/token with a client's id and secret "
-        "(fleetreg clients create); send it as Authorization: Bearer <token>.",
+        "description": "The partner API. Get a token at POST /oauth/token with a client's id and secret "
+        "(fleetreg clients create); send it as `Authorization: Bearer <token>`.",
         "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": PARTNER_SCOPES}},
     },
     FLEET_SCHEME: {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": "Only when the service runs with FLEETREG_FLEET_AUTH=required: a token from POST "
-        f"/oauth/token whose scope holds {' or '.join(FLEET_SCOPES)}.",
+        "type": "oauth2",
+        "description": "The fleet API, only when the service runs with FLEETREG_FLEET_AUTH=required. Get a token "
+        "at POST /oauth/token with the id and secret of a client holding fleet:read or fleet:write (fleetreg "
+        "clients create --scope ...); send it as `Authorization: Bearer <token>`.",
+        "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": FLEET_SCOPES}},
     },
 }
 
@@ -71,7 +73,7 @@ async def authenticate(state: AuthState, authorization: str | None) -> Principal
             },
         ) from error
     if state.limiter.enabled:
-        wait = state.limiter.retry_after(principal.client_id)
+        wait = await state.limiter.retry_after(principal.client_id)
         if wait is not None:
             raise TooManyRequests(
                 f"this client may send {state.limiter.rate:g} requests per second; retry in {wait} s",
@@ -129,7 +131,7 @@ def fleet_access(*, write: bool) -> Access:
         return FleetAccess(principal.enterprise_id)
 
     def security(settings: Any) -> list[dict[str, list[str]]] | None:
-        return [{FLEET_SCHEME: []}] if settings.fleet_auth == "required" else None
+        return [{FLEET_SCHEME: [scope]}] if settings.fleet_auth == "required" else None
 
     return Access(resolve, security=security)
 

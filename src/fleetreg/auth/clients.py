@@ -115,6 +115,12 @@ async def list_partners(db: Database) -> list[dict[str, Any]]:
     return [dict(row) for row in await db.fetch(queries.PARTNERS_WITH_CLIENTS)]
 
 
+async def ensure_partner(db: Database, name: str) -> uuid.UUID:
+    """The partner named ``name``, created when missing."""
+    partner_id: uuid.UUID = await db.write(lambda connection: connection.fetchval(queries.ENSURE_PARTNER, name))
+    return partner_id
+
+
 async def is_active(db: Database, client_id: str) -> bool:
     """Whether the client exists and is not revoked."""
     return "\x00" not in client_id and bool(await db.fetchval(queries.CLIENT_IS_ACTIVE, client_id))

@@ -59,3 +59,19 @@ ORDER BY p.name
 
 # Rehash on login when the stored hash used older parameters.
 UPDATE_SECRET_HASH = "UPDATE oauth_clients SET secret_hash = $2 WHERE id = $1"  # noqa: S105 (SQL, not a secret)
+
+# One token of a client's bucket ($1 client, $2 rate per second, $3 burst), refilled by the time since
+# its last request by the database's clock; (allowed, tokens left). The row lock of the upsert makes
+# concurrent requests of one client, on any instance, take tokens one after the other.
+_REFILLED = (
+    "least($3::float8, bucket.tokens + extract(epoch FROM excluded.updated_at - bucket.updated_at)::float8 * $2)"
+)
+TAKE_RATE_TOKEN = f"""
+INSERT INTO rate_limit_buckets AS bucket (client_id, tokens, allowed, updated_at)
+VALUES ($1, $3::float8 - 1, true, clock_timestamp())
+ON CONFLICT (client_id) DO UPDATE SET
+    tokens = CASE WHEN {_REFILLED} >= 1 THEN {_REFILLED} - 1 ELSE {_REFILLED} END,
+    allowed = {_REFILLED} >= 1,
+    updated_at = excluded.updated_at
+RETURNING tokens, allowed
+"""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from fleetreg.auth import queries
+from fleetreg.db import connected
 
 if TYPE_CHECKING:
     from fleetreg.db import Database
@@ -29,6 +30,18 @@ LISTENER_NAME = "fleetreg-revocations"
 _RETRY_SECONDS = 1.0
 
 log = logging.getLogger("fleetreg.auth")
+
+
+async def serving_workers(url: str) -> int:
+    """Workers of ``fleetreg serve`` on this database: each keeps a revocation listener session."""
+    async with connected(url) as connection:
+        return int(await connection.fetchval(queries.SERVING_LISTENERS, LISTENER_NAME))
+
+
+async def announce_restore(url: str) -> None:
+    """Tell every server (any that ``db restore --force`` let run) that the data was replaced."""
+    async with connected(url) as connection:
+        await connection.execute(queries.NOTIFY_REVOKED, CHANNEL, RESET)
 
 
 class RevokedClients:

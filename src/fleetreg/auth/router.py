@@ -91,17 +91,40 @@ def _with_headers(response: Response, headers: dict[str, str]) -> Response:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/x-www-form-urlencoded": {"schema": _TOKEN_REQUEST}},
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": _TOKEN_REQUEST,
+                    "example": {"grant_type": "client_credentials", "scope": "connectors:read"},
+                }
+            },
         }
     },
     responses={
-        200: Documented(schema=_TOKEN_RESPONSE, description="A bearer token."),
-        400: Documented(schema=_OAUTH_ERROR, description="RFC 6749 error."),
-        401: Documented(schema=_OAUTH_ERROR, description="Unknown client or wrong secret."),
+        200: Documented(
+            schema=_TOKEN_RESPONSE,
+            description="A bearer token.",
+            example={
+                "access_token": "eyJhbGciOiJFUzI1NiIs...",
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": "connectors:read",
+            },
+        ),
+        400: Documented(
+            schema=_OAUTH_ERROR,
+            description="RFC 6749 error.",
+            example={"error": "invalid_scope", "error_description": "the client may not have the scope fleet:write"},
+        ),
+        401: Documented(
+            schema=_OAUTH_ERROR,
+            description="Unknown client or wrong secret.",
+            example={"error": "invalid_client", "error_description": "unknown client, wrong secret or revoked client"},
+        ),
         429: Documented(
             schema=_OAUTH_ERROR,
             description="slow_down: too many failed attempts for the client id or from the address, or too many "
             "at once; Retry-After says when to try again.",
+            example={"error": "slow_down", "error_description": "too many failed attempts; retry later"},
         ),
     },
 )

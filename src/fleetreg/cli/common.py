@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import orjson
@@ -148,7 +148,6 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
     behind is refused, since deployments migrate it as a step of their own.
     """
     from fleetreg.db import Database
-    from fleetreg.problems import ServiceUnavailable
 
     with database_url(settings) as url:
         ensure_schema(url, migrate_it=settings.uses_embedded_database)
@@ -161,10 +160,17 @@ def run_with_database(settings: Settings, work: Callable[[Database], Awaitable[T
             finally:
                 await db.close()
 
-        try:
-            return asyncio.run(run())
-        except ServiceUnavailable as error:
-            fail(f"cannot reach the database: {error.detail}")
+        return run_async(run())
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; a database that cannot be reached ends the command with a message."""
+    from fleetreg.problems import ServiceUnavailable
+
+    try:
+        return asyncio.run(work)
+    except ServiceUnavailable as error:
+        fail(f"cannot reach the database: {error.detail}")
 
 
 def ensure_schema(url: str, *, migrate_it: bool) -> None:
@@ -172,7 +178,7 @@ def ensure_schema(url: str, *, migrate_it: bool) -> None:
     from fleetreg import migrate
 
     head = migrate.head_revision()
-    current = asyncio.run(_schema_revision(url))
+    current = run_async(migrate.schema_revision(url))
     if current == head:
         return
     if not migrate_it:
@@ -183,25 +189,6 @@ def ensure_schema(url: str, *, migrate_it: bool) -> None:
         migrate.upgrade(url)
     except OperationalError as error:
         fail(f"cannot reach the database: {error.orig}")
-
-
-async def _schema_revision(url: str) -> str | None:
-    """The database's migration (None before the first), read with one asyncpg query."""
-    import asyncpg
-
-    from fleetreg import migrate
-
-    try:
-        connection = await asyncpg.connect(url, timeout=migrate.CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        fail(f"cannot reach the database: {error}")
-    try:
-        revision: str | None = await connection.fetchval(migrate.CURRENT_REVISION)
-    except asyncpg.UndefinedTableError:
-        return None
-    finally:
-        await connection.close()
-    return revision
 
 
 def print_json(value: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from typing import Annotated
 import typer
 
 from fleetreg import migrate
-from fleetreg.cli.common import EXIT_USAGE, database_url, examples, fail, load_settings, print_json
+from fleetreg.cli.common import EXIT_USAGE, database_url, examples, fail, load_settings, print_json, run_async
 
 app = typer.Typer(
     help="The database: schema migrations (serve applies them at start unless --no-migrate), backups "
@@ -194,7 +193,9 @@ def restore(
         typer.confirm("This replaces every row of the database. Go on?", abort=True)
     settings = load_settings()
     with database_url(settings) as url:
-        serving = asyncio.run(_serving_workers(url))
+        from fleetreg.auth import revocations
+
+        serving = run_async(revocations.serving_workers(url))
         if serving and not force:
             fail(
                 f"{serving} worker{'s' if serving != 1 else ''} of `fleetreg serve` use{'s' if serving == 1 else ''} "
@@ -208,42 +209,11 @@ def restore(
         )  # fmt: skip
         if result.returncode != 0:
             fail(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
-        asyncio.run(_notify_restored(url))
+        run_async(revocations.announce_restore(url))
     if as_json:
         print_json({"file": str(file), "restored": True})
     else:
         typer.echo(f"restored {file}")
-
-
-async def _serving_workers(url: str) -> int:
-    """Workers of ``fleetreg serve`` on this database: each keeps a revocation listener session."""
-    import asyncpg
-
-    from fleetreg.auth import queries
-    from fleetreg.auth.revocations import LISTENER_NAME
-
-    try:
-        connection = await asyncpg.connect(url, timeout=migrate.CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        fail(f"cannot reach the database: {error}")
-    try:
-        return int(await connection.fetchval(queries.SERVING_LISTENERS, LISTENER_NAME))
-    finally:
-        await connection.close()
-
-
-async def _notify_restored(url: str) -> None:
-    """Tell every server (any that --force let run) that the data was replaced."""
-    import asyncpg
-
-    from fleetreg.auth import queries
-    from fleetreg.auth.revocations import CHANNEL, RESET
-
-    connection = await asyncpg.connect(url, timeout=migrate.CONNECT_TIMEOUT)
-    try:
-        await connection.execute(queries.NOTIFY_REVOKED, CHANNEL, RESET)
-    finally:
-        await connection.close()
 
 
 @app.command()

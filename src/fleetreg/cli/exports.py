@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-import uuid
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fleetreg.auth import queries as auth_queries
-from fleetreg.cli.common import database_url, ensure_schema, examples, fail, load_settings
-from fleetreg.exporter import ExportSpec, Format, export_rows
+from fleetreg.cli.common import database_url, ensure_schema, examples, fail, load_settings, run_async
+from fleetreg.exporter import ExportSpec, Format, export_file
 from fleetreg.fleet import exports as fleet_exports
+from fleetreg.importer import UnknownPartner
 from fleetreg.partner import exports as partner_exports
 
 # What a shell reports for a process ended by SIGPIPE.
@@ -118,7 +115,7 @@ def run_export(spec: ExportSpec, file_format: Format, *, partner: str | None = N
     with database_url(settings) as url:
         ensure_schema(url, migrate_it=settings.uses_embedded_database)
         try:
-            asyncio.run(_export(url, spec, file_format, partner))
+            run_async(_export(url, spec, file_format, partner))
         except BrokenPipeError:
             # The reader went away (`fleetreg export ... | head`): stop quietly, as Unix tools do.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -126,36 +123,29 @@ def run_export(spec: ExportSpec, file_format: Format, *, partner: str | None = N
 
 
 async def _export(url: str, spec: ExportSpec, file_format: Format, partner: str | None) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        parameters: list[Any] = []
-        if partner is not None:
-            partner_id: uuid.UUID | None = await connection.fetchval(auth_queries.PARTNER_ID_BY_NAME, partner)
-            if partner_id is None:
-                fail(f"no partner named {partner!r}")
-            parameters.append(partner_id)
-        total = int(await connection.fetchval(spec.count, *parameters))
-        console = Console(stderr=True)
-        progress = Progress(
-            TextColumn(f"exporting {spec.entity}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
-        with progress:
-            task = progress.add_task(spec.entity, total=total)
-            written = await export_rows(
-                connection,
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn(f"exporting {spec.entity}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(spec.entity, total=None)
+        try:
+            written = await export_file(
+                url,
                 spec,
                 sys.stdout.buffer,
                 file_format,
-                parameters,
+                partner=partner,
+                on_total=lambda total: progress.update(task, total=total),
                 progress=lambda done: progress.update(task, completed=done),
             )
-        sys.stdout.buffer.flush()
-        typer.echo(f"exported {written} {spec.entity}", err=True)
-    finally:
-        await connection.close()
+        except UnknownPartner:
+            fail(f"no partner named {partner!r}")
+    sys.stdout.buffer.flush()
+    typer.echo(f"exported {written} {spec.entity}", err=True)

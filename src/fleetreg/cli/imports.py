@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from fleetreg.auth import queries as auth_queries
 from fleetreg.cli.common import (
     EXIT_FAILED,
     database_url,
@@ -22,9 +18,10 @@ from fleetreg.cli.common import (
     fail,
     load_settings,
     print_json,
+    run_async,
 )
 from fleetreg.fleet import imports as fleet_imports
-from fleetreg.importer import ImportResult, ImportSpec, import_csv
+from fleetreg.importer import ImportRaced, ImportSpec, UnknownPartner, import_file
 from fleetreg.partner import imports as partner_imports
 
 app = typer.Typer(
@@ -126,7 +123,16 @@ def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_j
     started = time.monotonic()
     with database_url(settings) as url:
         ensure_schema(url, migrate_it=settings.uses_embedded_database)
-        result = asyncio.run(_import(url, spec, file, partner, show_progress=not as_json))
+        with file.open("rb") as source, _ProgressBar(file, spec.entity, enabled=not as_json) as advance:
+            try:
+                result = run_async(import_file(url, spec, source, partner=partner, progress=advance))
+            except UnknownPartner:
+                fail(f"no partner named {partner!r} (`fleetreg partners list` shows them)")
+            except ImportRaced as raced:
+                fail(
+                    f"nothing was imported: a row conflicts with data written while the import ran ({raced}); "
+                    "run the import again"
+                )
     seconds = round(time.monotonic() - started, 2)
     if as_json:
         print_json(
@@ -152,28 +158,6 @@ def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_j
                 f"fleetreg: error: nothing was imported: {total} error{'s' if total != 1 else ''} in {file}", err=True
             )
         raise typer.Exit(EXIT_FAILED)
-
-
-async def _import(url: str, spec: ImportSpec, file: Path, partner: str | None, *, show_progress: bool) -> ImportResult:
-    # A connection of its own, without the pool's statement timeout: a big import takes a while.
-    connection = await asyncpg.connect(url)
-    try:
-        parameters: list[Any] = []
-        if partner is not None:
-            partner_id: uuid.UUID | None = await connection.fetchval(auth_queries.PARTNER_ID_BY_NAME, partner)
-            if partner_id is None:
-                fail(f"no partner named {partner!r} (`fleetreg partners list` shows them)")
-            parameters.append(partner_id)
-        with file.open("rb") as source, _ProgressBar(file, spec.entity, enabled=show_progress) as advance:
-            try:
-                return await import_csv(connection, spec, source, parameters, progress=advance)
-            except asyncpg.IntegrityConstraintViolationError as error:
-                fail(
-                    f"nothing was imported: a row conflicts with data written while the import ran "
-                    f"({error.constraint_name or error.sqlstate}); run the import again"
-                )
-    finally:
-        await connection.close()
 
 
 class _ProgressBar:

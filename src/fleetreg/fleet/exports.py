@@ -1,4 +1,5 @@
-"""CSV/JSONL exports of the fleet (``fleetreg export enterprises|vehicles|devices|chips``).
+"""CSV/JSONL exports of the fleet (``fleetreg export enterprises|vehicles|devices|chips``), derived
+from each kind's declaration.
 
 The columns are those of the imports (``fleet.imports``), values in their stored form (CNPJ bare and
 upper-case, VIN upper-case), so an export imports again as it is, ids kept. Only live rows are
@@ -15,42 +16,17 @@ from __future__ import annotations
 
 from fleetreg.exporter import ExportSpec
 from fleetreg.fleet import imports
+from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Kind
 
 
-def _total(kind: str) -> str:
-    return f"SELECT coalesce(sum(n), 0)::bigint FROM fleet_totals WHERE kind = '{kind}'"
+def export_spec(kind: Kind) -> ExportSpec:
+    columns = imports.import_spec(kind).columns
+    return ExportSpec(
+        entity=kind.plural,
+        columns=columns,
+        query=f"SELECT {', '.join(columns)} FROM {kind.plural} AS t WHERE {kind.live} ORDER BY created_at, id",
+        count=f"SELECT coalesce(sum(n), 0)::bigint FROM fleet_totals WHERE kind = '{kind.plural}'",
+    )
 
 
-ENTERPRISES = ExportSpec(
-    entity="enterprises",
-    columns=imports.ENTERPRISES.columns,
-    query="SELECT id, name, cnpj FROM enterprises WHERE deleted_at IS NULL ORDER BY created_at, id",
-    count=_total("enterprises"),
-)
-
-VEHICLES = ExportSpec(
-    entity="vehicles",
-    columns=imports.VEHICLES.columns,
-    query="""
-SELECT id, enterprise_id, name, plate, vin FROM vehicles WHERE deleted_at IS NULL ORDER BY created_at, id
-""",
-    count=_total("vehicles"),
-)
-
-DEVICES = ExportSpec(
-    entity="devices",
-    columns=imports.DEVICES.columns,
-    query="""
-SELECT id, enterprise_id, name, imei, code FROM devices WHERE deleted_at IS NULL ORDER BY created_at, id
-""",
-    count=_total("devices"),
-)
-
-CHIPS = ExportSpec(
-    entity="chips",
-    columns=imports.CHIPS.columns,
-    query="""
-SELECT id, serial, number, carrier, service_provider, batch, device_id FROM chips ORDER BY created_at, id
-""",
-    count=_total("chips"),
-)
+ENTERPRISES, VEHICLES, DEVICES, CHIPS = (export_spec(kind) for kind in (ENTERPRISE, VEHICLE, DEVICE, CHIP))

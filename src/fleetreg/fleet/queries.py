@@ -1,8 +1,8 @@
 """SQL of the fleet API.
 
 The four entity tables share one shape (text id, text attributes, created_at/updated_at, soft delete
-except chips), so their statements are built once per table from a ``Table`` description; only
-names from these descriptions are ever put into SQL text, every value is a parameter.
+except chips), so their statements are built once per kind from its declaration (``fleet.kinds``);
+only names from these declarations are ever put into SQL text, every value is a parameter.
 
 Visibility: a caller bound to an enterprise sees only that enterprise's rows. Each statement that
 reads a table takes the caller's enterprise id as a parameter (NULL: every enterprise) in the
@@ -14,145 +14,85 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetreg.db import Connection
 
-
-@dataclass(frozen=True)
-class Table:
-    kind: str
-    """The resource's ``type``: "vehicle"."""
-    name: str
-    attributes: tuple[str, ...]
-    """The columns rendered as attributes (all text), besides created_at and updated_at."""
-    soft_delete: bool
-    search_text: str
-    """The text ``search`` looks into, over alias ``t`` (the expression of the trigram index)."""
-    scope: str
-    """Condition over alias ``t``: the row is seen by a caller bound to ``{enterprise}``."""
-    total_kind: str
-    """Kind of the counter rows in fleet_totals."""
-
-    @property
-    def live(self) -> str:
-        return "t.deleted_at IS NULL" if self.soft_delete else "true"
-
-    @property
-    def columns(self) -> str:
-        """The rendered columns, and ``version``: the row's version (xmin), its ETag."""
-        attributes = (f"t.{name}" for name in self.attributes)
-        return ", ".join(["t.id", *attributes, "t.created_at", "t.updated_at", "t.xmin::text AS version"])
-
-    def visible_to(self, placeholder: str) -> str:
-        """The row is seen by the caller whose enterprise is ``placeholder`` (NULL: every row)."""
-        return f"({placeholder}::text IS NULL OR {self.scope.format(enterprise=placeholder)})"
-
-    def scoped_to(self, placeholder: str) -> str:
-        """The row is seen by a caller bound to the enterprise ``placeholder`` (never NULL)."""
-        return self.scope.format(enterprise=placeholder)
-
-
-ENTERPRISES = Table(
-    kind="enterprise",
-    name="enterprises",
-    attributes=("name", "cnpj"),
-    soft_delete=True,
-    search_text="enterprise_search_text(t.name, t.cnpj)",
-    scope="t.id = {enterprise}",
-    total_kind="enterprises",
-)
-VEHICLES = Table(
-    kind="vehicle",
-    name="vehicles",
-    attributes=("enterprise_id", "name", "plate", "vin"),
-    soft_delete=True,
-    search_text="vehicle_search_text(t.name, t.plate, t.vin)",
-    scope="t.enterprise_id = {enterprise}",
-    total_kind="vehicles",
-)
-DEVICES = Table(
-    kind="device",
-    name="devices",
-    attributes=("enterprise_id", "name", "imei", "code"),
-    soft_delete=True,
-    search_text="device_search_text(t.name, t.imei, t.code)",
-    scope="t.enterprise_id = {enterprise}",
-    total_kind="devices",
-)
-# A chip belongs to no enterprise: a bound caller sees it while it sits in one of its live devices.
-CHIPS = Table(
-    kind="chip",
-    name="chips",
-    attributes=("serial", "number", "carrier", "service_provider", "batch", "device_id"),
-    soft_delete=False,
-    search_text="chip_search_text(t.serial, t.number, t.carrier, t.service_provider, t.batch)",
-    scope="t.device_id IN (SELECT d.id FROM devices AS d "
-    "WHERE d.enterprise_id = {enterprise} AND d.deleted_at IS NULL)",
-    total_kind="chips",
-)
+if TYPE_CHECKING:
+    from fleetreg.fleet.kinds import Kind
 
 
 # -- one table's rows ---------------------------------------------------------------------------------
 
 
 @functools.cache
-def rows_by_ids(table: Table, lock: str | None = None) -> str:
+def rows_by_ids(kind: Kind, lock: str | None = None) -> str:
     """The live rows visible to $1 among the ids $2, in id order, locked when ``lock`` is given."""
     locking = f" FOR {lock} OF t" if lock else ""
     return f"""
-SELECT {table.columns} FROM {table.name} AS t
-WHERE t.id = ANY($2::text[]) AND {table.live} AND {table.visible_to("$1")}
+SELECT {kind.columns} FROM {kind.plural} AS t
+WHERE t.id = ANY($2::text[]) AND {kind.live} AND {kind.visible_to("$1")}
 ORDER BY t.id{locking}
 """
 
 
 @functools.cache
-def existing_ids(table: Table) -> str:
-    """Which of the ids $1 are taken, by live or deleted rows alike."""
-    return f"SELECT id FROM {table.name} WHERE id = ANY($1::text[])"
+def live_rows_where(kind: Kind, column: str) -> str:
+    """The live rows whose ``column`` is among $1, oldest first (every enterprise's)."""
+    assert column in ("id", *kind.attribute_names)
+    return f"""
+SELECT {kind.columns} FROM {kind.plural} AS t
+WHERE t.{column} = ANY($1::text[]) AND {kind.live}
+ORDER BY t.created_at, t.id
+"""
 
 
 @functools.cache
-def rows_holding(table: Table, column: str) -> str:
+def existing_ids(kind: Kind) -> str:
+    """Which of the ids $1 are taken, by live or deleted rows alike."""
+    return f"SELECT id FROM {kind.plural} WHERE id = ANY($1::text[])"
+
+
+@functools.cache
+def rows_holding(kind: Kind, column: str) -> str:
     """(value, id) of the live rows whose ``column`` is among $1, other than the rows $2."""
-    live = "deleted_at IS NULL" if table.soft_delete else "true"
+    live = "deleted_at IS NULL" if kind.soft_delete else "true"
     return f"""
-SELECT {column} AS value, id FROM {table.name}
+SELECT {column} AS value, id FROM {kind.plural}
 WHERE {column} = ANY($1::text[]) AND {live} AND id <> ALL($2::text[])
 """
 
 
 @functools.cache
-def insert_rows(table: Table) -> str:
-    """Insert one row per element of the arrays $1 (ids), $2... (attributes in ``table`` order)."""
-    arrays = ", ".join(f"${number}::text[]" for number in range(1, len(table.attributes) + 2))
+def insert_rows(kind: Kind) -> str:
+    """Insert one row per element of the arrays $1 (ids), $2... (attributes in the kind's order)."""
+    arrays = ", ".join(f"${number}::text[]" for number in range(1, len(kind.attribute_names) + 2))
     return f"""
-INSERT INTO {table.name} AS t (id, {", ".join(table.attributes)})
+INSERT INTO {kind.plural} AS t (id, {", ".join(kind.attribute_names)})
 SELECT * FROM unnest({arrays})
-RETURNING {table.columns}
+RETURNING {kind.columns}
 """
 
 
-def update_row(table: Table, columns: Sequence[str]) -> str:
-    """Set ``columns`` of the row $1 to $2...; ``columns`` come from ``table.attributes`` only."""
-    assert set(columns) <= set(table.attributes)
+def update_row(kind: Kind, columns: Sequence[str]) -> str:
+    """Set ``columns`` of the row $1 to $2...; ``columns`` come from ``kind.attribute_names`` only."""
+    assert set(columns) <= set(kind.attribute_names)
     assignments = "".join(f"{column} = ${number}, " for number, column in enumerate(columns, start=2))
-    return f"UPDATE {table.name} AS t SET {assignments}updated_at = now() WHERE t.id = $1 RETURNING {table.columns}"
+    return f"UPDATE {kind.plural} AS t SET {assignments}updated_at = now() WHERE t.id = $1 RETURNING {kind.columns}"
 
 
 @functools.cache
-def delete_row(table: Table) -> str:
-    if table.soft_delete:
-        return f"UPDATE {table.name} SET deleted_at = now(), updated_at = now() WHERE id = $1"
-    return f"DELETE FROM {table.name} WHERE id = $1"
+def delete_row(kind: Kind) -> str:
+    if kind.soft_delete:
+        return f"UPDATE {kind.plural} SET deleted_at = now(), updated_at = now() WHERE id = $1"
+    return f"DELETE FROM {kind.plural} WHERE id = $1"
 
 
 @dataclass(frozen=True)
 class ListQuery:
     """The shape of one list request: which conditions and which total it has."""
 
-    table: Table
+    kind: Kind
     search: bool
     filter_column: str | None
     bound: bool
@@ -169,13 +109,13 @@ def list_rows(query: ListQuery) -> str:
     The total comes from fleet_totals unless a search (or a bound caller of a table counted
     overall) makes it a count of the matches.
     """
-    table = query.table
+    kind = query.kind
     # Two shapes rather than "$1 IS NULL OR ...", so that each plan can use the enterprise's index.
-    conditions = [table.live, table.scoped_to("$1") if query.bound else "$1::text IS NULL"]
+    conditions = [kind.live, kind.scoped_to("$1") if query.bound else "$1::text IS NULL"]
     number = 3
     if query.search:
         number += 1
-        conditions.append(f"{table.search_text} ILIKE ${number}")
+        conditions.append(f"{kind.search_text} ILIKE ${number}")
     if query.filter_column is not None:
         number += 1
         conditions.append(f"t.{query.filter_column} = ${number}")
@@ -183,18 +123,18 @@ def list_rows(query: ListQuery) -> str:
     where = " AND ".join(conditions)
     if not query.count:
         total = "NULL::bigint"
-    elif query.search or (query.bound and table.total_kind in ("enterprises", "chips")):
-        total = f"(SELECT count(*) FROM {table.name} AS t WHERE {where})"
-    elif table.total_kind in ("vehicles", "devices"):
+    elif query.search or (query.bound and not kind.counted_per_enterprise):
+        total = f"(SELECT count(*) FROM {kind.plural} AS t WHERE {where})"
+    elif kind.counted_per_enterprise:
         scope = " AND ($1::text IS NULL OR enterprise_id = $1)"
         if query.filter_column is not None:
             scope += f" AND enterprise_id = {filter_param}"
-        total = f"(SELECT coalesce(sum(n), 0)::bigint FROM fleet_totals WHERE kind = '{table.total_kind}'{scope})"
+        total = f"(SELECT coalesce(sum(n), 0)::bigint FROM fleet_totals WHERE kind = '{kind.plural}'{scope})"
     else:
-        total = f"(SELECT coalesce(sum(n), 0)::bigint FROM fleet_totals WHERE kind = '{table.total_kind}')"
+        total = f"(SELECT coalesce(sum(n), 0)::bigint FROM fleet_totals WHERE kind = '{kind.plural}')"
     return f"""
 WITH page AS (
-    SELECT {table.columns} FROM {table.name} AS t
+    SELECT {kind.columns} FROM {kind.plural} AS t
     WHERE {where}
     ORDER BY t.created_at, t.id
     LIMIT $2 OFFSET $3
@@ -222,10 +162,10 @@ SELECT (SELECT vehicle_id FROM device_associations WHERE device_id = $1 AND ende
 
 
 async def fetch_by_ids(
-    connection: Connection, table: Table, enterprise: str | None, ids: Sequence[str], lock: str | None = None
+    connection: Connection, kind: Kind, enterprise: str | None, ids: Sequence[str], lock: str | None = None
 ) -> dict[str, Any]:
     """id -> row of the live rows visible to ``enterprise`` among ``ids`` (locked in id order)."""
-    rows = await connection.fetch(rows_by_ids(table, lock), enterprise, list(ids))
+    rows = await connection.fetch(rows_by_ids(kind, lock), enterprise, list(ids))
     return {row["id"]: row for row in rows}
 
 

@@ -21,131 +21,37 @@ first in this order is reported (with all of its items):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from asyncpg import Record
 
 from fleetreg import versions
 from fleetreg.db import Connection, Database
-from fleetreg.fleet import errors, formats, queries
-from fleetreg.fleet.queries import CHIPS, DEVICES, ENTERPRISES, VEHICLES, Table
-from fleetreg.problems import AppError, BadRequest, Forbidden
+from fleetreg.fleet import formats, queries
+from fleetreg.fleet.errors import IdInUse
+from fleetreg.fleet.kinds import Attribute, Kind, NewItem
+from fleetreg.paging import Page, offset
+from fleetreg.problems import entry
 from fleetreg.versions import Precondition
-
-# OFFSET beyond this returns nothing anyway; it keeps a huge ``page`` inside PostgreSQL's bigint.
-_LARGEST_OFFSET = 2**62
-
-
-def _raise(error: type[AppError], entries: list[dict[str, str]]) -> NoReturn:
-    """``error`` with ``errors`` listing every offending item; its detail summarizes them."""
-    details = [entry["detail"] for entry in entries]
-    shown = "; ".join(details[:5]) + (f"; and {len(details) - 5} more" if len(details) > 5 else "")
-    raise error(shown, errors=entries)
 
 
 def _a(noun: str) -> str:
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
-def _entry(pointer: str, detail: str) -> dict[str, str]:
-    return {"pointer": pointer, "detail": detail}
-
-
-# -- entities ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A column pointing at a row of another table, which must be live and visible to the caller."""
-
-    column: str
-    target: Table
-    lock: str
-    not_found: type[AppError]
-
-
-@dataclass(frozen=True)
-class UniqueKey:
-    """A column unique among the live rows."""
-
-    column: str
-    taken: type[AppError]
-    label: str
-    taken_detail: str
-    """Format with ``{value}``: why the value is refused."""
-
-
-@dataclass(frozen=True)
-class Entity:
-    table: Table
-    not_found: type[AppError]
-    references: tuple[Reference, ...] = ()
-    keys: tuple[UniqueKey, ...] = ()
-
-
-_IN_ENTERPRISE = Reference("enterprise_id", ENTERPRISES, "KEY SHARE", errors.EnterpriseNotFound)
-
-ENTERPRISE = Entity(
-    ENTERPRISES,
-    errors.EnterpriseNotFound,
-    keys=(UniqueKey("cnpj", errors.CnpjTaken, "CNPJ", "another enterprise has the CNPJ {value}"),),
-)
-VEHICLE = Entity(VEHICLES, errors.VehicleNotFound, references=(_IN_ENTERPRISE,))
-DEVICE = Entity(
-    DEVICES,
-    errors.DeviceNotFound,
-    references=(_IN_ENTERPRISE,),
-    keys=(UniqueKey("imei", errors.ImeiTaken, "IMEI", "another device has the IMEI {value}"),),
-)
-CHIP = Entity(
-    CHIPS,
-    errors.ChipNotFound,
-    references=(Reference("device_id", DEVICES, "NO KEY UPDATE", errors.DeviceNotFound),),
-    keys=(
-        UniqueKey("serial", errors.IccidTaken, "serial", "another chip has the serial {value}"),
-        UniqueKey("device_id", errors.DeviceHasChip, "device", "device {value} holds another chip already"),
-    ),
-)
-
-
-@dataclass(frozen=True)
-class NewItem:
-    """One resource to create: where it is in the body, its id if given, all of its attributes."""
-
-    pointer: str
-    id: str | None
-    attributes: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[Record]
-    total: int | None
-
-
-async def create(db: Database, enterprise: str | None, entity: Entity, items: Sequence[NewItem]) -> list[Record]:
+async def create(db: Database, enterprise: str | None, kind: Kind, items: Sequence[NewItem]) -> list[Record]:
     """Create every item or none; the rows in the order of ``items``."""
-    table = entity.table
-    if table is ENTERPRISES and enterprise is not None:
-        raise Forbidden("a client bound to an enterprise cannot create enterprises")
-    if table is CHIPS and enterprise is not None:
-        missing = [
-            _entry(f"{item.pointer}/attributes/device_id", "a client bound to an enterprise creates chips installed")
-            for item in items
-            if item.attributes.get("device_id") is None
-        ]
-        if missing:
-            raise BadRequest.from_errors(missing)
+    if kind.guard is not None:
+        kind.guard.check(enterprise, items)
     ids = [item.id or formats.new_id() for item in items]
 
     async def work(connection: Connection) -> list[Record]:
-        await _check_references(connection, enterprise, entity, items)
-        await _check_ids(connection, table, items, ids)
-        for key in entity.keys:
-            await _check_key(connection, table, key, items, ids)
-        columns = [[item.attributes.get(name) for item in items] for name in table.attributes]
-        rows = await connection.fetch(queries.insert_rows(table), ids, *columns)
+        await _check_references(connection, enterprise, kind, items)
+        await _check_ids(connection, kind, items)
+        for attribute in kind.unique:
+            await _check_unique(connection, kind, attribute, items, ids)
+        columns = [[item.attributes.get(name) for item in items] for name in kind.attribute_names]
+        rows = await connection.fetch(queries.insert_rows(kind), ids, *columns)
         by_id = {row["id"]: row for row in rows}
         return [by_id[item_id] for item_id in ids]
 
@@ -153,76 +59,86 @@ async def create(db: Database, enterprise: str | None, entity: Entity, items: Se
 
 
 async def _check_references(
-    connection: Connection, enterprise: str | None, entity: Entity, items: Sequence[NewItem]
+    connection: Connection, enterprise: str | None, kind: Kind, items: Sequence[NewItem]
 ) -> None:
-    for reference in entity.references:
-        wanted = sorted({value for item in items if (value := item.attributes.get(reference.column)) is not None})
+    for attribute in kind.references:
+        assert attribute.reference is not None
+        target = attribute.reference.target
+        wanted = sorted({value for item in items if (value := item.attributes.get(attribute.name)) is not None})
         if not wanted:
             continue
-        found = await queries.fetch_by_ids(connection, reference.target, enterprise, wanted, lock=reference.lock)
+        found = await queries.fetch_by_ids(connection, target, enterprise, wanted, lock=attribute.reference.lock)
         entries = [
-            _entry(f"{item.pointer}/attributes/{reference.column}", f"no {reference.target.kind} {value}")
-            for item in items
-            if (value := item.attributes.get(reference.column)) is not None and value not in found
+            entry(f"{new.pointer}/attributes/{attribute.name}", f"no {target.name} {value}")
+            for new in items
+            if (value := new.attributes.get(attribute.name)) is not None and value not in found
         ]
         if entries:
-            _raise(reference.not_found, entries)
+            raise target.not_found.itemized(entries)
 
 
-async def _check_ids(connection: Connection, table: Table, items: Sequence[NewItem], ids: Sequence[str]) -> None:
-    given = [item.id for item in items if item.id is not None]
-    taken = {row["id"] for row in await connection.fetch(queries.existing_ids(table), given)} if given else set()
+async def _check_ids(connection: Connection, kind: Kind, items: Sequence[NewItem]) -> None:
+    given = [new.id for new in items if new.id is not None]
+    taken = {row["id"] for row in await connection.fetch(queries.existing_ids(kind), given)} if given else set()
     first: dict[str, str] = {}
     entries = []
-    for item in items:
-        if item.id is None:
+    for new in items:
+        if new.id is None:
             continue
-        if item.id in taken:
-            entries.append(_entry(f"{item.pointer}/id", f"{_a(table.kind)} with the id {item.id} exists already"))
-        elif item.id in first:
-            entries.append(_entry(f"{item.pointer}/id", f"the id {item.id} appears twice (first at {first[item.id]})"))
-        first.setdefault(item.id, item.pointer)
+        if new.id in taken:
+            entries.append(entry(f"{new.pointer}/id", f"{_a(kind.name)} with the id {new.id} exists already"))
+        elif new.id in first:
+            entries.append(entry(f"{new.pointer}/id", f"the id {new.id} appears twice (first at {first[new.id]})"))
+        first.setdefault(new.id, new.pointer)
     if entries:
-        _raise(errors.IdInUse, entries)
+        raise IdInUse.itemized(entries)
 
 
-async def _check_key(
-    connection: Connection, table: Table, key: UniqueKey, items: Sequence[NewItem], ids: Sequence[str]
+async def _check_unique(
+    connection: Connection, kind: Kind, attribute: Attribute, items: Sequence[NewItem], ids: Sequence[str]
 ) -> None:
-    values = [value for item in items if (value := item.attributes.get(key.column)) is not None]
+    unique = attribute.unique
+    assert unique is not None
+    values = [value for new in items if (value := new.attributes.get(attribute.name)) is not None]
     if not values:
         return
-    holders = await connection.fetch(queries.rows_holding(table, key.column), values, list(ids))
+    holders = await connection.fetch(queries.rows_holding(kind, attribute.name), values, list(ids))
     taken = {row["value"] for row in holders}
     first: dict[str, str] = {}
     entries = []
-    for item in items:
-        value = item.attributes.get(key.column)
+    for new in items:
+        value = new.attributes.get(attribute.name)
         if value is None:
             continue
-        pointer = f"{item.pointer}/attributes/{key.column}"
+        pointer = f"{new.pointer}/attributes/{attribute.name}"
         if value in taken:
-            entries.append(_entry(pointer, key.taken_detail.format(value=value)))
+            entries.append(entry(pointer, unique.taken_detail.format(value=value)))
         elif value in first:
-            entries.append(_entry(pointer, f"the {key.label} {value} appears twice (first at {first[value]})"))
+            entries.append(entry(pointer, f"the {unique.label} {value} appears twice (first at {first[value]})"))
         first.setdefault(value, pointer)
     if entries:
-        _raise(key.taken, entries)
+        raise unique.taken.itemized(entries)
 
 
-async def get(db: Database, enterprise: str | None, entity: Entity, resource_id: str) -> Record:
+async def get(db: Database, enterprise: str | None, kind: Kind, resource_id: str) -> Record:
     async with db.connection() as connection:
-        rows = await queries.fetch_by_ids(connection, entity.table, enterprise, [resource_id])
+        rows = await queries.fetch_by_ids(connection, kind, enterprise, [resource_id])
     if resource_id not in rows:
-        raise entity.not_found(f"no {entity.table.kind} {resource_id}")
+        raise kind.not_found(f"no {kind.name} {resource_id}")
     row: Record = rows[resource_id]
     return row
+
+
+async def find(db: Database, kind: Kind, column: str, values: Sequence[str]) -> list[Record]:
+    """The live rows whose ``column`` (an attribute, or ``id``) is among ``values``, oldest first,
+    whatever their enterprise: how the CLI and the demo find rows by their business keys."""
+    return await db.fetch(queries.live_rows_where(kind, column), list(values))
 
 
 async def list_rows(
     db: Database,
     enterprise: str | None,
-    entity: Entity,
+    kind: Kind,
     *,
     limit: int,
     page: int,
@@ -231,110 +147,66 @@ async def list_rows(
     enterprise_id: str | None = None,
 ) -> Page:
     query = queries.ListQuery(
-        entity.table,
+        kind,
         search=search is not None,
         filter_column="enterprise_id" if enterprise_id is not None else None,
         bound=enterprise is not None,
         count=count,
     )
-    args: list[Any] = [enterprise, limit, min(limit * page, _LARGEST_OFFSET)]
+    args: list[Any] = [enterprise, limit, offset(limit, page)]
     if search is not None:
         args.append(queries.like_pattern(search, prefix=True, suffix=True))
     if enterprise_id is not None:
         args.append(enterprise_id)
-    rows = await db.fetch(queries.list_rows(query), *args)
-    return Page([row for row in rows if row["id"] is not None], rows[0]["total"] if count else None)
+    return Page.of(await db.fetch(queries.list_rows(query), *args), counted=count)
 
 
 async def update(
     db: Database,
     enterprise: str | None,
-    entity: Entity,
+    kind: Kind,
     resource_id: str,
     changes: Mapping[str, Any],
     precondition: Precondition | None = None,
 ) -> Record:
     """Apply ``changes`` (attribute -> new value, only those given) to the resource."""
-    table = entity.table
-    item = NewItem("/data", resource_id, changes)
 
     async def work(connection: Connection) -> Record:
-        current = await _lock_own_row(connection, enterprise, entity, resource_id)
+        current = await _lock_own_row(connection, enterprise, kind, resource_id)
         versions.check(precondition, current["version"])
         changed = {name: value for name, value in changes.items() if current[name] != value}
         if not changed:
             return current
-        changed_item = NewItem(item.pointer, resource_id, changed)
-        await _check_references(connection, enterprise, entity, [changed_item])
-        if "enterprise_id" in changed:
-            await _check_move(connection, table, resource_id)
-        for key in entity.keys:
-            await _check_key(connection, table, key, [changed_item], [resource_id])
-        row: Record = await connection.fetchrow(
-            queries.update_row(table, list(changed)), resource_id, *changed.values()
-        )
+        changed_item = NewItem("/data", resource_id, changed)
+        await _check_references(connection, enterprise, kind, [changed_item])
+        if "enterprise_id" in changed and kind.before_move is not None:
+            await kind.before_move.check(connection, resource_id)
+        for attribute in kind.unique:
+            await _check_unique(connection, kind, attribute, [changed_item], [resource_id])
+        row: Record = await connection.fetchrow(queries.update_row(kind, list(changed)), resource_id, *changed.values())
         return row
 
     return await db.write(work)
 
 
-async def _lock_own_row(connection: Connection, enterprise: str | None, entity: Entity, resource_id: str) -> Record:
-    rows = await queries.fetch_by_ids(connection, entity.table, enterprise, [resource_id], lock="UPDATE")
+async def _lock_own_row(connection: Connection, enterprise: str | None, kind: Kind, resource_id: str) -> Record:
+    rows = await queries.fetch_by_ids(connection, kind, enterprise, [resource_id], lock="UPDATE")
     if resource_id not in rows:
-        raise entity.not_found(f"no {entity.table.kind} {resource_id}")
+        raise kind.not_found(f"no {kind.name} {resource_id}")
     row: Record = rows[resource_id]
     return row
 
 
-async def _check_move(connection: Connection, table: Table, resource_id: str) -> None:
-    """A vehicle or device with associations (even ended ones, which record its enterprise) stays."""
-    if table is VEHICLES:
-        counts = await connection.fetchrow(queries.VEHICLE_ASSOCIATION_COUNTS, resource_id)
-        if counts["ever"]:
-            raise errors.VehicleInUse(
-                f"vehicle {resource_id} has had device associations, whose history records its enterprise: "
-                "it cannot move to another enterprise",
-                errors=[_entry("/data/attributes/enterprise_id", "the vehicle has association history")],
-            )
-    elif table is DEVICES:
-        state = await connection.fetchrow(queries.DEVICE_ASSOCIATIONS_AND_CHIP, resource_id)
-        if state["ever"]:
-            raise errors.DeviceInUse(
-                f"device {resource_id} has had vehicle associations, whose history records its enterprise: "
-                "it cannot move to another enterprise",
-                errors=[_entry("/data/attributes/enterprise_id", "the device has association history")],
-            )
-
-
 async def delete(
-    db: Database, enterprise: str | None, entity: Entity, resource_id: str, precondition: Precondition | None = None
+    db: Database, enterprise: str | None, kind: Kind, resource_id: str, precondition: Precondition | None = None
 ) -> None:
     """Delete the resource (softly, but chips), unless something still needs it (409)."""
-    table = entity.table
 
     async def work(connection: Connection) -> None:
-        current = await _lock_own_row(connection, enterprise, entity, resource_id)
+        current = await _lock_own_row(connection, enterprise, kind, resource_id)
         versions.check(precondition, current["version"])
-        if table is ENTERPRISES:
-            members = await connection.fetchrow(queries.ENTERPRISE_HAS_LIVE_MEMBERS, resource_id)
-            if members["vehicles"] or members["devices"]:
-                what = " and ".join(kind for kind in ("vehicles", "devices") if members[kind])
-                raise errors.EnterpriseInUse(f"enterprise {resource_id} still has {what}; delete or move them first")
-        elif table is VEHICLES:
-            counts = await connection.fetchrow(queries.VEHICLE_ASSOCIATION_COUNTS, resource_id)
-            if counts["active"]:
-                raise errors.VehicleInUse(
-                    f"vehicle {resource_id} has {counts['active']} active device associations; end them first"
-                )
-        elif table is DEVICES:
-            state = await connection.fetchrow(queries.DEVICE_ASSOCIATIONS_AND_CHIP, resource_id)
-            reasons = []
-            if state["active_vehicle"] is not None:
-                reasons.append(f"is associated with vehicle {state['active_vehicle']}")
-            if state["chip_id"] is not None:
-                reasons.append(f"holds chip {state['chip_id']}")
-            if reasons:
-                raise errors.DeviceInUse(f"device {resource_id} {' and '.join(reasons)}; end or remove that first")
-        await connection.execute(queries.delete_row(table), resource_id)
+        if kind.before_delete is not None:
+            await kind.before_delete.check(connection, resource_id)
+        await connection.execute(queries.delete_row(kind), resource_id)
 
     await db.write(work)

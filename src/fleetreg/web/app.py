@@ -175,10 +175,10 @@ class WebApp:
             self._observe(request, 499, started)  # as nginx counts them: the client closed the request
             return
         except AppError as error:
-            response = problem_response(error, scope["path"])
+            response = self._problem(request, error)
         except Exception:
             log_unhandled(request)
-            response = problem_response(InternalError(), scope["path"])
+            response = self._problem(request, InternalError())
         status = response.status
         try:
             await self._send(request, response, send)
@@ -278,6 +278,14 @@ class WebApp:
         if route.conditional and isinstance(response, Response) and response.status == 200:
             return _not_modified(request, response)
         return response
+
+    @staticmethod
+    def _problem(request: Request, error: AppError) -> Response:
+        """problem+json, or the route's own page for it (HTML for people)."""
+        route = request.route
+        if route is not None and route.error_page is not None:
+            return route.error_page(request, error)
+        return problem_response(error, request.path)
 
     def _options(self, request: Request, entry: PathEntry) -> Response:
         response = Response(b"", 204, media_type=None, headers=[(b"allow", entry.allow.encode())])

@@ -149,7 +149,9 @@ def choice(
     )
 
 
-def instant(*, description: str = "", example: str = "2026-11-22T10:00:00Z") -> Param:
+def instant(*, description: str = "", example: Any = MISSING) -> Param:
+    """No example by default: one fixed instant, pre-filled by Swagger UI's "Try it out", would ask
+    about the past and show nothing."""
     return Param(parse_instant, {"type": "string", "format": "date-time"}, description, example=example)
 
 

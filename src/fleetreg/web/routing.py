@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from fleetreg.web.responses import Response, StreamingResponse
 
 Endpoint = Callable[..., Awaitable["Response | StreamingResponse"]]
+# A problem answered as a page for people (HTML) instead of problem+json.
+ErrorPage = Callable[["Request", "AppError"], "Response"]
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -92,6 +94,8 @@ class Route:
     """The endpoint runs in one transaction with the request's actor and idempotency key (writes)."""
     conditional: bool = False
     """A single resource: its answers carry an ETag; If-Match (writes) and If-None-Match (GET) apply."""
+    error_page: ErrorPage | None = None
+    """How the route answers a problem when not with problem+json (the console's HTML pages)."""
 
     @property
     def takes_json(self) -> bool:
@@ -106,9 +110,12 @@ class Route:
 class Routes:
     """The routes of one module, in declaration order (the order OpenAPI lists them in)."""
 
-    def __init__(self, *, tags: Sequence[str] = (), default_response: str | None = None) -> None:
+    def __init__(
+        self, *, tags: Sequence[str] = (), default_response: str | None = None, error_page: ErrorPage | None = None
+    ) -> None:
         self.tags = tuple(tags)
         self.default_response = default_response
+        self.error_page = error_page
         self.routes: list[Route] = []
 
     def get(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
@@ -229,6 +236,7 @@ class Routes:
             default_response=self.default_response,
             unit_of_work=method in WRITE_METHODS and not oauth_errors,
             conditional=conditional,
+            error_page=self.error_page,
         )
         self.routes.append(route)
         return route

@@ -305,57 +305,83 @@ def _sort(leaves: list[Leaf], errors: _Errors) -> tuple[tuple[str, int], ...]:
 
 
 # -- how /openapi.json describes them --------------------------------------------------------------------
+#
+# Every form above is accepted, but /openapi.json describes the ones that generic tools can send:
+# attributes as a repeated parameter (attributes=serial&attributes=number) and the three objects as
+# one JSON-encoded string each (filters={"device.name":{"eq":"x"}}). Measured: Swagger UI 5 sends a
+# nested deepObject as filters[device.name]={"eq":"x"} (JSON below the first level), openapi-python-client
+# 0.29 spreads an object parameter into top-level pairs (device.name=...) and drops a parameter
+# described by ``content`` altogether; both send a string parameter as given. ``contentMediaType`` and
+# ``contentSchema`` (JSON Schema 2020-12) say what the string holds.
 
 
-def _deep_parameter(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+def _json_parameter(name: str, description: str, schema: dict[str, Any], example: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
         "required": False,
-        "style": "deepObject",
-        "explode": True,
         "description": description,
-        "schema": schema,
+        "schema": {"type": "string", "contentMediaType": "application/json", "contentSchema": schema},
+        "example": json.dumps(example, separators=(",", ":")),
     }
 
 
 ASSOCIATION_LIST_PARAMETERS = [
-    _deep_parameter(
-        "attributes",
-        "Chip fields to return: attributes[]=serial&attributes[]=number, attributes=serial,number, or a JSON "
-        f"array; absent or null: all. One of {', '.join(CHIP_FIELDS)}.",
-        {"type": "array", "items": {"type": "string", "enum": list(CHIP_FIELDS)}},
-    ),
-    _deep_parameter(
+    {
+        "name": "attributes",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": True,
+        "description": "Chip fields to return, repeated (attributes=serial&attributes=number); also "
+        'attributes[]=serial, attributes=serial,number or a JSON array (["serial"]); absent or null: all. '
+        f"One of {', '.join(CHIP_FIELDS)}.",
+        "schema": {"type": "array", "items": {"type": "string", "enum": list(CHIP_FIELDS)}, "uniqueItems": True},
+        "example": ["serial", "number"],
+    },
+    _json_parameter(
         "includes",
-        "Related fields to add: includes[device][]=name|imei|code, includes[enterprise][]=name|cnpj, or one JSON "
-        'object ({"device": ["name"]}).',
+        'Related fields to add, as one JSON object ({"device": ["name"], "enterprise": ["cnpj"]}); also '
+        "includes[device][]=name. Device fields: name, imei, code; enterprise fields: name, cnpj.",
         {
             "type": "object",
+            "additionalProperties": False,
             "properties": {
                 entity: {"type": "array", "items": {"type": "string", "enum": list(fields)}}
                 for entity, fields in INCLUDABLE.items()
             },
         },
+        {"device": ["name", "imei"], "enterprise": ["name"]},
     ),
-    _deep_parameter(
+    _json_parameter(
         "filters",
-        "filters[<field>][<op>]=value, all combined with AND, or one JSON object "
-        '({"device.name": {"eq": "x"}}). eq and neq are exact; ilk (contains), sw (starts with) and ew (ends '
-        "with) ignore case and take % and _ literally. neq also matches an association whose device has no chip. "
-        f"Fields: {', '.join(FILTER_FIELDS)}.",
+        'Filters, all combined with AND, as one JSON object of field -> operator -> value ({"device.name": '
+        '{"ilk": "tracker"}}); also filters[<field>][<op>]=value. eq and neq are exact; ilk (contains), sw '
+        "(starts with) and ew (ends with) ignore case and take % and _ literally. neq also matches an association "
+        f"whose device has no chip. Fields: {', '.join(FILTER_FIELDS)}.",
         {
             "type": "object",
+            "additionalProperties": False,
             "properties": {
-                name: {"type": "object", "properties": {op: {"type": "string"} for op in OPERATORS}}
+                name: {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {op: {"type": "string", "maxLength": LONGEST_FILTER_VALUE} for op in OPERATORS},
+                }
                 for name in FILTER_FIELDS
             },
         },
+        {"device.name": {"ilk": "tracker"}},
     ),
-    _deep_parameter(
+    _json_parameter(
         "sort",
-        "sort[number]=1|-1, sort[serial]=1|-1, applied in the given order (or one JSON object); associations "
-        "without a chip come last. Then: main first, created_at, id.",
-        {"type": "object", "properties": {name: {"type": "integer", "enum": [1, -1]} for name in SORT_FIELDS}},
+        'Sort keys in the order given, as one JSON object ({"number": 1, "serial": -1}); also sort[number]=-1. '
+        "1 ascending, -1 descending; associations without a chip come last. Then: main first, created_at, id.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: {"type": "integer", "enum": [1, -1]} for name in SORT_FIELDS},
+        },
+        {"number": 1},
     ),
 ]

@@ -10,7 +10,8 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from fleetreg.fleet.queries import DEVICES, VEHICLES, like_pattern
+from fleetreg.fleet.kinds import DEVICE, VEHICLE
+from fleetreg.fleet.queries import like_pattern
 
 ASSOCIATION_COLUMNS = "a.id, a.vehicle_id, a.device_id, a.is_main_device, a.created_at, a.ended_at"
 
@@ -70,7 +71,7 @@ def device_history(*, as_of: bool, count: bool) -> str:
     total = "(SELECT count(*) FROM matches)" if count else "NULL::bigint"
     return f"""
 WITH device AS (
-    SELECT t.id FROM devices AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {DEVICES.visible_to("$1")}
+    SELECT t.id FROM devices AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {DEVICE.visible_to("$1")}
 ),
 matches AS (
     SELECT {ASSOCIATION_COLUMNS} FROM device_associations AS a JOIN device ON a.device_id = device.id
@@ -154,7 +155,7 @@ def vehicle_associations(
     total = "(SELECT count(*) FROM matches)" if count else "NULL::bigint"
     sql = f"""
 WITH vehicle AS (
-    SELECT t.id FROM vehicles AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {VEHICLES.visible_to("$1")}
+    SELECT t.id FROM vehicles AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {VEHICLE.visible_to("$1")}
 ),
 matches AS (
     SELECT {ASSOCIATION_COLUMNS},

@@ -15,7 +15,7 @@ from fleetreg.fleet.associations.parameters import (
     ObjectParameters,
     parse_object_parameters,
 )
-from fleetreg.fleet.router import AS_OF, COUNT, LIMIT, PAGE, SEARCH, Row, _changes, _fleet_id, _list_meta
+from fleetreg.fleet.http import AS_OF, COUNT, LIMIT, PAGE, SEARCH, Row, changes, fleet_id, list_meta
 from fleetreg.web import Request, Response, Routes, json_response
 from fleetreg.web.params import DeepObjects
 
@@ -37,8 +37,8 @@ def _association(row: Row) -> dict[str, Any]:
 
 
 ASSOCIATIONS = "/v2/vehicles/associations/devices"
-VEHICLE_ID = {"vehicle_id": _fleet_id("The vehicle's id.")}
-ASSOCIATION_ID = {"association_id": _fleet_id("The association's id.")}
+VEHICLE_ID = {"vehicle_id": fleet_id("The vehicle's id.")}
+ASSOCIATION_ID = {"association_id": fleet_id("The association's id.")}
 
 
 @routes.post(
@@ -109,9 +109,9 @@ async def update_association(
 ) -> Response:
     """`is_main_device: true` makes it the main one and the previous main a secondary, at once;
     `false` on the main one is 400 (make another one main instead)."""
-    changes = _changes(association_id, body.data)
+    given = changes(association_id, body.data)
     row = await service.update_association(
-        request.state.db, caller.enterprise_id, vehicle_id, association_id, changes.get("is_main_device")
+        request.state.db, caller.enterprise_id, vehicle_id, association_id, given.get("is_main_device")
     )
     return json_response({"data": _association(row), "meta": {}})
 
@@ -151,7 +151,7 @@ async def list_vehicle_associations(
     return json_response(
         {
             "data": [_vehicle_association(row, objects) for row in result.rows],
-            "meta": _list_meta(page, limit, result.total),
+            "meta": list_meta(page, limit, result.total),
         }
     )
 
@@ -175,7 +175,7 @@ def _vehicle_association(row: Row, objects: ObjectParameters) -> dict[str, Any]:
     tags=["associations"],
     summary="A device's associations over time, newest first",
     access=FLEET_READ,
-    path_params={"device_id": _fleet_id("The device's id.")},
+    path_params={"device_id": fleet_id("The device's id.")},
     query={"as_of": AS_OF, "limit": LIMIT, "page": PAGE, "count": COUNT},
     responses={200: schemas.AssociationHistory},
     problems=(errors.DeviceNotFound,),
@@ -195,5 +195,5 @@ async def device_history(
         request.state.db, caller.enterprise_id, device_id, as_of=as_of, limit=limit, page=page, count=count
     )
     return json_response(
-        {"data": [_association(row) for row in result.rows], "meta": _list_meta(page, limit, result.total)}
+        {"data": [_association(row) for row in result.rows], "meta": list_meta(page, limit, result.total)}
     )

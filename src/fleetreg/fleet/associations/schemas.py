@@ -8,7 +8,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
-from fleetreg.fleet.schemas import MAX_ITEMS, FleetId, ListMeta, StrictModel, _NotNull
+from fleetreg.fleet.fields import MAX_ITEMS, FleetId, NotNull, StrictModel
+from fleetreg.fleet.schemas import ListMeta
 
 
 class NewAssociation(StrictModel):
@@ -30,7 +31,7 @@ class AssociationEnd(StrictModel):
     data: Annotated[list[AssociationReference], Field(min_length=1, max_length=MAX_ITEMS)]
 
 
-class AssociationChanges(_NotNull):
+class AssociationChanges(NotNull):
     not_null: ClassVar[tuple[str, ...]] = ("is_main_device",)
     is_main_device: StrictBool | None = None
 

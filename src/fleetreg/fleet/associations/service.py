@@ -23,9 +23,9 @@ from fleetreg.fleet import errors, formats
 from fleetreg.fleet import queries as fleet_queries
 from fleetreg.fleet.associations import queries
 from fleetreg.fleet.associations.parameters import ObjectParameters
-from fleetreg.fleet.queries import DEVICES, VEHICLES
-from fleetreg.fleet.service import _LARGEST_OFFSET, Page, _entry, _raise
-from fleetreg.problems import BadRequest
+from fleetreg.fleet.kinds import DEVICE, VEHICLE
+from fleetreg.paging import Page, offset
+from fleetreg.problems import BadRequest, entry
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,10 @@ async def create_associations(db: Database, enterprise: str | None, items: Seque
 
     async def work(connection: Connection) -> list[Record]:
         vehicles = await fleet_queries.fetch_by_ids(
-            connection, VEHICLES, enterprise, sorted({item.vehicle_id for item in items}), lock="NO KEY UPDATE"
+            connection, VEHICLE, enterprise, sorted({item.vehicle_id for item in items}), lock="NO KEY UPDATE"
         )
         devices = await fleet_queries.fetch_by_ids(
-            connection, DEVICES, enterprise, sorted({item.device_id for item in items}), lock="NO KEY UPDATE"
+            connection, DEVICE, enterprise, sorted({item.device_id for item in items}), lock="NO KEY UPDATE"
         )
         _check_existence(items, vehicles, devices)
         _check_enterprises(items, vehicles, devices)
@@ -74,19 +74,19 @@ def _check_existence(
     items: Sequence[AssociationItem], vehicles: Mapping[str, Record], devices: Mapping[str, Record]
 ) -> None:
     missing_vehicles = [
-        _entry(f"{item.pointer}/vehicle_id", f"no vehicle {item.vehicle_id}")
+        entry(f"{item.pointer}/vehicle_id", f"no vehicle {item.vehicle_id}")
         for item in items
         if item.vehicle_id not in vehicles
     ]
     if missing_vehicles:
-        _raise(errors.VehicleNotFound, missing_vehicles)
+        raise errors.VehicleNotFound.itemized(missing_vehicles)
     missing_devices = [
-        _entry(f"{item.pointer}/device_id", f"no device {item.device_id}")
+        entry(f"{item.pointer}/device_id", f"no device {item.device_id}")
         for item in items
         if item.device_id not in devices
     ]
     if missing_devices:
-        _raise(errors.DeviceNotFound, missing_devices)
+        raise errors.DeviceNotFound.itemized(missing_devices)
 
 
 def _check_enterprises(
@@ -98,14 +98,14 @@ def _check_enterprises(
         device_enterprise = devices[item.device_id]["enterprise_id"]
         if vehicle_enterprise != device_enterprise:
             entries.append(
-                _entry(
+                entry(
                     item.pointer,
                     f"vehicle {item.vehicle_id} is in enterprise {vehicle_enterprise}, "
                     f"device {item.device_id} in enterprise {device_enterprise}",
                 )
             )
     if entries:
-        _raise(errors.EnterpriseMismatch, entries)
+        raise errors.EnterpriseMismatch.itemized(entries)
 
 
 def _check_devices_free(items: Sequence[AssociationItem], active: Mapping[str, str]) -> None:
@@ -116,18 +116,18 @@ def _check_devices_free(items: Sequence[AssociationItem], active: Mapping[str, s
         pointer = f"{item.pointer}/device_id"
         vehicle = active.get(item.device_id)
         if vehicle == item.vehicle_id:
-            entries.append(_entry(pointer, f"device {item.device_id} is associated with this vehicle already"))
+            entries.append(entry(pointer, f"device {item.device_id} is associated with this vehicle already"))
         elif vehicle is not None:
-            entries.append(_entry(pointer, f"device {item.device_id} is associated with vehicle {vehicle}"))
+            entries.append(entry(pointer, f"device {item.device_id} is associated with vehicle {vehicle}"))
         elif item.device_id in first:
             entries.append(
-                _entry(
+                entry(
                     pointer, f"device {item.device_id} appears twice in the request (first at {first[item.device_id]})"
                 )
             )
         first.setdefault(item.device_id, pointer)
     if entries:
-        _raise(errors.DeviceAlreadyAssociated, entries)
+        raise errors.DeviceAlreadyAssociated.itemized(entries)
 
 
 def _check_mains(items: Sequence[AssociationItem], with_main: set[str]) -> None:
@@ -140,19 +140,19 @@ def _check_mains(items: Sequence[AssociationItem], with_main: set[str]) -> None:
             continue
         pointer = f"{item.pointer}/is_main_device"
         if item.vehicle_id in with_main:
-            entries.append(_entry(pointer, f"vehicle {item.vehicle_id} has a main device already"))
+            entries.append(entry(pointer, f"vehicle {item.vehicle_id} has a main device already"))
         elif item.vehicle_id in first:
             entries.append(
-                _entry(
+                entry(
                     pointer,
                     f"a second main device for vehicle {item.vehicle_id} (the first at {first[item.vehicle_id]})",
                 )
             )
         first.setdefault(item.vehicle_id, pointer)
     if entries:
-        _raise(errors.VehicleAlreadyHasMainDevice, entries)
+        raise errors.VehicleAlreadyHasMainDevice.itemized(entries)
     without_main = [
-        _entry(
+        entry(
             f"{item.pointer}/is_main_device",
             f"vehicle {item.vehicle_id} would have associations but no main device; make one of them main",
         )
@@ -160,7 +160,7 @@ def _check_mains(items: Sequence[AssociationItem], with_main: set[str]) -> None:
         if item.vehicle_id not in with_main and item.vehicle_id not in first
     ]
     if without_main:
-        _raise(errors.MainDeviceRequired, without_main)
+        raise errors.MainDeviceRequired.itemized(without_main)
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ async def end_associations(
     for reference in references:
         if reference.id in first:
             twice.append(
-                _entry(
+                entry(
                     f"{reference.pointer}/id",
                     f"association {reference.id} appears twice (first at {first[reference.id]})",
                 )
@@ -193,21 +193,21 @@ async def end_associations(
         seen = await connection.fetch(queries.ASSOCIATIONS_BY_IDS, ids, enterprise)
         active = [row for row in seen if row["ended_at"] is None]
         await fleet_queries.fetch_by_ids(
-            connection, VEHICLES, enterprise, sorted({row["vehicle_id"] for row in active}), lock="NO KEY UPDATE"
+            connection, VEHICLE, enterprise, sorted({row["vehicle_id"] for row in active}), lock="NO KEY UPDATE"
         )
         await fleet_queries.fetch_by_ids(
-            connection, DEVICES, enterprise, sorted({row["device_id"] for row in active}), lock="NO KEY UPDATE"
+            connection, DEVICE, enterprise, sorted({row["device_id"] for row in active}), lock="NO KEY UPDATE"
         )
         rows = {row["id"]: row for row in await connection.fetch(queries.ASSOCIATIONS_BY_IDS, ids, enterprise)}
         missing = []
         for reference in references:
             row = rows.get(reference.id)
             if row is None:
-                missing.append(_entry(f"{reference.pointer}/id", f"no association {reference.id}"))
+                missing.append(entry(f"{reference.pointer}/id", f"no association {reference.id}"))
             elif row["ended_at"] is not None:
-                missing.append(_entry(f"{reference.pointer}/id", f"association {reference.id} has ended already"))
+                missing.append(entry(f"{reference.pointer}/id", f"association {reference.id} has ended already"))
         if missing:
-            _raise(errors.AssociationNotFound, missing)
+            raise errors.AssociationNotFound.itemized(missing)
         ending = set(ids)
         staying: dict[str, int] = {}
         vehicles = sorted({row["vehicle_id"] for row in rows.values()})
@@ -215,7 +215,7 @@ async def end_associations(
             if row["id"] not in ending:
                 staying[row["vehicle_id"]] = staying.get(row["vehicle_id"], 0) + 1
         orphaning = [
-            _entry(
+            entry(
                 f"{reference.pointer}/id",
                 f"association {reference.id} is the main one of vehicle {rows[reference.id]['vehicle_id']}, which "
                 f"keeps {staying[rows[reference.id]['vehicle_id']]} other(s): make another main first, or end them too",
@@ -224,7 +224,7 @@ async def end_associations(
             if rows[reference.id]["is_main_device"] and staying.get(rows[reference.id]["vehicle_id"])
         ]
         if orphaning:
-            _raise(errors.MainDeviceRequired, orphaning)
+            raise errors.MainDeviceRequired.itemized(orphaning)
         ended = {row["id"]: row for row in await connection.fetch(queries.END_ASSOCIATIONS, ids)}
         return [ended[association_id] for association_id in ids]
 
@@ -237,7 +237,7 @@ async def update_association(
     """Make the association main (the previous main becomes secondary) or keep it as it is."""
 
     async def work(connection: Connection) -> Record:
-        vehicle = await fleet_queries.fetch_by_ids(connection, VEHICLES, enterprise, [vehicle_id], lock="NO KEY UPDATE")
+        vehicle = await fleet_queries.fetch_by_ids(connection, VEHICLE, enterprise, [vehicle_id], lock="NO KEY UPDATE")
         row = None
         if vehicle:
             row = await connection.fetchrow(queries.ACTIVE_ASSOCIATION_OF_VEHICLE, association_id, vehicle_id)
@@ -249,7 +249,7 @@ async def update_association(
             raise errors.MainDeviceRequired(
                 f"association {association_id} is the main one of vehicle {vehicle_id}: make another "
                 "association main instead (PATCH it with is_main_device true)",
-                errors=[_entry("/data/attributes/is_main_device", "the vehicle's only main association")],
+                errors=[entry("/data/attributes/is_main_device", "the vehicle's only main association")],
             )
         await connection.execute(queries.DEMOTE_MAIN_OF_VEHICLE, vehicle_id)
         promoted: Record = await connection.fetchrow(queries.PROMOTE_ASSOCIATION, association_id)
@@ -291,13 +291,13 @@ async def list_vehicle_associations(db: Database, enterprise: str | None, query:
         search=query.search,
         sort=query.objects.sort,
         limit=query.limit,
-        offset=min(query.limit * query.page, _LARGEST_OFFSET),
+        offset=offset(query.limit, query.page),
         count=query.count,
     )
     rows = await db.fetch(sql, *args)
     if not rows:
         raise errors.VehicleNotFound(f"no vehicle {query.vehicle_id}")
-    return Page([row for row in rows if row["id"] is not None], rows[0]["total"] if query.count else None)
+    return Page.of(rows, counted=query.count)
 
 
 async def device_history(
@@ -310,10 +310,10 @@ async def device_history(
     page: int,
     count: bool,
 ) -> Page:
-    args: list[Any] = [enterprise, device_id, limit, min(limit * page, _LARGEST_OFFSET)]
+    args: list[Any] = [enterprise, device_id, limit, offset(limit, page)]
     if as_of is not None:
         args.append(as_of)
     rows = await db.fetch(queries.device_history(as_of=as_of is not None, count=count), *args)
     if not rows:
         raise errors.DeviceNotFound(f"no device {device_id}")
-    return Page([row for row in rows if row["id"] is not None], rows[0]["total"] if count else None)
+    return Page.of(rows, counted=count)

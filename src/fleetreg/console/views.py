@@ -1,0 +1,163 @@
+"""What the console's pages read: the API's services for the resources themselves (so that a
+resource the operator may not see is the API's 404), and the few reads the API has no operation for
+(a vehicle's whole history, a device's chip, search across kinds), always within the operator's scope."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from asyncpg import Record
+
+from fleetreg.console import queries
+from fleetreg.console.operators import Operator
+from fleetreg.db import Database
+from fleetreg.fleet import service as fleet
+from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Kind
+from fleetreg.fleet.queries import like_pattern
+from fleetreg.problems import NotFound
+
+SEARCH_LIMIT = 10
+_CNPJ_LIKE = re.compile(r"[0-9]{2}\.?[0-9]{3}\.?[0-9]{3}/?[0-9]{4}-?[0-9]{2}")
+
+
+class PageNotFound(NotFound):
+    """What an operator asked for does not exist, or is not theirs to see."""
+
+
+@dataclass
+class SearchResults:
+    query: str
+    enterprises: list[Record] = field(default_factory=list)
+    vehicles: list[Record] = field(default_factory=list)
+    devices: list[Record] = field(default_factory=list)
+    chips: list[Record] = field(default_factory=list)
+    customers: list[Record] = field(default_factory=list)
+    connectors: list[Record] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.enterprises, self.vehicles, self.devices, self.chips, self.customers, self.connectors))
+
+
+async def search(db: Database, operator: Operator, text: str) -> SearchResults:
+    """Everything the operator may see whose name (or plate, CNPJ, IMEI, ICCID, number) holds ``text``."""
+    results = SearchResults(text)
+    text = text.strip()
+    if not text:
+        return results
+    if operator.sees_fleet:
+        scope = operator.fleet_scope
+        bare = text.translate(str.maketrans("", "", "./-")) if _CNPJ_LIKE.fullmatch(text) else text
+
+        async def rows(entity: Kind, value: str) -> list[Record]:
+            page = await fleet.list_rows(db, scope, entity, limit=SEARCH_LIMIT, page=0, count=False, search=value)
+            return page.rows
+
+        results.enterprises = await rows(ENTERPRISE, bare)
+        results.vehicles = await rows(VEHICLE, text)
+        results.devices = await rows(DEVICE, text)
+        results.chips = await rows(CHIP, text)
+    if operator.sees_partners:
+        pattern = like_pattern(text, prefix=True, suffix=True)
+        results.customers = await db.fetch(queries.SEARCH_CUSTOMERS, operator.partner_id, pattern, SEARCH_LIMIT)
+        results.connectors = await db.fetch(queries.SEARCH_CONNECTORS, operator.partner_id, pattern, SEARCH_LIMIT)
+    return results
+
+
+def _fleet_only(operator: Operator) -> None:
+    if not operator.sees_fleet:
+        raise PageNotFound("this page is not among what you may see")
+
+
+@dataclass(frozen=True)
+class VehicleView:
+    vehicle: Record
+    enterprise: Record
+    associations: list[Record]
+    """Every association, oldest first (ended ones too), with device and chip."""
+
+    @property
+    def active(self) -> list[Record]:
+        rows = [row for row in self.associations if row["ended_at"] is None]
+        return sorted(rows, key=lambda row: (not row["is_main_device"], row["created_at"]))
+
+
+async def vehicle(db: Database, operator: Operator, vehicle_id: str) -> VehicleView:
+    _fleet_only(operator)
+    row = await fleet.get(db, operator.fleet_scope, VEHICLE, vehicle_id)
+    enterprise = await fleet.get(db, operator.fleet_scope, ENTERPRISE, row["enterprise_id"])
+    history = await db.fetch(queries.VEHICLE_TIMELINE, vehicle_id, operator.fleet_scope)
+    return VehicleView(row, enterprise, history)
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    device: Record
+    enterprise: Record
+    chip: Record | None
+    associations: list[Record]
+
+
+async def device(db: Database, operator: Operator, device_id: str) -> DeviceView:
+    _fleet_only(operator)
+    row = await fleet.get(db, operator.fleet_scope, DEVICE, device_id)
+    enterprise = await fleet.get(db, operator.fleet_scope, ENTERPRISE, row["enterprise_id"])
+    chip = await db.fetchrow(queries.CHIP_OF_DEVICE, device_id)
+    history = await db.fetch(queries.DEVICE_TIMELINE, device_id, operator.fleet_scope)
+    return DeviceView(row, enterprise, chip, history)
+
+
+@dataclass(frozen=True)
+class EnterpriseView:
+    enterprise: Record
+    vehicles: list[Record]
+    devices: list[Record]
+
+
+async def enterprise(db: Database, operator: Operator, enterprise_id: str) -> EnterpriseView:
+    _fleet_only(operator)
+    row = await fleet.get(db, operator.fleet_scope, ENTERPRISE, enterprise_id)
+
+    async def members(entity: Kind) -> list[Record]:
+        page = await fleet.list_rows(
+            db, operator.fleet_scope, entity, limit=50, page=0, count=False, search=None, enterprise_id=enterprise_id
+        )
+        return page.rows
+
+    return EnterpriseView(row, await members(VEHICLE), await members(DEVICE))
+
+
+async def chip(db: Database, operator: Operator, chip_id: str) -> Record:
+    _fleet_only(operator)
+    return await fleet.get(db, operator.fleet_scope, CHIP, chip_id)
+
+
+# -- partners -------------------------------------------------------------------------------------
+
+
+async def partners(db: Database, operator: Operator) -> list[Record]:
+    if not operator.sees_partners:
+        raise PageNotFound("this page is not among what you may see")
+    return await db.fetch(queries.PARTNERS, operator.partner_id)
+
+
+async def partner(db: Database, operator: Operator, partner_id: uuid.UUID) -> Record:
+    """The partner, when the operator may see it (an admin any, a partner operator theirs)."""
+    if not operator.sees_partners or (operator.partner_id is not None and operator.partner_id != partner_id):
+        raise PageNotFound(f"no partner {partner_id}")
+    row = await db.fetchrow(queries.PARTNER_BY_ID, partner_id)
+    if row is None:
+        raise PageNotFound(f"no partner {partner_id}")
+    return row
+
+
+async def customers_of(db: Database, partner_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(queries.ALL_CUSTOMERS_OF_PARTNER, partner_id, 1000)
+
+
+def scoped(operator: Operator) -> dict[str, Any]:
+    """What every page says of the operator (the header)."""
+    return {"email": operator.email, "role": operator.role_text}
