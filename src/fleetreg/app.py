@@ -135,6 +135,7 @@ def openapi_document(app: WebApp, settings: Settings) -> dict[str, object]:
         title="fleetreg",
         version=__version__,
         description=DESCRIPTION,
+        license={"name": "Apache License 2.0", "identifier": "Apache-2.0"},  # pyproject.toml's, LICENSE
         security_schemes=SECURITY_SCHEMES,
         settings=settings,
         without_database=WITHOUT_DATABASE,

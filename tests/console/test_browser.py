@@ -156,6 +156,15 @@ async def test_a_new_operator_s_session(
     await page.screenshot(path=screenshot_path(tmp_path, "console-vehicle-phone.png"), full_page=True)
     await page.set_viewport_size({"width": 1280, "height": 800})
 
+    # Who changed what on it, and when: the console's changes are the operator's.
+    await page.get_by_role("link", name="Events of this vehicle").click()
+    await expect(page.get_by_role("heading", name="Events of vehicle Truck 12")).to_be_visible()
+    await expect(page.get_by_role("row").filter(has_text="is_main_device: False → True")).to_contain_text(
+        "operator ana@example.com"
+    )
+    await assert_accessible(page)
+    await page.go_back()
+
     # The device's own timeline, across vehicles.
     await page.get_by_role("link", name="Tracker A").first.click()
     await expect(page.get_by_role("heading", name="Device Tracker A")).to_be_visible()

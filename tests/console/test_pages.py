@@ -318,3 +318,29 @@ async def test_a_csv_with_bad_lines_writes_nothing_and_names_every_one(
 
 def test_the_console_is_not_in_the_openapi_document(app: App) -> None:
     assert not [path for path in openapi_of(app)["paths"] if path.startswith("/console")]
+
+
+async def test_the_events_page_shows_who_changed_what_and_when(
+    world: World, app: App, make_client: MakeClient, make_operator: MakeOperator, fleet: Fleet
+) -> None:
+    north, south = world.fleets["north"], world.fleets["south"]
+    vehicle_id = north["vehicle"]["id"]
+    login = await make_operator(f"enterprise:{north['enterprise']['id']}")
+    http = await signed_in(await make_client(app), login)
+    added = await post_form(
+        http, f"/console/vehicles/{vehicle_id}", f"/console/vehicles/{vehicle_id}/associations",
+        device_id=north["spare"]["id"],
+    )  # fmt: skip
+    assert added.status_code == 303
+    page = await http.get(f"/console/events/vehicles/{vehicle_id}")
+    assert page.status_code == 200
+    shown = html.unescape(page.text)
+    assert "vehicle.created" in shown
+    assert "plate: NTH1A23" in shown
+    assert shown.count("association.started") == 2
+    assert f"operator {login.email}" in shown, "the console's change is the operator's"
+    assert "an API call without a token" in shown, "the fixture's changes came through the open API"
+    for kind, of in (("vehicles", "vehicle"), ("devices", "device"), ("chips", "chip"), ("enterprises", "enterprise")):
+        assert (await http.get(f"/console/events/{kind}/{north[of]['id']}")).status_code == 200, kind
+        assert (await http.get(f"/console/events/{kind}/{south[of]['id']}")).status_code == 404, kind
+    assert (await http.get(f"/console/events/connectors/{vehicle_id}")).status_code == 404

@@ -121,3 +121,5 @@ ACTIVE_ASSOCIATION_OF_PAIR = """
 SELECT id FROM device_associations
 WHERE vehicle_id = $1 AND device_id = $2 AND ended_at IS NULL AND ($3::text IS NULL OR enterprise_id = $3)
 """
+
+OPERATOR_EMAILS = "SELECT id::text, email FROM operators WHERE id = ANY($1::uuid[])"

@@ -425,6 +425,16 @@ def _fleet_visible(caller: Operator) -> None:
         raise views.PageNotFound("this page is not among what you may see")
 
 
+@_get(
+    f"{PREFIX}/events/{{kind}}/{{resource-id}}",
+    operation_id="console_events",
+    path_params={"kind": params.text(max_length=20), "resource-id": _ID},
+)
+async def events_page(request: Request, caller: Operator, kind: str, resource_id: str) -> Response:
+    resource, lines = await views.events_of(request.state.db, caller, kind, resource_id)
+    return _page(request, "events.html", kind=kind, resource=resource, events=lines)
+
+
 # -- partners -------------------------------------------------------------------------------------
 
 

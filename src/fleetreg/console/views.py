@@ -9,11 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from asyncpg import Record
 
 from fleetreg.console import queries
 from fleetreg.console.operators import Operator
 from fleetreg.db import Database
+from fleetreg.events import feed
 from fleetreg.fleet import service as fleet
 from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Kind
 from fleetreg.fleet.queries import like_pattern
@@ -161,3 +163,82 @@ async def customers_of(db: Database, partner_id: uuid.UUID) -> list[Record]:
 def scoped(operator: Operator) -> dict[str, Any]:
     """What every page says of the operator (the header)."""
     return {"email": operator.email, "role": operator.role_text}
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+EVENT_KINDS = {"enterprises": ENTERPRISE, "vehicles": VEHICLE, "devices": DEVICE, "chips": CHIP}
+_EVENTS_PER_SUBJECT = 200
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """One event as the page shows it: when, what, who, and which attributes changed."""
+
+    sequence: int
+    occurred_at: str
+    type: str
+    subject: str
+    who: str
+    changes: list[str]
+
+
+def _who(actor: dict[str, Any], emails: dict[str, str]) -> str:
+    kind = str(actor.get("kind", "unknown"))
+    if kind == "operator":
+        return f"operator {emails.get(actor.get('operator_id', ''), actor.get('operator_id', '?'))}"
+    if kind == "client":
+        return f"API client {actor.get('client_id', '?')}"
+    return {"cli": "the command line", "anonymous": "an API call without a token"}.get(kind, kind)
+
+
+def _changes(data: dict[str, Any]) -> list[str]:
+    # Each side is the resource as the API renders it: its attributes are what changes.
+    before, after = (
+        ((side or {}).get("attributes") or side or {}) for side in (data.get("before"), data.get("after"))
+    )
+    lines = []
+    for name in sorted({*before, *after}):
+        if name in ("updated_at", "created_at"):
+            continue
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            lines.append(f"{name}: {old!s} → {new!s}" if before else f"{name}: {new!s}")
+    return lines
+
+
+async def events_of(
+    db: Database, operator: Operator, kind_name: str, resource_id: str
+) -> tuple[Record, list[EventLine]]:
+    """The resource (404 when the operator may not see it) and its events, oldest first; a
+    vehicle's or device's include those of its associations."""
+    _fleet_only(operator)
+    kind = EVENT_KINDS.get(kind_name)
+    if kind is None:
+        raise PageNotFound(f"no events page for {kind_name!r}")
+    row = await fleet.get(db, operator.fleet_scope, kind, resource_id)
+    subjects = [resource_id]
+    if kind is VEHICLE:
+        subjects += [a["id"] for a in await db.fetch(queries.VEHICLE_TIMELINE, resource_id, operator.fleet_scope)]
+    elif kind is DEVICE:
+        subjects += [a["id"] for a in await db.fetch(queries.DEVICE_TIMELINE, resource_id, operator.fleet_scope)]
+    reader = feed.Reader(enterprise_id=operator.enterprise_id)
+    events: list[dict[str, Any]] = []
+    for subject in subjects:
+        page, _ = await feed.read_page(db, reader, None, _EVENTS_PER_SUBJECT, feed.Filters(subject_id=subject))
+        events += [orjson.loads(body) for body in page.events]
+    events.sort(key=lambda event: event["sequence"])
+    operator_ids = sorted({e["actor"]["operator_id"] for e in events if e["actor"].get("operator_id")})
+    emails = dict(await db.fetch(queries.OPERATOR_EMAILS, operator_ids)) if operator_ids else {}
+    lines = [
+        EventLine(
+            event["sequence"],
+            event["occurred_at"],
+            event["type"],
+            f"{event['subject']['type']} {event['subject']['id']}",
+            _who(event["actor"], {str(key): value for key, value in emails.items()}),
+            _changes(event["data"]),
+        )
+        for event in events
+    ]
+    return row, lines
