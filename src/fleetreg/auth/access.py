@@ -142,7 +142,7 @@ FLEET_WRITE = fleet_access(write=True)
 
 
 def events_reader() -> Access:
-    """The reader of the event feed (API.md §5): a partner's client with ``events:read`` reads its
+    """The reader of the event feed (docs/api.md §5): a partner's client with ``events:read`` reads its
     partner's events; any other caller the fleet's, as the fleet API admits it (``fleet:read`` when
     FLEETREG_FLEET_AUTH=required; an enterprise-bound client its enterprise's only)."""
 

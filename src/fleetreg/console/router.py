@@ -1,4 +1,4 @@
-"""The console's pages (API.md §8), declared with fleetreg.web like the API's routes but left out of
+"""The console's pages (docs/api.md §8), declared with fleetreg.web like the API's routes but left out of
 /openapi.json. They call the API's services, so the rules and errors are the API's; a problem is
 shown as a page (``error_page``), and a write is the request's unit of work with the operator as its
 actor (``writes.actor_of``).

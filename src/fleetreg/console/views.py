@@ -194,9 +194,7 @@ def _who(actor: dict[str, Any], emails: dict[str, str]) -> str:
 
 def _changes(data: dict[str, Any]) -> list[str]:
     # Each side is the resource as the API renders it: its attributes are what changes.
-    before, after = (
-        ((side or {}).get("attributes") or side or {}) for side in (data.get("before"), data.get("after"))
-    )
+    before, after = (((side or {}).get("attributes") or side or {}) for side in (data.get("before"), data.get("after")))
     lines = []
     for name in sorted({*before, *after}):
         if name in ("updated_at", "created_at"):
