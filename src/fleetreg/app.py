@@ -30,6 +30,8 @@ from fleetreg.reads import run_read
 from fleetreg.settings import Settings
 from fleetreg.web import openapi
 from fleetreg.web.app import WebApp, WebConfig
+from fleetreg.webhooks import router as webhooks_router
+from fleetreg.webhooks.delivery import Dispatcher
 from fleetreg.writes import run_write
 
 log = logging.getLogger("fleetreg")
@@ -51,6 +53,7 @@ ROUTE_MODULES = (
     fleet_router,
     association_routes,
     events_router,
+    webhooks_router,
     console_router,
 )
 # Operations that answer without the database (no 503 documented for them).
@@ -93,9 +96,13 @@ def create_app(settings: Settings | None = None) -> WebApp:
             revoked=revoked,
             limiter=RateLimiter.for_settings(settings.rate_limit, db, settings.rate_limit_url),
         )
+        # Every process delivers webhooks: they share the work through the database (webhooks.delivery).
+        dispatcher = Dispatcher(db, app.state.event_signal, allow_private=settings.webhook_allow_private)
+        dispatcher.start()
         try:
             yield
         finally:
+            await dispatcher.stop()
             await revoked.stop()
             await app.state.auth.limiter.close()
             await db.close()

@@ -544,7 +544,7 @@ def _literal(text: str) -> str:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change, as the change's events record it (API.md §5)."""
+    """Who makes a change, as the change's events record it (docs/api.md §5)."""
 
     kind: str
     """client, operator, cli or anonymous."""

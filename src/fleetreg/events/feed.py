@@ -23,7 +23,7 @@ LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
 WAIT_MAX = 30
 
-# Every type of API.md §5, by subject kind.
+# Every type of docs/api.md §5, by subject kind.
 TYPES: tuple[str, ...] = (
     *(f"customer.{change}" for change in ("created", "updated", "deleted")),
     *(f"connector.{change}" for change in ("created", "updated", "assigned", "unassigned", "deleted")),
