@@ -41,11 +41,21 @@ _SERIOUS = """async () => {
 
 
 async def assert_accessible(page: Page) -> None:
-    """axe-core's serious and critical violations of the page: none."""
+    """axe-core's serious and critical violations of the page: none, at 1,280 px and at a phone's
+    390 px, where the page must also fit the window's width."""
     if not await page.evaluate("() => typeof axe !== 'undefined'"):
         await page.evaluate(AXE)
     violations = await page.evaluate(_SERIOUS)
     assert violations == [], f"{page.url}: {violations}"
+    size = page.viewport_size
+    await page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        await assert_fits(page)
+        violations = await page.evaluate(_SERIOUS)
+        assert violations == [], f"{page.url} at 390 px: {violations}"
+    finally:
+        if size is not None:
+            await page.set_viewport_size(size)
 
 
 async def assert_fits(page: Page) -> None:
