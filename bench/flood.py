@@ -79,15 +79,17 @@ def scenario(bench: Bench) -> None:
             )
             time.sleep(1)  # the flood under way first
             loud = bench.run_wrk(base, reader, connections=8, seconds=seconds)
+            rss_during = bench.rss_mib()
             out, _ = flood.communicate(timeout=seconds + 60)
             flooded = parse_wrk(out)
             statuses = re.search(r"statuses (.*)", out)
+            time.sleep(2)  # the verifications still queued finish
             rss = bench.rss_mib()
             name = f"reads p50 beside {concurrency} concurrent token requests, {kind}"
             log(
                 f"[{bench.setup.name}] {name}: p50 {loud.p50_ms:.2f} ms (p99 {loud.p99_ms:.2f}), flood "
                 f"{flooded.rps:.0f} req/s p50 {flooded.p50_ms:.1f} ms {statuses.group(1) if statuses else ''}, "
-                f"RSS {rss}"
+                f"RSS during {rss_during['worker']} MiB, after {rss['worker']} MiB"
             )
             bench.record(
                 {
@@ -107,7 +109,8 @@ def scenario(bench: Bench) -> None:
                         "flood_rps": flooded.rps,
                         "flood_p50_ms": flooded.p50_ms,
                         "flood_statuses": statuses.group(1) if statuses else None,
-                        "rss_mib": rss,
+                        "rss_mib_during": rss_during,
+                        "rss_mib_after": rss,
                     },
                 }
             )

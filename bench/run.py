@@ -12,6 +12,7 @@ verdict line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -37,7 +38,7 @@ from bench.data import Loaded, Scale, log
 # Scenario modules, run in this order on every setup once both servers serve the loaded data. Each
 # defines ``scenario(bench: Bench) -> None`` and records its figures through ``bench`` (compare,
 # record, check). To add one: write bench/<name>.py and add "bench.<name>" here.
-SCENARIOS = ["bench.reads", "bench.writes", "bench.flood"]
+SCENARIOS = ["bench.reads", "bench.writes", "bench.flood", "bench.console"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"  # databases, CSV files, the peer's install (git-ignored)
@@ -95,6 +96,8 @@ class WrkResult:
     p99_ms: float
     errors: int  # socket errors and non-2xx/3xx answers
     output: str
+    requests: int = 0
+    cpu_us_per_request: float | None = None  # of the server's processes, when measured
 
 
 def lua_paths(paths: list[str], headers: dict[str, str] | None = None) -> str:
@@ -123,7 +126,9 @@ def parse_wrk(out: str) -> WrkResult:
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return WrkResult(rps, p50, p99, errors + (int(non2xx.group(1)) if non2xx else 0), out)
+    requests = re.search(r"(\d+) requests in", out)
+    errors += int(non2xx.group(1)) if non2xx else 0
+    return WrkResult(rps, p50, p99, errors, out, int(requests.group(1)) if requests else 0)
 
 
 def run_wrk(wrk: str, base: str, script: str, *, seconds: float, connections: int) -> WrkResult:
@@ -198,6 +203,17 @@ def token_for(base: str, credentials: dict[str, Any]) -> str:
     return str(response.json()["access_token"])
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children (Granian's worker)."""
+    total = 0.0
+    main = psutil.Process(pid)
+    for proc in [main, *main.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def tree_rss_mib(pid: int) -> dict[str, float]:
     """Resident memory of ``fleetreg serve``: Granian's main process and its worker(s)."""
     main = psutil.Process(pid)
@@ -222,6 +238,7 @@ class Setup:
     peer_base: str
     fleetreg_base: str
     fleetreg_pid: int
+    peer_pid: int
     token: str
 
     @property
@@ -266,15 +283,20 @@ class Bench:
         bench client's bearer token. Without peer paths, fleetreg's figures are reported alone."""
         scripts = {"peer": lua_paths(peer_paths), "fleetreg": lua_paths(fleetreg_paths, self.setup.auth)}
         bases = {"peer": self.setup.peer_base, "fleetreg": self.setup.fleetreg_base}
+        pids = {"peer": self.setup.peer_pid, "fleetreg": self.setup.fleetreg_pid}
         sides = ["peer", "fleetreg"] if peer_paths else ["fleetreg"]
         measured: dict[str, list[WrkResult]] = {side: [] for side in sides}
         for round_number in range(self.options.rounds):
             for side in sides if round_number % 2 == 0 else list(reversed(sides)):
+                cpu_before = tree_cpu_seconds(pids[side])
                 result = self.run_wrk(bases[side], scripts[side], connections=connections)
+                if result.requests:
+                    result.cpu_us_per_request = (tree_cpu_seconds(pids[side]) - cpu_before) / result.requests * 1e6
                 measured[side].append(result)
                 log(
                     f"[{self.setup.name}] {name:<44} {side:<8} round {round_number + 1}: "
-                    f"{result.rps:10.1f} req/s  p50 {result.p50_ms:7.2f} ms  errors {result.errors}"
+                    f"{result.rps:10.1f} req/s  p50 {result.p50_ms:7.2f} ms  errors {result.errors}  "
+                    f"CPU {result.cpu_us_per_request or 0:6.0f} us/request"
                 )
         medians = {side: statistics.median(r.rps for r in results) for side, results in measured.items()}
         errors = {side: sum(r.errors for r in results) for side, results in measured.items()}
@@ -289,6 +311,11 @@ class Bench:
             "errors": errors,
             "runs": {side: [r.rps for r in results] for side, results in measured.items()},
             "p50_ms": {side: statistics.median(r.p50_ms for r in results) for side, results in measured.items()},
+            # CPU of the server's own processes per request: steadier than req/s on a busy machine
+            "cpu_us_per_request": {
+                side: statistics.median(r.cpu_us_per_request or 0 for r in results)
+                for side, results in measured.items()
+            },
         }
         if not peer_paths:
             row["note"] = "no peer route: reported, not judged"
@@ -340,7 +367,6 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="comma-separated scenario modules (e.g. bench.reads) to run")
     parser.add_argument("--no-growth", action="store_true", help="skip the growth table")
     parser.add_argument("--reload", action="store_true", help="drop the loaded databases and load them again")
-    parser.add_argument("--keep-running", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.quick:
         options.scale = min(options.scale, 0.05)
@@ -357,9 +383,9 @@ def make_server(name: str) -> postgres.Server:
     sys.exit(f"unknown setup {name!r}: embedded or tcp")
 
 
-def scenarios(options: argparse.Namespace) -> list[Callable[[Bench], None]]:
+def scenarios(options: argparse.Namespace) -> list[tuple[str, Callable[[Bench], None]]]:
     chosen = [name for name in options.only.split(",") if name] or SCENARIOS
-    return [importlib.import_module(name).scenario for name in chosen]
+    return [(name, importlib.import_module(name).scenario) for name in chosen]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -388,8 +414,7 @@ def main(argv: list[str] | None = None) -> None:
 
                 report["growth"] = growth.run(options, wrk, server_url, work, peer_dir, scale)
         finally:
-            if not options.keep_running:
-                server.stop()
+            server.stop()
     report["machine"]["load_after"] = os.getloadavg()
     report["seconds"] = round(time.monotonic() - started)
     RESULTS.mkdir(exist_ok=True)
@@ -413,7 +438,7 @@ def run_setup(
     log(f"[{name}] fleetreg import of {scale.connectors:,} connectors into a new database: {import_seconds} s")
     peer_port, fleetreg_port = PORTS[name]
     with ExitStack() as stack:
-        stack.enter_context(peer_process(loaded, peer_dir, server, peer_port))
+        peer = stack.enter_context(peer_process(loaded, peer_dir, server, peer_port))
         fleetreg = stack.enter_context(fleetreg_process(loaded.fleetreg_url, fleetreg_port, work / "fleetreg-data"))
         fleetreg_base = f"http://127.0.0.1:{fleetreg_port}"
         setup = Setup(
@@ -424,15 +449,28 @@ def run_setup(
             peer_base=f"http://127.0.0.1:{peer_port}",
             fleetreg_base=fleetreg_base,
             fleetreg_pid=fleetreg.pid,
+            peer_pid=peer.pid,
             token=token_for(fleetreg_base, loaded.credentials),
         )
         bench = Bench(options, wrk, setup)
         limit = 30.0 if scale.factor <= 1 else 15 * scale.factor  # issue 13: 30 s at 1M; issue 19: 150 s at 10M
         bench.check(f"fleetreg import of {scale.connectors:,} connectors (s)", import_seconds, limit, unit="s")
-        for scenario in scenarios(options):
+        rss: dict[str, dict[str, float]] = {"start": bench.rss_mib()}
+        checked = False
+        for module, scenario in scenarios(options):
+            if module == "bench.flood":  # the floods have a memory check of their own
+                check_rss(bench, rss)
+                checked = True
             scenario(bench)
-        bench.check("RSS of fleetreg serve after the run, worker (MiB)", bench.rss_mib()["worker"], 150, unit="MiB")
-        return {"description": SETUPS[name], "rows": bench.rows, "rss_mib": bench.rss_mib()}
+            rss[module] = bench.rss_mib()
+        if not checked:
+            check_rss(bench, rss)
+        return {"description": SETUPS[name], "rows": bench.rows, "rss_mib": rss}
+
+
+def check_rss(bench: Bench, rss: dict[str, dict[str, float]]) -> None:
+    worker = max(figures["worker"] for figures in rss.values())
+    bench.check("RSS of the fleetreg serve worker, largest before any flood (MiB)", worker, 150, unit="MiB")
 
 
 def render(report: dict[str, Any]) -> str:
@@ -442,8 +480,8 @@ def render(report: dict[str, Any]) -> str:
         lines += [
             f"## {setup_name}: {section['description']}",
             "",
-            "| target | peer | fleetreg | ratio | target | met |",
-            "| --- | ---: | ---: | ---: | ---: | --- |",
+            "| target | peer | fleetreg | ratio | target | met | CPU µs/request peer, fleetreg |",
+            "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
         ]
         for row in section["rows"]:
             verdict = met(row)
@@ -453,7 +491,7 @@ def render(report: dict[str, Any]) -> str:
             if "limit" in row:
                 relation = "<" if row["below"] else ">="
                 limit = f"{relation} {row['limit']:g} {row['unit']}"
-                lines.append(f"| {row['name']} | | {row['value']} | | {limit} | {shown} |")
+                lines.append(f"| {row['name']} | | {row['value']} | | {limit} | {shown} | |")
                 continue
             errors = {side: n for side, n in row.get("errors", {}).items() if n}
             if errors:
@@ -464,9 +502,11 @@ def render(report: dict[str, Any]) -> str:
             relation = "<=" if row.get("at_most") else ">="
             target = f"{relation} {row['target']:g}{aim}" if row.get("target") is not None else "-"
             ratio = f"{row['ratio']:.2f}" if row.get("ratio") is not None else "-"
+            cpu = row.get("cpu_us_per_request", {})
+            cpu_shown = ", ".join(f"{cpu[side]:.0f}" for side in ("peer", "fleetreg") if cpu.get(side))
             lines.append(
                 f"| {row['name']} | {_figure(row.get('peer'), row['unit'])} | {_figure(row['fleetreg'], row['unit'])} "
-                f"| {ratio} | {target} | {shown} |"
+                f"| {ratio} | {target} | {shown} | {cpu_shown} |"
             )
         lines.append("")
     if "growth" in report:

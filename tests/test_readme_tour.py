@@ -253,7 +253,7 @@ async def test_the_tour_runs_as_written(server: tuple[str, dict[str, str]], db: 
     assert replaced["started"]["attributes"]["is_main_device"] is False
     assert replaced["started"]["attributes"]["created_at"] == replaced["ended"]["attributes"]["ended_at"]
 
-    # What the prose promises: the POST a second time is the seed's 400, and the inline example is a problem.
+    # What the prose promises: the POST a second time is the original 400, and the inline example is a problem.
     again_commands = [c for c in commands if not c.startswith("curl") and "-X POST" not in c]
     again_commands.append(tour.step("-X POST", "$TRACKER").command)
     assert inline_curls(), "the prose shows a problem"

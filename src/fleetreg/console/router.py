@@ -1,4 +1,4 @@
-"""The console's pages (API.md §8), declared with fleetreg.web like the API's routes but left out of
+"""The console's pages (docs/api.md §8), declared with fleetreg.web like the API's routes but left out of
 /openapi.json. They call the API's services, so the rules and errors are the API's; a problem is
 shown as a page (``error_page``), and a write is the request's unit of work with the operator as its
 actor (``writes.actor_of``).
@@ -38,7 +38,8 @@ PREFIX = "/console"
 SESSION_COOKIE = "fleetreg_console"
 SIGN_IN_COOKIE = "fleetreg_console_sign_in"
 _STATIC = files("fleetreg") / "static" / "console"
-_MEDIA_TYPES = {".js": b"text/javascript; charset=utf-8", ".css": b"text/css; charset=utf-8"}
+# What /console/static serves (the rest of static/console is for the tests: NOTICE.md).
+_ASSETS = {"console.css": b"text/css; charset=utf-8", "console.js": b"text/javascript; charset=utf-8"}
 _SECURITY_HEADERS = [
     (
         b"content-security-policy",
@@ -283,14 +284,18 @@ async def sign_out(request: Request, caller: Operator) -> Response:
     path_params={"asset": params.text(max_length=100)},
 )
 async def console_asset(request: Request, asset: str) -> Response:
-    suffix = asset[asset.rfind(".") :] if "." in asset else ""
-    if asset.startswith(".") or "/" in asset or suffix not in _MEDIA_TYPES or not (_STATIC / asset).is_file():
+    if asset not in _ASSETS:
         raise NotFound(f"no asset {asset!r}")
     return Response(
-        (_STATIC / asset).read_bytes(),
-        media_type=_MEDIA_TYPES[suffix],
+        _asset(asset),
+        media_type=_ASSETS[asset],
         headers=[(b"cache-control", b"public, max-age=3600"), (b"x-content-type-options", b"nosniff")],
     )
+
+
+@functools.cache
+def _asset(name: str) -> bytes:
+    return (_STATIC / name).read_bytes()
 
 
 # -- search ---------------------------------------------------------------------------------------
@@ -420,6 +425,16 @@ def _fleet_visible(caller: Operator) -> None:
         raise views.PageNotFound("this page is not among what you may see")
 
 
+@_get(
+    f"{PREFIX}/events/{{kind}}/{{resource-id}}",
+    operation_id="console_events",
+    path_params={"kind": params.text(max_length=20), "resource-id": _ID},
+)
+async def events_page(request: Request, caller: Operator, kind: str, resource_id: str) -> Response:
+    resource, lines = await views.events_of(request.state.db, caller, kind, resource_id)
+    return _page(request, "events.html", kind=kind, resource=resource, events=lines)
+
+
 # -- partners -------------------------------------------------------------------------------------
 
 
@@ -468,13 +483,14 @@ async def connectors_page(
     )
     items, total = await partners.list_connectors(db, partner_id, filters, limit=_PAGE_SIZE, offset=page * _PAGE_SIZE)
     connectors = orjson.loads(b"[" + items + b"]")
-    names = {row["id"]: row["name"] for row in customers}
+    assigned_to = [row["customer_id"] for row in connectors if row["customer_id"]]
+    names = await views.customer_names(db, partner_id, assigned_to) if assigned_to else {}
     return _page(
         request,
         "connectors.html",
         partner=partner,
         customers=customers,
-        customer_names={str(key): value for key, value in names.items()},
+        customer_names=names,
         connectors=connectors,
         total=total,
         page=page,
@@ -502,7 +518,8 @@ async def assign_connector(
 ) -> Response:
     form = await _form(request)
     await views.partner(request.state.db, caller, partner_id)
-    customer_id = _uuid_or_none(form.get("customer_id"), "customer")
+    name = form.get("customer", "").strip()
+    customer_id = await views.customer_named(request.state.db, partner_id, name) if name else None
     await partners.assign_connector(request.state.db, partner_id, connector_id, customer_id)
     back = form.get("back", "")
     target = (

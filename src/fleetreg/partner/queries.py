@@ -106,7 +106,8 @@ def connector_page_query(filters: ConnectorFilters, limit: int, offset: int) -> 
     - by customer: the (partner_id, customer_id, name) index, total from customer_connector_totals;
     - by type and/or assigned: the partial index of each (type, assigned) pair that can match, merged
       in name order, total from the same pairs' connector_totals rows;
-    - unfiltered: the unique (partner_id, name) index, total from connector_totals.
+    - unfiltered: the ids by an index-only scan of the unique (partner_id, name) index (it includes
+      them), then their rows; total from connector_totals.
     """
     args: list[Any] = [None, limit, offset]
 
@@ -143,9 +144,19 @@ def connector_page_query(filters: ConnectorFilters, limit: int, offset: int) -> 
         buckets = [BUCKETS[kind, state] for kind in types for state in states]
         if len(buckets) == len(BUCKETS):
             total = "SELECT coalesce(sum(n), 0)::bigint FROM connector_totals WHERE partner_id = $1"
+            # The page's ids first, by an index-only scan of the unique (partner_id, name) index that
+            # includes them (names are unique per partner: name alone orders), then only those rows:
+            # a deep offset skips index entries, not table rows. A page in the back half is found
+            # from the end, backwards (the exact total says where): the last page costs what the
+            # first does, the middle one the most (docs/scaling.md).
             page = (
-                f"SELECT {_RAW_CONNECTOR_COLUMNS} FROM connectors"
-                f" WHERE partner_id = $1 AND {starts_before_the_end} {page_order}"
+                f"SELECT {_RAW_CONNECTOR_COLUMNS} FROM connectors WHERE partner_id = $1 AND id IN ("
+                f"(SELECT id FROM connectors WHERE partner_id = $1 AND {starts_before_the_end}"
+                " AND $3 <= t.total / 2 ORDER BY name LIMIT $2 OFFSET $3)"
+                " UNION ALL "
+                f"(SELECT id FROM connectors WHERE partner_id = $1 AND {starts_before_the_end}"
+                " AND $3 > t.total / 2 ORDER BY name DESC"
+                " LIMIT least($2, t.total - least($3, t.total)) OFFSET greatest(t.total - least($3, t.total) - $2, 0)))"
             )
         else:
             counted = " OR ".join(f"({totals_row})" for _, totals_row in buckets)
