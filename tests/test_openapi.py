@@ -42,13 +42,8 @@ CONTRACT: dict[tuple[str, str], set[str]] = {
         "vehicle_id", "attributes", "includes", "filters", "search", "limit", "page", "count", "sort", "as_of",
         "known_at",
     },
-<<<<<<< HEAD
     ("get", "/v2/devices/{device_id}/associations"): {"device_id", "as_of", "known_at", "limit", "page", "count"},
-    # API.md §5
-=======
-    ("get", "/v2/devices/{device_id}/associations"): {"device_id", "as_of", "limit", "page", "count"},
     # docs/api.md §5
->>>>>>> main
     ("get", "/v2/events"): {"after", "limit", "type", "subject_id", "wait"},
     ("get", "/v2/events/stream"): {"type", "subject_id"},
     ("post", "/v2/webhooks"): set(),
