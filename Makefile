@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # Rebuilt when pyproject.toml changes, so a pulled dependency change is installed by the next run.
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench client clean
 
 install: $(STAMP)
 
@@ -37,10 +37,16 @@ PYTEST_BASETEMP ?= $(CURDIR)/.pytest-tmp
 test: $(STAMP)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist load --basetemp=$(PYTEST_BASETEMP) $(PYTEST_ARGS)
 
+# The last step: redocly lint of /openapi.json (npm @redocly/cli, installed under .cache/ when missing).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/python -m tests.support.redocly
+
+# clients/python from /openapi.json with openapi-python-client (its own venv under .cache/); commit it.
+client: $(STAMP)
+	$(BIN)/python clients/generate.py
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
@@ -50,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import signal
 import subprocess
@@ -150,7 +151,12 @@ def _top_level_modules_after(env: dict[str, str], *args: str) -> set[str]:
     return set(result.stderr.strip().splitlines()[-1].split())
 
 
-@pytest.mark.parametrize("args", [["--help"], ["clients", "--help"], ["db", "--help"]])
+def test_version_is_the_installed_packages() -> None:
+    result = subprocess.run([*FLEETREG, "--version"], env=environment(), capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, f"fleetreg {importlib.metadata.version('fleetreg')}\n")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["clients", "--help"], ["db", "--help"]])
 def test_help_imports_no_web_framework_nor_sqlalchemy(args: list[str]) -> None:
     loaded = _top_level_modules_after(environment(), *args)
     assert "fleetreg" in loaded

@@ -31,6 +31,21 @@ async def test_redoc_uses_local_assets_only(client: httpx.AsyncClient) -> None:
     assert (await client.get(script.group(1))).status_code == 200
 
 
+async def test_the_services_address_leads_to_the_docs(client: httpx.AsyncClient) -> None:
+    home = await client.get("/")
+    assert (home.status_code, home.headers["location"]) == (302, "/docs")
+    assert (await client.get("/", follow_redirects=True)).url.path == "/docs"
+    assert (await client.head("/")).status_code == 302
+
+
+async def test_docs_pages_allow_this_origin_only(client: httpx.AsyncClient) -> None:
+    """The browser refuses anything from elsewhere (ReDoc's menu asks its vendor's CDN for a logo)."""
+    for path in ("/docs", "/redoc"):
+        policy = (await client.get(path)).headers["content-security-policy"]
+        assert "default-src 'self'" in policy, path
+        assert "https:" not in policy, path
+
+
 async def test_every_problem_type_resolves(client: httpx.AsyncClient) -> None:
     index = await client.get("/problems")
     assert index.status_code == 200

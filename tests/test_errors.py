@@ -29,7 +29,7 @@ class TestRouting:
     async def test_wrong_method_is_405_with_allow(self, client: httpx.AsyncClient) -> None:
         response = await client.delete("/healthz")
         assert_problem(response, 405, "Method Not Allowed")
-        assert response.headers["allow"] == "GET, HEAD, OPTIONS"  # API.md §7: every method of the path
+        assert response.headers["allow"] == "GET, HEAD, OPTIONS"  # docs/api.md §7: every method of the path
 
 
 class TestQueryParameters:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import platform
 import re
 from pathlib import Path
 
@@ -91,6 +93,32 @@ class TestMetrics:
             'fleetreg_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/healthz",status="200"}'
             in text
         )
+
+    async def test_routes_are_their_openapi_templates_assets_and_405s_included(self, client: httpx.AsyncClient) -> None:
+        await client.get("/v2/customers/connectors/00000000-0000-0000-0000-000000000000")  # 401: no token
+        await client.get("/static/docs/favicon.png")
+        await client.post("/healthz")
+        await client.options("/v2/vehicles")
+        text = (await client.get("/metrics")).text
+        for line in (
+            'fleetreg_http_requests_total{method="GET",route="/v2/customers/connectors/{connector-id}",'
+            'status="401"} 1.0',
+            'fleetreg_http_requests_total{method="GET",route="/static/docs/{asset}",status="200"} 1.0',
+            'fleetreg_http_requests_total{method="POST",route="/healthz",status="405"} 1.0',
+            'fleetreg_http_requests_total{method="OPTIONS",route="/v2/vehicles",status="204"} 1.0',
+        ):
+            assert line in text, line
+
+    async def test_process_runtime_and_build_but_no_created_twins(self, client: httpx.AsyncClient) -> None:
+        await client.get("/healthz")
+        text = (await client.get("/metrics")).text
+        for family in ("process_resident_memory_bytes", "process_cpu_seconds_total", "process_open_fds",
+                       "python_info", "python_gc_collections_total"):  # fmt: skip
+            assert re.search(rf"^{family}[{{ ]", text, re.MULTILINE), family
+        version = importlib.metadata.version("fleetreg")
+        python = platform.python_version()
+        assert f'fleetreg_build_info{{python="{python}",version="{version}"}} 1.0' in text
+        assert "_created" not in text
 
     async def test_pool_usage(self, client: httpx.AsyncClient, settings: Settings) -> None:
         await client.get("/readyz")

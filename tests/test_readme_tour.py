@@ -234,7 +234,7 @@ async def test_the_tour_runs_as_written(server: tuple[str, dict[str, str]], db: 
         (values["TRUCK"], False),
     ]
 
-    # What the prose promises: the POST a second time is the seed's 400, and the inline example is a problem.
+    # What the prose promises: the POST a second time is the original 400, and the inline example is a problem.
     again_commands = [c for c in commands if not c.startswith("curl")] + [tour.step("-X POST").command]
     assert inline_curls(), "the prose shows a problem"
     again_commands += inline_curls()

@@ -1,4 +1,4 @@
-"""What the web layer refuses before any endpoint runs (API.md §7; issue 14 items 4, 6, 8, 9, 11):
+"""What the web layer refuses before any endpoint runs (docs/api.md §7; issue 14 items 4, 6, 8, 9, 11):
 ambiguous or oversized requests, and replies that would grow with what a client sends."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Safe writes (API.md §6): idempotency keys and conditional requests, over both APIs."""
+"""Safe writes (docs/api.md §6): idempotency keys and conditional requests, over both APIs."""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ from tests.support.fleet import Fleet
 from tests.support.processes import Served, served
 
 LISTING = "#operations-associations-list_vehicle_associations"
+# Laying out the whole API (ReDoc: 4 MB of script over a 500 kB document) takes long on a busy machine.
+RENDERED_MS = 60_000
 
 
 def _recording(page: Page) -> list[str]:
@@ -38,7 +40,7 @@ def _outside(urls: list[str], base: str) -> list[str]:
 
 async def _try_it_out(page: Page, operation: str) -> Locator:
     block = page.locator(operation)
-    await block.locator(".opblock-summary").click()
+    await block.locator(".opblock-summary").click(timeout=RENDERED_MS)
     await block.get_by_role("button", name="Try it out").click()
     return block
 
@@ -73,7 +75,9 @@ async def test_try_it_out_sends_the_object_parameters_the_server_takes(
     # everything else as Swagger UI pre-fills it from the examples of /openapi.json
     request, (status, body) = await _execute(page, block, f"/v2/vehicles/{vehicle_id}/associations/devices")
     screenshot = tmp_path / "swagger-try-it-out.png"
-    await expect(block.locator(".live-responses-table tbody .response-col_status").first).to_have_text("200")
+    await expect(block.locator(".live-responses-table tbody .response-col_status").first).to_have_text(
+        "200", timeout=RENDERED_MS
+    )
     await block.screenshot(path=screenshot)
     print(f"screenshot: {screenshot}")
 
@@ -94,7 +98,9 @@ async def test_try_it_out_sends_the_object_parameters_the_server_takes(
 async def test_redoc_renders_from_the_service_alone(page: Page, served_app: Served) -> None:
     urls = _recording(page)
     await page.goto("/redoc")
-    await expect(page.get_by_role("heading", name="A vehicle's active associations", exact=False).first).to_be_visible()
+    await expect(page.get_by_role("heading", name="A vehicle's active associations", exact=False).first).to_be_visible(
+        timeout=RENDERED_MS
+    )
     await page.wait_for_load_state("networkidle")
     assert _outside(urls, served_app.base) == []
     assert any(url.endswith("/openapi.json") for url in urls)
@@ -108,10 +114,10 @@ async def test_authorize_gets_a_fleet_token_from_a_clients_id_and_secret(
         context = await new_browser(server.base)
         page = context.pages[0] if context.pages else await context.new_page()
         await page.goto("/docs")
-        await page.get_by_role("button", name="Authorize").first.click()
+        await page.get_by_role("button", name="Authorize").first.click(timeout=RENDERED_MS)
         scheme = page.locator(".auth-container").filter(has_text="FleetClientCredentials")
-        await expect(scheme.get_by_text("fleet:read", exact=True)).to_be_visible()
-        await expect(scheme.get_by_text("fleet:write", exact=True)).to_be_visible()
+        await expect(scheme.get_by_text("fleet:read", exact=True)).to_be_visible(timeout=RENDERED_MS)
+        await expect(scheme.get_by_text("fleet:write", exact=True)).to_be_visible(timeout=RENDERED_MS)
         await scheme.locator("input[data-name='clientId']").fill(fleet_client.client_id)
         await scheme.locator("input[data-name='clientSecret']").fill(fleet_client.client_secret)
         await scheme.locator("label", has_text="fleet:read").click()

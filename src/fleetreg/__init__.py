@@ -1,3 +1,5 @@
 """fleetreg: the system of record for telematics hardware."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("fleetreg")  # pyproject.toml's, the one place it is written

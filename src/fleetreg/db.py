@@ -26,6 +26,7 @@ import contextvars
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias, TypeVar
@@ -194,6 +195,11 @@ class Database:
         self._observe_read = observe_read or (lambda database: None)
         self._next_replica = 0
         self._watcher: asyncio.Task[None] | None = None
+        # (when, the primary's WAL position then), the newest last; enough to measure any lag that
+        # still lets a replica serve.
+        self._primary_positions: deque[tuple[float, int]] = deque(
+            maxlen=int(replica_max_lag / REPLICA_CHECK_SECONDS) + 4
+        )
 
     async def _connect(self, url: str | None = None) -> asyncpg.Connection:
         connection: asyncpg.Connection = await asyncpg.connect(
@@ -232,7 +238,7 @@ class Database:
             self._watcher = asyncio.create_task(self._watch_replicas(), name="replica-watcher")
             with contextlib.suppress(TimeoutError):
                 # Serve at once; the replicas take reads once their first check says they may.
-                await asyncio.wait_for(asyncio.gather(*(self._check(replica) for replica in self.replicas)), 1.0)
+                await asyncio.wait_for(self._check_replicas(), 1.0)
 
     async def close(self) -> None:
         if self._watcher is not None:
@@ -396,7 +402,31 @@ class Database:
     async def _watch_replicas(self) -> None:
         while True:
             await asyncio.sleep(REPLICA_CHECK_SECONDS)
-            await asyncio.gather(*(self._check(replica) for replica in self.replicas))
+            await self._check_replicas()
+
+    async def _check_replicas(self) -> None:
+        """Where the primary's WAL is now, then how far each replica has replayed it: a replica that
+        has replayed what the primary had written at time T is ``now - T`` behind. (The age of the
+        last transaction a replica replayed says nothing while nothing is written, and the WAL the
+        primary writes by itself, checkpoints, keeps "received" and "replayed" apart a moment.)"""
+        try:
+            async with asyncio.timeout(self.timeout):
+                position = await self._on_primary(CURRENT_WAL_POSITION)
+            self._primary_positions.append((time.monotonic(), int(position)))
+        except Exception as error:  # the primary down: the samples age, the replicas' lags grow
+            log.debug("the primary's WAL position: %s", error)
+        await asyncio.gather(*(self._check(replica) for replica in self.replicas))
+
+    async def _on_primary(self, query: str) -> Any:
+        pool = self.pool
+        connection = await pool.acquire()
+        try:
+            value = await connection.fetchval(query)
+        except BaseException as error:
+            self._give_back(pool, connection, error)
+            raise
+        pool.release(connection)
+        return value
 
     async def _check(self, replica: Replica) -> None:
         """Measure the replica's lag (a replica down is up again as soon as a check gets an answer)."""
@@ -407,7 +437,7 @@ class Database:
             async with asyncio.timeout(self.timeout):
                 connection = await pool.acquire()
                 try:
-                    row = await connection.fetchrow(REPLICA_LAG)
+                    row = await connection.fetchrow(REPLAYED_POSITION)
                 except BaseException as error:
                     self._give_back(pool, connection, error)
                     raise
@@ -415,7 +445,19 @@ class Database:
         except Exception as error:
             replica.failed(error)
             return
-        replica.measured(row)
+        if row is None or not row["in_recovery"] or row["replayed"] is None:
+            # Promoted, or not a replica at all: its data may have parted from the primary's.
+            replica.measured(None, "is not a streaming replica")
+            return
+        replica.measured(self._behind(int(row["replayed"])), None)
+
+    def _behind(self, replayed: int) -> float:
+        """Seconds since the primary was last seen at or before ``replayed`` (inf: never seen)."""
+        now = time.monotonic()
+        for when, position in reversed(self._primary_positions):
+            if position <= replayed:
+                return max(0.0, now - when)
+        return float("inf")
 
     def replica_status(self) -> list[tuple[str, float | None]]:
         """(name, seconds behind the primary, None while unreachable) of every replica."""
@@ -502,7 +544,7 @@ def _literal(text: str) -> str:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change, as the change's events record it (API.md §5)."""
+    """Who makes a change, as the change's events record it (docs/api.md §5)."""
 
     kind: str
     """client, operator, cli or anonymous."""
@@ -530,14 +572,10 @@ def writer_key(actor: Actor) -> str:
 REPLICA_CHECK_SECONDS = 0.5
 WRITES_CHANNEL = "fleetreg_client_wrote"
 WRITES_LISTENER_NAME = "fleetreg-writes"
-# On a replica: how far behind the primary its replay is. Caught up (everything received is
-# replayed, and the WAL receiver streams) is 0 however long ago the last write was; else the age of
-# the last transaction it replayed.
-REPLICA_LAG = """
-SELECT pg_is_in_recovery() AS in_recovery,
-       coalesce(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false)
-           AND EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming') AS caught_up,
-       extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8 AS behind
+# The primary's WAL position and a replica's replayed one, as byte offsets.
+CURRENT_WAL_POSITION = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint"
+REPLAYED_POSITION = """
+SELECT pg_is_in_recovery() AS in_recovery, (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint AS replayed
 """
 
 
@@ -561,13 +599,8 @@ class Replica:
             return False
         return since_write > lag + (time.monotonic() - self._checked_at)
 
-    def measured(self, row: Record | None) -> None:
-        if row is None or not row["in_recovery"]:
-            # Promoted, or not a replica at all: its data may have parted from the primary's.
-            self._set_lag(None, "is not a streaming replica")
-            return
-        behind = 0.0 if row["caught_up"] else row["behind"]
-        self._set_lag(float("inf") if behind is None else max(0.0, behind), None)
+    def measured(self, lag: float | None, problem: str | None) -> None:
+        self._set_lag(lag, problem)
 
     def failed(self, error: BaseException) -> None:
         self._set_lag(None, f"{type(error).__name__}: {error}")
@@ -607,6 +640,7 @@ class RecentWriters:
         return float("inf") if when < 0 else time.monotonic() - when
 
     async def start(self, db: Database) -> None:
+        self._blind()  # writes of the last moments, on other instances, were not heard
         connected = asyncio.Event()
         self._listener = asyncio.create_task(self._follow(db, connected), name="writes-listener")
         with contextlib.suppress(TimeoutError):

@@ -72,6 +72,12 @@ def _docs_page(page: str) -> Response:
     return response
 
 
+@routes.get("/", operation_id="home", include_in_schema=False)
+async def home(request: Request) -> Response:
+    """Whoever opens the service's address lands on its interactive documentation."""
+    return Response(status=302, media_type=None, headers=[(b"location", b"/docs")])
+
+
 @routes.get("/docs", operation_id="swagger_ui", include_in_schema=False)
 async def swagger_ui(request: Request) -> Response:
     return _docs_page(_SWAGGER.format(assets=ASSETS))

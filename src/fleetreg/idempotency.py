@@ -1,4 +1,4 @@
-"""Idempotency keys (the IETF ``Idempotency-Key`` header, API.md §6): a retried write gets the first
+"""Idempotency keys (the IETF ``Idempotency-Key`` header, docs/api.md §6): a retried write gets the first
 answer again instead of doing the write twice.
 
 A key is claimed, and its answer stored, inside the transaction of the write itself

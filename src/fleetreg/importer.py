@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -29,6 +29,7 @@ from fleetreg.auth.queries import PARTNER_ID_BY_NAME
 from fleetreg.db import connected
 
 STAGING_TABLE = "import_rows"
+IMPORT_WORK_MEM = "256MB"
 MAX_REPORTED_ERRORS = 100_000
 _PROGRESS_EVERY = 20_000
 
@@ -103,6 +104,16 @@ class ImportSpec:
     """SQL over ``import_rows`` returning rows (line int, reason text); may use the parameters."""
     lock: str | None = None
     """SQL run before the checks, e.g. a LOCK TABLE, so that checks and apply see the same table."""
+    positional: Callable[[Sequence[str]], Callable[[list[str]], tuple[Any, ...]]] | None = None
+    """``parse`` without the mapping, for the big files: given the header, a function of a row's
+    fields (in the header's order) that does what ``parse`` does (the connectors' import: building
+    a dict per row was a third of a ten-million-row import)."""
+
+    def row_parser(self, header: Sequence[str]) -> Callable[[list[str]], tuple[Any, ...]]:
+        if self.positional is not None:
+            return self.positional(header)
+        parse = self.parse
+        return lambda fields: parse(dict(zip(header, fields, strict=True)))
 
 
 @dataclass
@@ -153,8 +164,12 @@ async def import_csv(
 
     try:
         async with connection.transaction():
+            # The checks sort or hash the whole file once per unique rule: in memory, not on disk.
+            await connection.execute(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
             columns = ", ".join(f"{name} {sql_type}" for name, sql_type in spec.staging)
             await connection.execute(f"CREATE TEMP TABLE {STAGING_TABLE} (line int NOT NULL, {columns}) ON COMMIT DROP")
+            # A plain iterator: asyncpg encodes its rows without an await for each (the file is read
+            # on the event loop, which has nothing else to do in the command).
             rows = _parsed_rows(spec, header, reader, source, result, progress)
             await connection.copy_records_to_table(
                 STAGING_TABLE, records=rows, columns=["line", *(name for name, _ in spec.staging)]
@@ -220,14 +235,15 @@ def _unreadable(error: Exception) -> str:
     return f"not valid CSV: {error}"
 
 
-async def _parsed_rows(
+def _parsed_rows(
     spec: ImportSpec,
     header: list[str],
     reader: Any,
     source: BinaryIO,
     result: ImportResult,
     progress: Callable[[int], None] | None,
-) -> AsyncIterator[tuple[Any, ...]]:
+) -> Iterator[tuple[Any, ...]]:
+    parse = spec.row_parser(header)
     width = len(header)
     line = reader.line_num + 1
     while True:
@@ -248,7 +264,7 @@ async def _parsed_rows(
             result.add_error(start, f"expected {width} fields, found {len(fields)}")
             continue
         try:
-            values = spec.parse(dict(zip(header, fields, strict=True)))
+            values = parse(fields)
         except RowError as error:
             result.add_error(start, str(error))
             continue

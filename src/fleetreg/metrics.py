@@ -1,23 +1,55 @@
-"""Prometheus metrics: requests by route template and status, their latency, and pool usage.
+"""Prometheus metrics: requests by route template and status, their latency, pool usage, the
+process (CPU, memory, open files), the Python runtime (garbage collections) and the build
+(``fleetreg_build_info``).
 
 With several worker processes (``fleetreg serve --workers N``) the CLI sets PROMETHEUS_MULTIPROC_DIR
-before the workers start, and /metrics aggregates all of them.
+before the workers start, and /metrics aggregates all of them (the process metrics are then those of
+the worker that answered). No ``_created`` series: a counter's creation time is one more series per
+label set that no dashboard reads.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from fleetreg import __version__
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# The collectors of this process and runtime that prometheus_client keeps (one per process).
+RUNTIME_COLLECTORS: tuple[Collector, ...] = (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR)
+
+
+class _BuildInfo(Collector):
+    """``fleetreg_build_info{version, python}`` 1: which build answers (a gauge, as Prometheus's own
+    ``*_build_info`` are, so that it also works with several worker processes)."""
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "fleetreg_build_info", "The fleetreg version and Python that serve.", labels=["version", "python"]
+        )
+        info.add_metric([__version__, platform.python_version()], 1)
+        yield info
+
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -30,6 +62,8 @@ class Metrics:
     def __init__(self) -> None:
         self.multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
         self.registry = CollectorRegistry()
+        for collector in (*RUNTIME_COLLECTORS, _BuildInfo()):
+            self.registry.register(collector)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.requests = Counter(
             "fleetreg_http_requests",
@@ -111,5 +145,7 @@ class Metrics:
         if self.multiprocess:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            for collector in (*RUNTIME_COLLECTORS, _BuildInfo()):
+                registry.register(collector)
             return generate_latest(registry)
         return generate_latest(self.registry)

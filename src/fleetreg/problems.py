@@ -1,7 +1,7 @@
 """The one error hierarchy: every error the service answers with is an ``AppError`` rendered as RFC 9457.
 
 Each concrete class has a stable ``type`` (``/problems/<slug>``, a page served by the app that
-explains it), a ``title`` (for the seeds' documented errors exactly the seed's message) and a
+explains it), a ``title`` (for the original documents' errors exactly their message) and a
 ``status``. Services raise these; the handlers in ``fleetreg.errors`` render them.
 """
 

@@ -1,4 +1,4 @@
-"""Row versions as ETags, and the ``If-Match`` precondition a write checks (API.md §6).
+"""Row versions as ETags, and the ``If-Match`` precondition a write checks (docs/api.md §6).
 
 A resource's ETag is its row's version, PostgreSQL's ``xmin`` (the transaction that wrote the row as
 it is now), quoted: every change of the row replaces it, whatever makes the change (the API, an

@@ -86,7 +86,7 @@ def partner_actions(of: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
     return [
         (
             f"/console/partners/{of['id']}/connectors/{of['connector']['id']}/assign",
-            {"customer_id": of["customer"]["id"]},
+            {"customer": of["customer"]["name"]},
         )
     ]
 
@@ -159,9 +159,11 @@ async def test_a_partner_operator_sees_only_that_partner(
     for url, fields in actions:
         assert (await http.post(url, data={"csrf": csrf, **fields})).status_code == 404, url
     assert await db.fetchval("SELECT count(*) FROM connectors WHERE customer_id IS NOT NULL") == 0
-    found = await http.get("/console", params={"q": "connector"})
+    found = await http.get("/console", params={"q": "acme-conn"})
     assert "acme-connector-1" in found.text
-    assert "globex-connector-1" not in found.text
+    hidden = await http.get("/console", params={"q": "globex-conn"})
+    assert "globex-connector-1" not in hidden.text
+    assert "Nothing matches" in hidden.text
     assert "Nothing matches" in (await http.get("/console", params={"q": "North"})).text
 
 
@@ -253,7 +255,7 @@ async def test_assigning_a_connector_goes_through_the_partner_service(
     http = await _client_of(make_client, app, make_operator, "partner:acme")
     page = f"/console/partners/{acme['id']}/connectors"
     action = f"{page}/{acme['connector']['id']}/assign"
-    assert (await post_form(http, page, action, customer_id=acme["customer"]["id"])).status_code == 303
+    assert (await post_form(http, page, action, customer="acme customer")).status_code == 303
     assert (
         str(await db.fetchval("SELECT customer_id FROM connectors WHERE name = 'acme-connector-1'"))
         == acme["customer"]["id"]
@@ -262,11 +264,12 @@ async def test_assigning_a_connector_goes_through_the_partner_service(
     assert "acme-connector-1" in assigned.text
     unassigned = await http.get(page, params={"assigned": "no"})
     assert "acme-connector-1" not in unassigned.text
-    assert (await post_form(http, page, action, customer_id="")).status_code == 303
+    assert (await post_form(http, page, action, customer="")).status_code == 303
     assert await db.fetchval("SELECT customer_id FROM connectors WHERE name = 'acme-connector-1'") is None
-    # A customer of another partner: the API's 422.
-    foreign = await post_form(http, page, action, customer_id=world.partners["globex"]["customer"]["id"])
-    assert foreign.status_code == 422
+    # A customer of another partner is none of this one's.
+    foreign = await post_form(http, page, action, customer="globex customer")
+    assert foreign.status_code == 400
+    assert "no customer of this partner named 'globex customer'" in html.unescape(foreign.text)
 
 
 async def _upload(http: httpx.AsyncClient, text: str) -> httpx.Response:
@@ -318,3 +321,29 @@ async def test_a_csv_with_bad_lines_writes_nothing_and_names_every_one(
 
 def test_the_console_is_not_in_the_openapi_document(app: App) -> None:
     assert not [path for path in openapi_of(app)["paths"] if path.startswith("/console")]
+
+
+async def test_the_events_page_shows_who_changed_what_and_when(
+    world: World, app: App, make_client: MakeClient, make_operator: MakeOperator, fleet: Fleet
+) -> None:
+    north, south = world.fleets["north"], world.fleets["south"]
+    vehicle_id = north["vehicle"]["id"]
+    login = await make_operator(f"enterprise:{north['enterprise']['id']}")
+    http = await signed_in(await make_client(app), login)
+    added = await post_form(
+        http, f"/console/vehicles/{vehicle_id}", f"/console/vehicles/{vehicle_id}/associations",
+        device_id=north["spare"]["id"],
+    )  # fmt: skip
+    assert added.status_code == 303
+    page = await http.get(f"/console/events/vehicles/{vehicle_id}")
+    assert page.status_code == 200
+    shown = html.unescape(page.text)
+    assert "vehicle.created" in shown
+    assert "plate: NTH1A23" in shown
+    assert shown.count("association.started") == 2
+    assert f"operator {login.email}" in shown, "the console's change is the operator's"
+    assert "an API call without a token" in shown, "the fixture's changes came through the open API"
+    for kind, of in (("vehicles", "vehicle"), ("devices", "device"), ("chips", "chip"), ("enterprises", "enterprise")):
+        assert (await http.get(f"/console/events/{kind}/{north[of]['id']}")).status_code == 200, kind
+        assert (await http.get(f"/console/events/{kind}/{south[of]['id']}")).status_code == 404, kind
+    assert (await http.get(f"/console/events/connectors/{vehicle_id}")).status_code == 404

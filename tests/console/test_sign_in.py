@@ -1,4 +1,4 @@
-"""Signing in to the console: sessions, cookies, CSRF tokens and the lockout (API.md §8)."""
+"""Signing in to the console: sessions, cookies, CSRF tokens and the lockout (docs/api.md §8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every write operation of the API makes its events (API.md §5), and the CLI's write commands too.
+"""Every write operation of the API makes its events (docs/api.md §5), and the CLI's write commands too.
 
 The operations are read from /openapi.json: a write operation added without a scenario here fails
 ``test_every_write_operation_has_a_scenario``, so no new route can forget its events (the triggers

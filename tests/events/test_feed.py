@@ -1,4 +1,4 @@
-"""GET /v2/events (API.md §5): each change makes its events in its transaction, rendered as the API
+"""GET /v2/events (docs/api.md §5): each change makes its events in its transaction, rendered as the API
 renders the resource; paging by cursor; tenancy; long poll; expired and malformed cursors."""
 
 from __future__ import annotations

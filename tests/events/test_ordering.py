@@ -1,4 +1,4 @@
-"""The feed's guarantee (API.md §5): a consumer following next_cursor sees every event exactly once,
+"""The feed's guarantee (docs/api.md §5): a consumer following next_cursor sees every event exactly once,
 in sequence order, while many transactions commit concurrently and out of the order they began in.
 
 Fifty writers each run transactions that hold their events open for a random while before

@@ -1,4 +1,4 @@
-"""GET /v2/events/stream (API.md §5): Server-Sent Events from a real `fleetreg serve` (an in-process
+"""GET /v2/events/stream (docs/api.md §5): Server-Sent Events from a real `fleetreg serve` (an in-process
 ASGI client would wait for the end of an endless body)."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def fleet(client: httpx.AsyncClient) -> Fleet:
 
 @pytest.fixture
 async def invariants(db: asyncpg.Connection) -> AsyncIterator[None]:
-    """After the test: the four invariants of API.md hold in the database, whatever happened."""
+    """After the test: the four invariants of docs/api.md hold in the database, whatever happened."""
     yield
     await assert_invariants(db)
 

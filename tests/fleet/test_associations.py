@@ -1,4 +1,4 @@
-"""The seed's write endpoints: POST, DELETE and PATCH of vehicle-device associations, each documented
+"""The original write endpoints: POST, DELETE and PATCH of vehicle-device associations, each documented
 error with its exact title, every offending item named, the order of checks, and the rows left."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The four invariants of API.md held by the database itself (plain SQL, no service in the way), each
+"""The four invariants of docs/api.md held by the database itself (plain SQL, no service in the way), each
 violation translated to the documented error; and the SQL format checks agreeing with Python's."""
 
 from __future__ import annotations

@@ -458,7 +458,7 @@ class TestConnectorRouting:
             with subtests.test(method=method):
                 response = await acme.request(method, CONNECTORS, json={})
                 assert_problem(response, 405, "Method Not Allowed")
-                assert response.headers["allow"] == "GET, HEAD, POST, OPTIONS"  # API.md §7: every method of the path
+                assert response.headers["allow"] == "GET, HEAD, POST, OPTIONS"  # docs/api.md §7: every method
 
     async def test_post_to_one_connector_is_405(self, acme: Partner) -> None:
         created = await acme.connector("c1")

@@ -108,7 +108,7 @@ async def test_a_client_id_with_a_nul_is_an_unknown_client(client: httpx.AsyncCl
 
 
 # [[[...]]] 1,300 deep, URL-encoded: past Python's recursion limit, within the 8 KiB request line
-# (API.md §7; a longer line is 414 before anything parses it).
+# (docs/api.md §7; a longer line is 414 before anything parses it).
 NESTED = "%5B" * 1300 + "%5D" * 1300
 
 

@@ -1,5 +1,5 @@
 """Random sequences of association writes and deletes through the API, checked after every step
-against a model of the contract and against the database (the four invariants of API.md section 3).
+against a model of the contract and against the database (the four invariants of docs/api.md section 3).
 
 The state machine runs in a worker thread (Hypothesis drives it synchronously) and sends each
 request to the test's own event loop, where the app, the client and the database connection live:

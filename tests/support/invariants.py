@@ -1,4 +1,4 @@
-"""What must hold in the database whatever the requests did: the association invariants of API.md and
+"""What must hold in the database whatever the requests did: the association invariants of docs/api.md and
 the counter tables kept by triggers."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncpg
 
 
 async def assert_invariants(db: asyncpg.Connection) -> None:
-    """The four association invariants of API.md hold in the database."""
+    """The four association invariants of docs/api.md hold in the database."""
     two_active = await db.fetch(
         "SELECT device_id FROM device_associations WHERE ended_at IS NULL GROUP BY device_id HAVING count(*) > 1"
     )

@@ -10,7 +10,7 @@ PROBLEM = "application/problem+json"
 
 
 def assert_problem(response: httpx.Response, status: int, title: str, **members: Any) -> dict[str, Any]:
-    """A problem as API.md describes it: this status (in the answer and the body) and title, a
+    """A problem as docs/api.md describes it: this status (in the answer and the body) and title, a
     ``/problems/`` type, a detail, the request's path as instance, and each of ``members`` with the
     given value (``type="/problems/not-found"``, ``errors=[...]``). Returns the body."""
     assert response.status_code == status, response.text

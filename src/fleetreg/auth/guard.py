@@ -15,7 +15,8 @@ grew a worker from 99 to 483 MiB, and the token p50 went to 3 s. Here:
   client with the right secret is held only by its own id's limit, so a flood of unknown ids from an
   address does not lock out the good clients behind the same proxy or NAT.
 
-The limits are per worker process (N workers allow N times as much), as ``ratelimit.RateLimiter``.
+These limits are per worker process (N workers allow N times as much): they bound what each process
+spends; the request rate limit (``ratelimit.RateLimiter``) is one for every instance.
 """
 
 from __future__ import annotations

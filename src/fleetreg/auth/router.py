@@ -212,11 +212,27 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
     return form_id, form_secret
 
 
+_JWKS = {
+    "type": "object",
+    "required": ["keys"],
+    "properties": {
+        "keys": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kty", "kid"],
+                "properties": {name: {"type": "string"} for name in ("kty", "kid", "use", "alg", "crv", "x", "y")},
+            },
+        }
+    },
+}
+
+
 @routes.get(
     "/.well-known/jwks.json",
     operation_id="get_jwks",
     summary="Public keys that verify this service's tokens",
-    responses={200: Documented(schema={"type": "object", "required": ["keys"]}, description="A JSON Web Key Set.")},
+    responses={200: Documented(schema=_JWKS, description="A JSON Web Key Set (RFC 7517).")},
 )
 async def jwks(request: Request) -> Response:
     state: AuthState = request.state.auth

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from fleetreg.cli import clients, database, demo, exports, imports, keys, operators, partners, server
+from fleetreg import __version__
+from fleetreg.cli import clients, database, demo, events, exports, imports, keys, operators, partners, server
 from fleetreg.cli.common import EXIT_STATUS_HELP, examples, run_app
 
 app = typer.Typer(
@@ -18,6 +19,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"fleetreg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print fleetreg's version and exit."
+    ),
+) -> None:
+    """fleetreg: the system of record for telematics hardware."""
+
+
 app.command(name="serve")(server.serve)
 app.add_typer(database.app, name="db")
 app.add_typer(clients.app, name="clients")
@@ -26,6 +44,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(exports.app, name="export")
 app.add_typer(keys.app, name="keys")
 app.add_typer(operators.app, name="operators")
+app.add_typer(events.app, name="events")
 app.command(name="demo")(demo.demo)
 
 

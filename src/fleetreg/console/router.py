@@ -1,4 +1,4 @@
-"""The console's pages (API.md §8), declared with fleetreg.web like the API's routes but left out of
+"""The console's pages (docs/api.md §8), declared with fleetreg.web like the API's routes but left out of
 /openapi.json. They call the API's services, so the rules and errors are the API's; a problem is
 shown as a page (``error_page``), and a write is the request's unit of work with the operator as its
 actor (``writes.actor_of``).
@@ -425,6 +425,16 @@ def _fleet_visible(caller: Operator) -> None:
         raise views.PageNotFound("this page is not among what you may see")
 
 
+@_get(
+    f"{PREFIX}/events/{{kind}}/{{resource-id}}",
+    operation_id="console_events",
+    path_params={"kind": params.text(max_length=20), "resource-id": _ID},
+)
+async def events_page(request: Request, caller: Operator, kind: str, resource_id: str) -> Response:
+    resource, lines = await views.events_of(request.state.db, caller, kind, resource_id)
+    return _page(request, "events.html", kind=kind, resource=resource, events=lines)
+
+
 # -- partners -------------------------------------------------------------------------------------
 
 
@@ -473,13 +483,14 @@ async def connectors_page(
     )
     items, total = await partners.list_connectors(db, partner_id, filters, limit=_PAGE_SIZE, offset=page * _PAGE_SIZE)
     connectors = orjson.loads(b"[" + items + b"]")
-    names = {row["id"]: row["name"] for row in customers}
+    assigned_to = [row["customer_id"] for row in connectors if row["customer_id"]]
+    names = await views.customer_names(db, partner_id, assigned_to) if assigned_to else {}
     return _page(
         request,
         "connectors.html",
         partner=partner,
         customers=customers,
-        customer_names={str(key): value for key, value in names.items()},
+        customer_names=names,
         connectors=connectors,
         total=total,
         page=page,
@@ -507,7 +518,8 @@ async def assign_connector(
 ) -> Response:
     form = await _form(request)
     await views.partner(request.state.db, caller, partner_id)
-    customer_id = _uuid_or_none(form.get("customer_id"), "customer")
+    name = form.get("customer", "").strip()
+    customer_id = await views.customer_named(request.state.db, partner_id, name) if name else None
     await partners.assign_connector(request.state.db, partner_id, connector_id, customer_id)
     back = form.get("back", "")
     target = (

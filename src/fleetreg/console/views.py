@@ -4,20 +4,23 @@ resource the operator may not see is the API's 404), and the few reads the API h
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from asyncpg import Record
 
 from fleetreg.console import queries
 from fleetreg.console.operators import Operator
 from fleetreg.db import Database
+from fleetreg.events import feed
 from fleetreg.fleet import service as fleet
 from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Kind
 from fleetreg.fleet.queries import like_pattern
-from fleetreg.problems import NotFound
+from fleetreg.problems import BadRequest, NotFound
 
 SEARCH_LIMIT = 10
 _CNPJ_LIKE = re.compile(r"[0-9]{2}\.?[0-9]{3}\.?[0-9]{3}/?[0-9]{4}-?[0-9]{2}")
@@ -48,22 +51,31 @@ async def search(db: Database, operator: Operator, text: str) -> SearchResults:
     text = text.strip()
     if not text:
         return results
+    searches: dict[str, Any] = {}
     if operator.sees_fleet:
         scope = operator.fleet_scope
         bare = text.translate(str.maketrans("", "", "./-")) if _CNPJ_LIKE.fullmatch(text) else text
 
-        async def rows(entity: Kind, value: str) -> list[Record]:
-            page = await fleet.list_rows(db, scope, entity, limit=SEARCH_LIMIT, page=0, count=False, search=value)
+        async def rows(kind: Kind, value: str) -> list[Record]:
+            page = await fleet.list_rows(db, scope, kind, limit=SEARCH_LIMIT, page=0, count=False, search=value)
             return page.rows
 
-        results.enterprises = await rows(ENTERPRISE, bare)
-        results.vehicles = await rows(VEHICLE, text)
-        results.devices = await rows(DEVICE, text)
-        results.chips = await rows(CHIP, text)
+        searches |= {
+            "enterprises": rows(ENTERPRISE, bare),
+            "vehicles": rows(VEHICLE, text),
+            "devices": rows(DEVICE, text),
+            "chips": rows(CHIP, text),
+        }
     if operator.sees_partners:
-        pattern = like_pattern(text, prefix=True, suffix=True)
-        results.customers = await db.fetch(queries.SEARCH_CUSTOMERS, operator.partner_id, pattern, SEARCH_LIMIT)
-        results.connectors = await db.fetch(queries.SEARCH_CONNECTORS, operator.partner_id, pattern, SEARCH_LIMIT)
+        contains = like_pattern(text, prefix=True, suffix=True)
+        starts = like_pattern(text, prefix=False, suffix=True)
+        searches |= {
+            "customers": db.fetch(queries.SEARCH_CUSTOMERS, operator.partner_id, contains, SEARCH_LIMIT),
+            "connectors": db.fetch(queries.SEARCH_CONNECTORS, operator.partner_id, starts, SEARCH_LIMIT),
+        }
+    # One statement per kind, at once on connections of their own: the page waits for the slowest.
+    for name, found in zip(searches, await asyncio.gather(*searches.values()), strict=True):
+        setattr(results, name, found)
     return results
 
 
@@ -154,10 +166,107 @@ async def partner(db: Database, operator: Operator, partner_id: uuid.UUID) -> Re
     return row
 
 
+CUSTOMERS_LISTED = 5000
+
+
 async def customers_of(db: Database, partner_id: uuid.UUID) -> list[Record]:
-    return await db.fetch(queries.ALL_CUSTOMERS_OF_PARTNER, partner_id, 1000)
+    """The partner's customers by name (the first ``CUSTOMERS_LISTED``), for the pickers."""
+    return await db.fetch(queries.ALL_CUSTOMERS_OF_PARTNER, partner_id, CUSTOMERS_LISTED)
+
+
+async def customer_names(db: Database, partner_id: uuid.UUID, ids: list[str]) -> dict[str, str]:
+    """id -> name of the partner's customers among ``ids`` (those a page's connectors are assigned to)."""
+    rows = await db.fetch(queries.CUSTOMER_NAMES, partner_id, sorted(set(ids)))
+    return {str(row["id"]): row["name"] for row in rows}
+
+
+async def customer_named(db: Database, partner_id: uuid.UUID, name: str) -> uuid.UUID:
+    """The partner's customer of that name (the assign form takes names); 400 when none or several."""
+    rows = await db.fetch(queries.CUSTOMERS_NAMED, partner_id, name)
+    if len(rows) != 1:
+        reason = "no customer" if not rows else "several customers"
+        raise BadRequest(f"{reason} of this partner named {name!r}: pick one of the list")
+    customer_id: uuid.UUID = rows[0]["id"]
+    return customer_id
 
 
 def scoped(operator: Operator) -> dict[str, Any]:
     """What every page says of the operator (the header)."""
     return {"email": operator.email, "role": operator.role_text}
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+EVENT_KINDS = {"enterprises": ENTERPRISE, "vehicles": VEHICLE, "devices": DEVICE, "chips": CHIP}
+_EVENTS_PER_SUBJECT = 200
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """One event as the page shows it: when, what, who, and which attributes changed."""
+
+    sequence: int
+    occurred_at: str
+    type: str
+    subject: str
+    who: str
+    changes: list[str]
+
+
+def _who(actor: dict[str, Any], emails: dict[str, str]) -> str:
+    kind = str(actor.get("kind", "unknown"))
+    if kind == "operator":
+        return f"operator {emails.get(actor.get('operator_id', ''), actor.get('operator_id', '?'))}"
+    if kind == "client":
+        return f"API client {actor.get('client_id', '?')}"
+    return {"cli": "the command line", "anonymous": "an API call without a token"}.get(kind, kind)
+
+
+def _changes(data: dict[str, Any]) -> list[str]:
+    # Each side is the resource as the API renders it: its attributes are what changes.
+    before, after = (((side or {}).get("attributes") or side or {}) for side in (data.get("before"), data.get("after")))
+    lines = []
+    for name in sorted({*before, *after}):
+        if name in ("updated_at", "created_at"):
+            continue
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            lines.append(f"{name}: {old!s} → {new!s}" if before else f"{name}: {new!s}")
+    return lines
+
+
+async def events_of(
+    db: Database, operator: Operator, kind_name: str, resource_id: str
+) -> tuple[Record, list[EventLine]]:
+    """The resource (404 when the operator may not see it) and its events, oldest first; a
+    vehicle's or device's include those of its associations."""
+    _fleet_only(operator)
+    kind = EVENT_KINDS.get(kind_name)
+    if kind is None:
+        raise PageNotFound(f"no events page for {kind_name!r}")
+    row = await fleet.get(db, operator.fleet_scope, kind, resource_id)
+    subjects = [resource_id]
+    if kind is VEHICLE:
+        subjects += [a["id"] for a in await db.fetch(queries.VEHICLE_TIMELINE, resource_id, operator.fleet_scope)]
+    elif kind is DEVICE:
+        subjects += [a["id"] for a in await db.fetch(queries.DEVICE_TIMELINE, resource_id, operator.fleet_scope)]
+    reader = feed.Reader(enterprise_id=operator.enterprise_id)
+    events: list[dict[str, Any]] = []
+    for subject in subjects:
+        page, _ = await feed.read_page(db, reader, None, _EVENTS_PER_SUBJECT, feed.Filters(subject_id=subject))
+        events += [orjson.loads(body) for body in page.events]
+    events.sort(key=lambda event: event["sequence"])
+    operator_ids = sorted({e["actor"]["operator_id"] for e in events if e["actor"].get("operator_id")})
+    emails = dict(await db.fetch(queries.OPERATOR_EMAILS, operator_ids)) if operator_ids else {}
+    lines = [
+        EventLine(
+            event["sequence"],
+            event["occurred_at"],
+            event["type"],
+            f"{event['subject']['type']} {event['subject']['id']}",
+            _who(event["actor"], {str(key): value for key, value in emails.items()}),
+            _changes(event["data"]),
+        )
+        for event in events
+    ]
+    return row, lines

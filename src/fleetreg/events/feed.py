@@ -23,7 +23,7 @@ LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
 WAIT_MAX = 30
 
-# Every type of API.md §5, by subject kind.
+# Every type of docs/api.md §5, by subject kind.
 TYPES: tuple[str, ...] = (
     *(f"customer.{change}" for change in ("created", "updated", "deleted")),
     *(f"connector.{change}" for change in ("created", "updated", "assigned", "unassigned", "deleted")),
@@ -67,8 +67,12 @@ class Reader:
 
     partner_id: uuid.UUID | None = None
     enterprise_id: str | None = None
+    every_tenant: bool = False
+    """Every event of every tenant (``fleetreg events``)."""
 
     def tenant(self) -> tuple[str, tuple[object, ...]]:
+        if self.every_tenant:
+            return queries.EVERY_TENANT, ()
         if self.partner_id is not None:
             return queries.PARTNER, (self.partner_id,)
         if self.enterprise_id is not None:

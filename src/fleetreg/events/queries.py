@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import functools
 
-# Whose events a reader sees (API.md §5): its partner's; every fleet event; one enterprise's.
+# Whose events a reader sees (docs/api.md §5): its partner's; every fleet event; one enterprise's.
 PARTNER = "e.partner_id = $6"
 FLEET = "e.partner_id IS NULL"
 ENTERPRISE = "e.enterprise_id = $6"
-TENANTS = (PARTNER, FLEET, ENTERPRISE)
+EVERY_TENANT = "true"  # the command line: whoever runs it runs the database
+TENANTS = (PARTNER, FLEET, ENTERPRISE, EVERY_TENANT)
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """Errors of the fleet API, and the constraints of its schema mapped to them.
 
-The titles of the seed's documented errors are the seed's exact text. Each error that concerns items
+The titles of the errors the original document names are its exact text. Each error that concerns items
 of a request body carries ``errors: [{"pointer": "/data/3/device_id", "detail": ...}]``, one entry per
 offending item.
 """
@@ -55,7 +55,7 @@ class AssociationNotFound(NotFound):
     title = "Association Not Found"
 
 
-# -- 400: the seed's association rules ------------------------------------------------------------
+# -- 400: the original document's association rules ------------------------------------------------------------
 
 
 class DeviceAlreadyAssociated(BadRequest):

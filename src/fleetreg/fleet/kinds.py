@@ -194,15 +194,19 @@ async def _enterprise_empty(connection: Connection, enterprise_id: str) -> None:
         raise errors.EnterpriseInUse(f"enterprise {enterprise_id} still has {what}; delete or move them first")
 
 
-async def _vehicle_never_associated(connection: Connection, vehicle_id: str) -> None:
-    """Its associations, even ended ones, record its enterprise: it stays in it."""
-    counts = await connection.fetchrow(queries.VEHICLE_ASSOCIATION_COUNTS, vehicle_id)
-    if counts["ever"]:
-        raise errors.VehicleInUse(
-            f"vehicle {vehicle_id} has had device associations, whose history records its enterprise: "
-            "it cannot move to another enterprise",
-            errors=[entry("/data/attributes/enterprise_id", "the vehicle has association history")],
-        )
+def _stays_in_its_enterprise(noun: str, partner: str, history: str, in_use: type[AppError]) -> Rule:
+    """A vehicle or device that has had associations (even ended ones, which record its enterprise)
+    cannot move to another enterprise. ``history`` gives the row's ``ever``."""
+
+    async def check(connection: Connection, resource_id: str) -> None:
+        if (await connection.fetchrow(history, resource_id))["ever"]:
+            raise in_use(
+                f"{noun} {resource_id} has had {partner} associations, whose history records its enterprise: "
+                "it cannot move to another enterprise",
+                errors=[entry("/data/attributes/enterprise_id", f"the {noun} has association history")],
+            )
+
+    return Rule(check, in_use)
 
 
 async def _vehicle_without_active_associations(connection: Connection, vehicle_id: str) -> None:
@@ -210,16 +214,6 @@ async def _vehicle_without_active_associations(connection: Connection, vehicle_i
     if counts["active"]:
         raise errors.VehicleInUse(
             f"vehicle {vehicle_id} has {counts['active']} active device associations; end them first"
-        )
-
-
-async def _device_never_associated(connection: Connection, device_id: str) -> None:
-    state = await connection.fetchrow(queries.DEVICE_ASSOCIATIONS_AND_CHIP, device_id)
-    if state["ever"]:
-        raise errors.DeviceInUse(
-            f"device {device_id} has had vehicle associations, whose history records its enterprise: "
-            "it cannot move to another enterprise",
-            errors=[entry("/data/attributes/enterprise_id", "the device has association history")],
         )
 
 
@@ -283,7 +277,7 @@ VEHICLE = Kind(
     search_text="vehicle_search_text(t.name, t.plate, t.vin)",
     scope="t.enterprise_id = {enterprise}",
     counted_per_enterprise=True,
-    before_move=Rule(_vehicle_never_associated, errors.VehicleInUse),
+    before_move=_stays_in_its_enterprise("vehicle", "device", queries.VEHICLE_ASSOCIATION_COUNTS, errors.VehicleInUse),
     before_delete=Rule(_vehicle_without_active_associations, errors.VehicleInUse),
     list_filters=("enterprise_id",),
     notes=Notes(
@@ -312,7 +306,7 @@ DEVICE = Kind(
     search_text="device_search_text(t.name, t.imei, t.code)",
     scope="t.enterprise_id = {enterprise}",
     counted_per_enterprise=True,
-    before_move=Rule(_device_never_associated, errors.DeviceInUse),
+    before_move=_stays_in_its_enterprise("device", "vehicle", queries.DEVICE_ASSOCIATIONS_AND_CHIP, errors.DeviceInUse),
     before_delete=Rule(_device_free, errors.DeviceInUse),
     list_filters=("enterprise_id",),
     notes=Notes(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fleetreg.importer import ImportSpec, RowError
@@ -94,6 +94,53 @@ def _parse_connector(row: Mapping[str, str]) -> tuple[Any, ...]:
     )
 
 
+def _connector_parser(header: Sequence[str]) -> Callable[[list[str]], tuple[Any, ...]]:
+    """``_parse_connector`` on a row's fields by position: the same checks, in the same order."""
+    at = {name: header.index(name) for name in header}
+    type_at, name_at = at["type"], at["name"]
+    hardware_at, software_at = at["hardware_version"], at["software_version"]
+    pin_at, id_at, customer_at = at.get("pin"), at.get("id"), at.get("customer_id")
+    pin_ok, canonical = _PIN.fullmatch, _CANONICAL_UUID.fullmatch
+
+    def text(value: str, column: str, longest: int) -> str:
+        if not value:
+            raise RowError(f"{column} is empty")
+        if len(value) > longest:
+            raise RowError(f"{column} is longer than {longest} characters")
+        return value
+
+    def identifier(fields: list[str], index: int | None, column: str) -> uuid.UUID | str | None:
+        if index is None:
+            return None
+        value = fields[index].strip()
+        if not value:
+            return None
+        if canonical(value):
+            return value
+        return optional_uuid({column: value}, column)
+
+    def parse(fields: list[str]) -> tuple[Any, ...]:
+        connector_type = fields[type_at]
+        if connector_type not in CONNECTOR_TYPES:
+            raise RowError(f"type must be physical or virtual, not {connector_type!r}")
+        pin = (fields[pin_at] if pin_at is not None else "") or None
+        if pin is not None and not pin_ok(pin):
+            raise RowError(f"pin must be five digits, not {pin!r}")
+        connector_id = identifier(fields, id_at, "id")
+        name, hardware, software = fields[name_at], fields[hardware_at], fields[software_at]
+        return (
+            connector_id,
+            name if name and len(name) <= 200 else text(name, "name", 200),
+            connector_type,
+            hardware if hardware and len(hardware) <= 100 else text(hardware, "hardware_version", 100),
+            software if software and len(software) <= 100 else text(software, "software_version", 100),
+            pin,
+            identifier(fields, customer_at, "customer_id"),
+        )
+
+    return parse
+
+
 CONNECTORS = ImportSpec(
     entity="connectors",
     columns=("id", "name", "type", "hardware_version", "software_version", "pin", "customer_id"),
@@ -108,6 +155,7 @@ CONNECTORS = ImportSpec(
         ("customer_id", "uuid"),
     ),
     parse=_parse_connector,
+    positional=_connector_parser,
     checks=(
         _same_value_twice("id"),
         _same_value_twice("name"),

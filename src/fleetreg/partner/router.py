@@ -31,7 +31,7 @@ from fleetreg.versions import etag
 from fleetreg.web import Documented, Request, Response, Routes, dumps, json_response, no_content, params
 from fleetreg.web.conditional import if_match
 
-# The seed documents a ``default`` response on every operation.
+# The original document gives a ``default`` response on every operation.
 routes = Routes(default_response="An error occurred - see status code and problem response for more information.")
 
 CONNECTORS = "/v2/customers/connectors"

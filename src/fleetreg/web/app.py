@@ -221,6 +221,7 @@ class WebApp:
         if match is None:
             raise NotFound(f"no resource at {scope['method']} {bodies.clip(path)}")
         entry, raw_path_params = match
+        request.template = entry.template
         method: str = scope["method"]
         route = entry.methods.get(method)
         if route is None:
@@ -331,7 +332,7 @@ class WebApp:
     def _observe(self, request: Request, status: int, started: float) -> None:
         duration = time.perf_counter() - started
         scope = request.scope
-        route = request.route.path if request.route is not None else "unmatched"
+        route = request.template or "unmatched"  # the template, also for a 405 or an OPTIONS
         self.metrics.observe_request(scope["method"], route, status, duration)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(

@@ -1,4 +1,4 @@
-"""Conditional requests (RFC 9110 section 13, API.md §6): reading ``If-Match`` and ``If-None-Match``.
+"""Conditional requests (RFC 9110 section 13, docs/api.md §6): reading ``If-Match`` and ``If-None-Match``.
 
 ``If-None-Match`` on a GET is answered 304 by the web layer itself (``WebApp``); ``If-Match`` on a
 write becomes a ``fleetreg.versions.Precondition`` that the service checks under the row's lock.

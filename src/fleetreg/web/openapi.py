@@ -131,6 +131,7 @@ def build(
     title: str,
     version: str,
     description: str,
+    license: Mapping[str, str],
     security_schemes: Mapping[str, dict[str, Any]],
     settings: Any,
     without_database: Sequence[str] = (),
@@ -151,7 +152,9 @@ def build(
         components["securitySchemes"] = schemes
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version, "description": description},
+        "info": {"title": title, "version": version, "description": description, "license": dict(license)},
+        # Relative: the operations are on the host that serves the document, wherever it runs.
+        "servers": [{"url": "/", "description": "This service"}],
         "paths": paths,
         "components": components,
     }
@@ -206,8 +209,7 @@ def _operation(
     if route.body is not None:
         operation["requestBody"] = _request_body(route, refs, definitions)
     security = route.access.security(settings) if route.access is not None else None
-    if security:
-        operation["security"] = security
+    operation["security"] = security or []  # [] says it outright: no credentials needed
     operation["responses"] = _responses(route, refs, secured=bool(security), uses_database=uses_database)
     operation.update(route.openapi_extra)
     return operation

@@ -20,7 +20,18 @@ class ClientGone(Exception):
 
 
 class Request:
-    __slots__ = ("_body", "app", "caller", "max_body_bytes", "path_params", "receive", "request_id", "route", "scope")
+    __slots__ = (
+        "_body",
+        "app",
+        "caller",
+        "max_body_bytes",
+        "path_params",
+        "receive",
+        "request_id",
+        "route",
+        "scope",
+        "template",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, app: Any, request_id: str, max_body_bytes: int) -> None:
         self.scope = scope
@@ -29,6 +40,8 @@ class Request:
         self.request_id = request_id
         self.max_body_bytes = max_body_bytes
         self.route: Route | None = None
+        self.template: str | None = None
+        """The path template the request matched, with or without a route for its method (405, OPTIONS)."""
         self.path_params: dict[str, str] = {}
         self.caller: Any = None
         self._body: bytes | None = None

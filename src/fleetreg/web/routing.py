@@ -89,7 +89,7 @@ class Route:
     arguments: Mapping[str, str] = field(default_factory=dict)
     """Parameter name -> the endpoint's argument name."""
     default_response: str | None = None
-    """OpenAPI's ``default`` response (a problem), with this description, as the seed documents it."""
+    """OpenAPI's ``default`` response (a problem), with this description, as the original documents do."""
     unit_of_work: bool = False
     """The endpoint runs in one transaction with the request's actor and idempotency key (writes)."""
     conditional: bool = False

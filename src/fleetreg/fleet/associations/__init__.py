@@ -1,1 +1,1 @@
-"""Device associations: which device sat on which vehicle, when (API.md §3 and §6)."""
+"""Device associations: which device sat on which vehicle, when (docs/api.md §3 and §6)."""

@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22
 
-The four invariants of API.md, each held by the database itself:
+The four invariants of docs/api.md, each held by the database itself:
 
 1. a device has at most one active association:     unique index on device_id WHERE ended_at IS NULL
 2. a vehicle with active associations has exactly one main device:

@@ -1,4 +1,4 @@
-"""Idempotency keys: the stored answers of writes sent with an Idempotency-Key (API.md §6).
+"""Idempotency keys: the stored answers of writes sent with an Idempotency-Key (docs/api.md §6).
 
 Revision ID: 0005
 Revises: 0004

@@ -1,4 +1,4 @@
-"""Change events: a transactional outbox written by triggers, sequenced in commit order (API.md §5).
+"""Change events: a transactional outbox written by triggers, sequenced in commit order (docs/api.md §5).
 
 Revision ID: 0006
 Revises: 0005
@@ -26,7 +26,7 @@ that committing transactions that made events queue on that lock for the end of 
 The trigger runs once per transaction (``event_commit_marks``: one row per transaction, made by the
 first event) and announces the last sequence with NOTIFY fleetreg_events.
 
-**Replacement** (API.md §6): ``SELECT events_replacing(<ended association id>)`` before ending it,
+**Replacement** (docs/api.md §6): ``SELECT events_replacing(<ended association id>)`` before ending it,
 then insert the started one: the end makes no ``association.ended`` and the start is one
 ``association.replaced`` whose ``before`` is the ended association as it was.
 """
@@ -113,7 +113,7 @@ CREATE TABLE events_pruned (
 );
 INSERT INTO events_pruned VALUES (true, 0);
 
--- An event as the feed and the webhooks send it (API.md §5). Its id is its sequence, zero-padded:
+-- An event as the feed and the webhooks send it (docs/api.md §5). Its id is its sequence, zero-padded:
 -- unique, stable, and in feed order.
 CREATE FUNCTION event_json(e events) RETURNS json LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT json_build_object(
@@ -183,7 +183,7 @@ CREATE CONSTRAINT TRIGGER event_commit_marks_sequence
     AFTER INSERT ON event_commit_marks DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION events_sequence_at_commit();
 
--- The association being replaced in this transaction (API.md §6: one association.replaced).
+-- The association being replaced in this transaction (docs/api.md §6: one association.replaced).
 CREATE FUNCTION events_replacing(association_id text) RETURNS void LANGUAGE sql AS $$
     SELECT set_config('fleetreg.replacing', association_id, true)
 $$;
@@ -210,7 +210,7 @@ BEGIN
 END
 $$;
 
--- A change of customer_id is assigned/unassigned alone (API.md §5); other changes are updated.
+-- A change of customer_id is assigned/unassigned alone (docs/api.md §5); other changes are updated.
 CREATE FUNCTION connectors_events() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN

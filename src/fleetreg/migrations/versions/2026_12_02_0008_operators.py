@@ -1,4 +1,4 @@
-"""Operators of the console and their sign-in sessions (API.md §8).
+"""Operators of the console and their sign-in sessions (docs/api.md §8).
 
 Revision ID: 0008
 Revises: 0007

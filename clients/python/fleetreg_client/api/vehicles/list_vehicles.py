@@ -1,0 +1,272 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.vehicle_list import VehicleList
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    enterprise_id: str | Unset = UNSET,
+    limit: int | Unset = 25,
+    page: int | Unset = 0,
+    count: bool | Unset = False,
+    search: str | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["enterprise_id"] = enterprise_id
+
+    params["limit"] = limit
+
+    params["page"] = page
+
+    params["count"] = count
+
+    params["search"] = search
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v2/vehicles",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | VehicleList | None:
+    if response.status_code == 200:
+        response_200 = VehicleList.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 414:
+        response_414 = Problem.from_dict(response.json())
+
+        return response_414
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 431:
+        response_431 = Problem.from_dict(response.json())
+
+        return response_431
+
+    if response.status_code == 500:
+        response_500 = Problem.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | VehicleList]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    enterprise_id: str | Unset = UNSET,
+    limit: int | Unset = 25,
+    page: int | Unset = 0,
+    count: bool | Unset = False,
+    search: str | Unset = UNSET,
+) -> Response[Problem | VehicleList]:
+    """List vehicles, oldest first
+
+     Live vehicles, oldest first. `search` looks into name, plate and VIN.
+
+    Args:
+        enterprise_id (str | Unset):
+        limit (int | Unset):  Default: 25.
+        page (int | Unset):  Default: 0.
+        count (bool | Unset):  Default: False.
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | VehicleList]
+    """
+
+    kwargs = _get_kwargs(
+        enterprise_id=enterprise_id,
+        limit=limit,
+        page=page,
+        count=count,
+        search=search,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    enterprise_id: str | Unset = UNSET,
+    limit: int | Unset = 25,
+    page: int | Unset = 0,
+    count: bool | Unset = False,
+    search: str | Unset = UNSET,
+) -> Problem | VehicleList | None:
+    """List vehicles, oldest first
+
+     Live vehicles, oldest first. `search` looks into name, plate and VIN.
+
+    Args:
+        enterprise_id (str | Unset):
+        limit (int | Unset):  Default: 25.
+        page (int | Unset):  Default: 0.
+        count (bool | Unset):  Default: False.
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | VehicleList
+    """
+
+    return sync_detailed(
+        client=client,
+        enterprise_id=enterprise_id,
+        limit=limit,
+        page=page,
+        count=count,
+        search=search,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    enterprise_id: str | Unset = UNSET,
+    limit: int | Unset = 25,
+    page: int | Unset = 0,
+    count: bool | Unset = False,
+    search: str | Unset = UNSET,
+) -> Response[Problem | VehicleList]:
+    """List vehicles, oldest first
+
+     Live vehicles, oldest first. `search` looks into name, plate and VIN.
+
+    Args:
+        enterprise_id (str | Unset):
+        limit (int | Unset):  Default: 25.
+        page (int | Unset):  Default: 0.
+        count (bool | Unset):  Default: False.
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | VehicleList]
+    """
+
+    kwargs = _get_kwargs(
+        enterprise_id=enterprise_id,
+        limit=limit,
+        page=page,
+        count=count,
+        search=search,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    enterprise_id: str | Unset = UNSET,
+    limit: int | Unset = 25,
+    page: int | Unset = 0,
+    count: bool | Unset = False,
+    search: str | Unset = UNSET,
+) -> Problem | VehicleList | None:
+    """List vehicles, oldest first
+
+     Live vehicles, oldest first. `search` looks into name, plate and VIN.
+
+    Args:
+        enterprise_id (str | Unset):
+        limit (int | Unset):  Default: 25.
+        page (int | Unset):  Default: 0.
+        count (bool | Unset):  Default: False.
+        search (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | VehicleList
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            enterprise_id=enterprise_id,
+            limit=limit,
+            page=page,
+            count=count,
+            search=search,
+        )
+    ).parsed

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.connector import Connector
+    from ..models.connector_query import ConnectorQuery
+
+
+T = TypeVar("T", bound="ConnectorList")
+
+
+@_attrs_define
+class ConnectorList:
+    """
+    Attributes:
+        query (ConnectorQuery): The applied query parameters, including defaults. Filters appear only when given.
+        result (list[Connector]): The connectors of this page, ordered by name, then id.
+        total (int): Total number of connectors matching the query parameters.
+    """
+
+    query: ConnectorQuery
+    result: list[Connector]
+    total: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        query = self.query.to_dict()
+
+        result = []
+        for result_item_data in self.result:
+            result_item = result_item_data.to_dict()
+            result.append(result_item)
+
+        total = self.total
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "query": query,
+                "result": result,
+                "total": total,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.connector import Connector  # noqa: PLC0415
+        from ..models.connector_query import ConnectorQuery  # noqa: PLC0415
+
+        d = dict(src_dict)
+        query = ConnectorQuery.from_dict(d.pop("query"))
+
+        result = []
+        _result = d.pop("result")
+        for result_item_data in _result:
+            result_item = Connector.from_dict(result_item_data)
+
+            result.append(result_item)
+
+        total = d.pop("total")
+
+        connector_list = cls(
+            query=query,
+            result=result,
+            total=total,
+        )
+
+        connector_list.additional_properties = d
+        return connector_list
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

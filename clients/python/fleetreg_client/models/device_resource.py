@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.device_out import DeviceOut
+
+
+T = TypeVar("T", bound="DeviceResource")
+
+
+@_attrs_define
+class DeviceResource:
+    """
+    Attributes:
+        type_ (Literal['device']):
+        id (str):
+        attributes (DeviceOut):
+    """
+
+    type_: Literal["device"]
+    id: str
+    attributes: DeviceOut
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        type_ = self.type_
+
+        id = self.id
+
+        attributes = self.attributes.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "type": type_,
+                "id": id,
+                "attributes": attributes,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.device_out import DeviceOut  # noqa: PLC0415
+
+        d = dict(src_dict)
+        type_ = cast(Literal["device"], d.pop("type"))
+        if type_ != "device":
+            raise ValueError(f"type must match const 'device', got '{type_}'")
+
+        id = d.pop("id")
+
+        attributes = DeviceOut.from_dict(d.pop("attributes"))
+
+        device_resource = cls(
+            type_=type_,
+            id=id,
+            attributes=attributes,
+        )
+
+        device_resource.additional_properties = d
+        return device_resource
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

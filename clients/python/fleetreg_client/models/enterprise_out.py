@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="EnterpriseOut")
+
+
+@_attrs_define
+class EnterpriseOut:
+    """
+    Attributes:
+        created_at (datetime.datetime):
+        updated_at (datetime.datetime):
+        name (str):
+        cnpj (str):
+    """
+
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    name: str
+    cnpj: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        created_at = self.created_at.isoformat()
+
+        updated_at = self.updated_at.isoformat()
+
+        name = self.name
+
+        cnpj = self.cnpj
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "created_at": created_at,
+                "updated_at": updated_at,
+                "name": name,
+                "cnpj": cnpj,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
+
+        name = d.pop("name")
+
+        cnpj = d.pop("cnpj")
+
+        enterprise_out = cls(
+            created_at=created_at,
+            updated_at=updated_at,
+            name=name,
+            cnpj=cnpj,
+        )
+
+        enterprise_out.additional_properties = d
+        return enterprise_out
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

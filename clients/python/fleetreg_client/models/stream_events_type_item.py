@@ -1,0 +1,40 @@
+from enum import StrEnum
+
+
+class StreamEventsTypeItem(StrEnum):
+    ASSOCIATION = "association.*"
+    ASSOCIATION_ENDED = "association.ended"
+    ASSOCIATION_MAIN_CHANGED = "association.main_changed"
+    ASSOCIATION_REPLACED = "association.replaced"
+    ASSOCIATION_STARTED = "association.started"
+    CHIP = "chip.*"
+    CHIP_CREATED = "chip.created"
+    CHIP_DELETED = "chip.deleted"
+    CHIP_INSTALLED = "chip.installed"
+    CHIP_REMOVED = "chip.removed"
+    CHIP_UPDATED = "chip.updated"
+    CONNECTOR = "connector.*"
+    CONNECTOR_ASSIGNED = "connector.assigned"
+    CONNECTOR_CREATED = "connector.created"
+    CONNECTOR_DELETED = "connector.deleted"
+    CONNECTOR_UNASSIGNED = "connector.unassigned"
+    CONNECTOR_UPDATED = "connector.updated"
+    CUSTOMER = "customer.*"
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_DELETED = "customer.deleted"
+    CUSTOMER_UPDATED = "customer.updated"
+    DEVICE = "device.*"
+    DEVICE_CREATED = "device.created"
+    DEVICE_DELETED = "device.deleted"
+    DEVICE_UPDATED = "device.updated"
+    ENTERPRISE = "enterprise.*"
+    ENTERPRISE_CREATED = "enterprise.created"
+    ENTERPRISE_DELETED = "enterprise.deleted"
+    ENTERPRISE_UPDATED = "enterprise.updated"
+    VEHICLE = "vehicle.*"
+    VEHICLE_CREATED = "vehicle.created"
+    VEHICLE_DELETED = "vehicle.deleted"
+    VEHICLE_UPDATED = "vehicle.updated"
+
+    def __str__(self) -> str:
+        return str(self.value)
