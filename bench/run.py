@@ -38,7 +38,7 @@ from bench.data import Loaded, Scale, log
 # Scenario modules, run in this order on every setup once both servers serve the loaded data. Each
 # defines ``scenario(bench: Bench) -> None`` and records its figures through ``bench`` (compare,
 # record, check). To add one: write bench/<name>.py and add "bench.<name>" here.
-SCENARIOS = ["bench.reads", "bench.writes", "bench.flood"]
+SCENARIOS = ["bench.reads", "bench.writes", "bench.flood", "bench.console"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"  # databases, CSV files, the peer's install (git-ignored)

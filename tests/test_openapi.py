@@ -42,6 +42,14 @@ CONTRACT: dict[tuple[str, str], set[str]] = {
     # docs/api.md §5
     ("get", "/v2/events"): {"after", "limit", "type", "subject_id", "wait"},
     ("get", "/v2/events/stream"): {"type", "subject_id"},
+    ("post", "/v2/webhooks"): set(),
+    ("get", "/v2/webhooks"): set(),
+    ("get", "/v2/webhooks/{webhook_id}"): {"webhook_id"},
+    ("patch", "/v2/webhooks/{webhook_id}"): {"webhook_id"},
+    ("delete", "/v2/webhooks/{webhook_id}"): {"webhook_id"},
+    ("post", "/v2/webhooks/{webhook_id}/rotate-secret"): {"webhook_id"},
+    ("get", "/v2/webhooks/{webhook_id}/deliveries"): {"webhook_id"},
+    ("post", "/v2/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): {"webhook_id", "delivery_id"},
 }  # fmt: skip
 for kind, key in (("enterprises", "enterprise_id"), ("vehicles", "vehicle_id"), ("devices", "device_id"),
                   ("chips", "chip_id")):  # fmt: skip

@@ -21,6 +21,7 @@ from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.events import router as events_router
 from fleetreg.events.feed import EventSignal
+from fleetreg.events.retention import Pruner
 from fleetreg.fleet import router as fleet_router
 from fleetreg.fleet.associations import routes as association_routes
 from fleetreg.metrics import Metrics
@@ -30,6 +31,8 @@ from fleetreg.reads import run_read
 from fleetreg.settings import Settings
 from fleetreg.web import openapi
 from fleetreg.web.app import WebApp, WebConfig
+from fleetreg.webhooks import router as webhooks_router
+from fleetreg.webhooks.delivery import Dispatcher
 from fleetreg.writes import run_write
 
 log = logging.getLogger("fleetreg")
@@ -51,6 +54,7 @@ ROUTE_MODULES = (
     fleet_router,
     association_routes,
     events_router,
+    webhooks_router,
     console_router,
 )
 # Operations that answer without the database (no 503 documented for them).
@@ -93,9 +97,16 @@ def create_app(settings: Settings | None = None) -> WebApp:
             revoked=revoked,
             limiter=RateLimiter.for_settings(settings.rate_limit, db, settings.rate_limit_url),
         )
+        # Every process delivers webhooks: they share the work through the database (webhooks.delivery).
+        dispatcher = Dispatcher(db, app.state.event_signal, allow_private=settings.webhook_allow_private)
+        dispatcher.start()
+        pruner = Pruner(db, settings.event_retention_days)
+        pruner.start()
         try:
             yield
         finally:
+            await pruner.stop()
+            await dispatcher.stop()
             await revoked.stop()
             await app.state.auth.limiter.close()
             await db.close()

@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         900, ge=1, le=86400, description="How long a locked console account stays locked."
     )
 
+    event_retention_days: int = Field(
+        90, ge=0, le=36500, description="Days change events are kept (the audit trail); 0 keeps them all."
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook URLs on loopback and private addresses (development, tests); never link-local.",
+    )
+
     rate_limit: float = Field(
         0, ge=0, description="Requests per second per client (token bucket, burst = 2 x rate); 0: off."
     )

@@ -86,7 +86,7 @@ def partner_actions(of: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
     return [
         (
             f"/console/partners/{of['id']}/connectors/{of['connector']['id']}/assign",
-            {"customer_id": of["customer"]["id"]},
+            {"customer": of["customer"]["name"]},
         )
     ]
 
@@ -159,9 +159,11 @@ async def test_a_partner_operator_sees_only_that_partner(
     for url, fields in actions:
         assert (await http.post(url, data={"csrf": csrf, **fields})).status_code == 404, url
     assert await db.fetchval("SELECT count(*) FROM connectors WHERE customer_id IS NOT NULL") == 0
-    found = await http.get("/console", params={"q": "connector"})
+    found = await http.get("/console", params={"q": "acme-conn"})
     assert "acme-connector-1" in found.text
-    assert "globex-connector-1" not in found.text
+    hidden = await http.get("/console", params={"q": "globex-conn"})
+    assert "globex-connector-1" not in hidden.text
+    assert "Nothing matches" in hidden.text
     assert "Nothing matches" in (await http.get("/console", params={"q": "North"})).text
 
 
@@ -253,7 +255,7 @@ async def test_assigning_a_connector_goes_through_the_partner_service(
     http = await _client_of(make_client, app, make_operator, "partner:acme")
     page = f"/console/partners/{acme['id']}/connectors"
     action = f"{page}/{acme['connector']['id']}/assign"
-    assert (await post_form(http, page, action, customer_id=acme["customer"]["id"])).status_code == 303
+    assert (await post_form(http, page, action, customer="acme customer")).status_code == 303
     assert (
         str(await db.fetchval("SELECT customer_id FROM connectors WHERE name = 'acme-connector-1'"))
         == acme["customer"]["id"]
@@ -262,11 +264,12 @@ async def test_assigning_a_connector_goes_through_the_partner_service(
     assert "acme-connector-1" in assigned.text
     unassigned = await http.get(page, params={"assigned": "no"})
     assert "acme-connector-1" not in unassigned.text
-    assert (await post_form(http, page, action, customer_id="")).status_code == 303
+    assert (await post_form(http, page, action, customer="")).status_code == 303
     assert await db.fetchval("SELECT customer_id FROM connectors WHERE name = 'acme-connector-1'") is None
-    # A customer of another partner: the API's 422.
-    foreign = await post_form(http, page, action, customer_id=world.partners["globex"]["customer"]["id"])
-    assert foreign.status_code == 422
+    # A customer of another partner is none of this one's.
+    foreign = await post_form(http, page, action, customer="globex customer")
+    assert foreign.status_code == 400
+    assert "no customer of this partner named 'globex customer'" in html.unescape(foreign.text)
 
 
 async def _upload(http: httpx.AsyncClient, text: str) -> httpx.Response:

@@ -14,6 +14,7 @@ from fleetreg.auth.tokens import InvalidToken, Principal, TokenService
 from fleetreg.events.feed import Reader
 from fleetreg.problems import Forbidden, TooManyRequests, Unauthorized
 from fleetreg.web import Access, Request
+from fleetreg.webhooks.service import Owner
 
 _CHALLENGE = 'Bearer realm="fleetreg"'
 
@@ -162,7 +163,33 @@ def events_reader() -> Access:
     def security(settings: Any) -> list[dict[str, list[str]]] | None:
         requirements: list[dict[str, list[str]]] = [{PARTNER_SCHEME: ["events:read"]}]
         if settings.fleet_auth == "required":
-            return [*requirements, {FLEET_SCHEME: []}]
+            return [*requirements, {FLEET_SCHEME: ["fleet:read"]}]
         return [*requirements, {}]
+
+    return Access(resolve, security=security)
+
+
+def webhook_owner() -> Access:
+    """Whose webhooks a caller manages (API.md §5), always with a token: a partner's client with
+    ``webhooks:write`` its partner's; a fleet client with ``fleet:write`` the fleet's, as its
+    enterprise binding sees them."""
+
+    async def resolve(request: Request) -> Owner:
+        principal = await authenticate(request.state.auth, request.header(b"authorization"))
+        if principal.partner_id is not None:
+            if "webhooks:write" not in principal.scopes:
+                raise _insufficient("webhooks:write")
+            return Owner(partner_id=principal.partner_id)
+        if "fleet:write" not in principal.scopes:
+            raise _insufficient("fleet:write")
+        return Owner(enterprise_id=principal.enterprise_id)
+
+    def security(settings: Any) -> list[dict[str, list[str]]]:
+        # (a fleet client with fleet:write is admitted in either mode; the fleet's scheme is
+        # documented where the fleet API itself needs tokens)
+        requirements: list[dict[str, list[str]]] = [{PARTNER_SCHEME: ["webhooks:write"]}]
+        if settings.fleet_auth == "required":
+            requirements.append({FLEET_SCHEME: ["fleet:write"]})
+        return requirements
 
     return Access(resolve, security=security)

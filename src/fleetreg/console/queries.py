@@ -101,13 +101,19 @@ CHIP_OF_DEVICE = "SELECT id, serial, number, carrier FROM chips WHERE device_id 
 PARTNERS = "SELECT id, name FROM partners WHERE $1::uuid IS NULL OR id = $1 ORDER BY name"
 PARTNER_BY_ID = "SELECT id, name FROM partners WHERE id = $1"
 
-# Names starting with $2 (an ILIKE pattern), of the partner $1 (NULL: any), a few at most.
+# Connectors whose name starts with $2 (a LIKE prefix pattern, as written: names are COLLATE "C"), of
+# the partner $1 (NULL: any), a few at most: per partner a range of its (partner_id, name) index.
 SEARCH_CONNECTORS = """
 SELECT c.id, c.name, c.type, c.partner_id, p.name AS partner_name, c.customer_id
-FROM connectors AS c JOIN partners AS p ON p.id = c.partner_id
-WHERE ($1::uuid IS NULL OR c.partner_id = $1) AND c.name ILIKE $2
+FROM partners AS p
+CROSS JOIN LATERAL (
+    SELECT id, name, type, partner_id, customer_id FROM connectors
+    WHERE partner_id = p.id AND name LIKE $2 ORDER BY name LIMIT $3
+) AS c
+WHERE $1::uuid IS NULL OR p.id = $1
 ORDER BY c.name, c.id LIMIT $3
 """
+# Customers whose name holds $2 (an ILIKE pattern): a partner has thousands at most.
 SEARCH_CUSTOMERS = """
 SELECT c.id, c.name, c.partner_id, p.name AS partner_name
 FROM customers AS c JOIN partners AS p ON p.id = c.partner_id
@@ -115,6 +121,8 @@ WHERE ($1::uuid IS NULL OR c.partner_id = $1) AND c.name ILIKE $2
 ORDER BY c.name, c.id LIMIT $3
 """
 ALL_CUSTOMERS_OF_PARTNER = "SELECT id, name FROM customers WHERE partner_id = $1 ORDER BY name, id LIMIT $2"
+CUSTOMER_NAMES = "SELECT id, name FROM customers WHERE partner_id = $1 AND id = ANY($2::uuid[])"
+CUSTOMERS_NAMED = "SELECT id FROM customers WHERE partner_id = $1 AND name = $2 LIMIT 2"
 
 # The active association of the device $2 on the vehicle $1, within the operator's enterprise $3.
 ACTIVE_ASSOCIATION_OF_PAIR = """

@@ -483,13 +483,14 @@ async def connectors_page(
     )
     items, total = await partners.list_connectors(db, partner_id, filters, limit=_PAGE_SIZE, offset=page * _PAGE_SIZE)
     connectors = orjson.loads(b"[" + items + b"]")
-    names = {row["id"]: row["name"] for row in customers}
+    assigned_to = [row["customer_id"] for row in connectors if row["customer_id"]]
+    names = await views.customer_names(db, partner_id, assigned_to) if assigned_to else {}
     return _page(
         request,
         "connectors.html",
         partner=partner,
         customers=customers,
-        customer_names={str(key): value for key, value in names.items()},
+        customer_names=names,
         connectors=connectors,
         total=total,
         page=page,
@@ -517,7 +518,8 @@ async def assign_connector(
 ) -> Response:
     form = await _form(request)
     await views.partner(request.state.db, caller, partner_id)
-    customer_id = _uuid_or_none(form.get("customer_id"), "customer")
+    name = form.get("customer", "").strip()
+    customer_id = await views.customer_named(request.state.db, partner_id, name) if name else None
     await partners.assign_connector(request.state.db, partner_id, connector_id, customer_id)
     back = form.get("back", "")
     target = (

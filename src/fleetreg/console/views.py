@@ -4,6 +4,7 @@ resource the operator may not see is the API's 404), and the few reads the API h
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from fleetreg.events import feed
 from fleetreg.fleet import service as fleet
 from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Kind
 from fleetreg.fleet.queries import like_pattern
-from fleetreg.problems import NotFound
+from fleetreg.problems import BadRequest, NotFound
 
 SEARCH_LIMIT = 10
 _CNPJ_LIKE = re.compile(r"[0-9]{2}\.?[0-9]{3}\.?[0-9]{3}/?[0-9]{4}-?[0-9]{2}")
@@ -50,22 +51,31 @@ async def search(db: Database, operator: Operator, text: str) -> SearchResults:
     text = text.strip()
     if not text:
         return results
+    searches: dict[str, Any] = {}
     if operator.sees_fleet:
         scope = operator.fleet_scope
         bare = text.translate(str.maketrans("", "", "./-")) if _CNPJ_LIKE.fullmatch(text) else text
 
-        async def rows(entity: Kind, value: str) -> list[Record]:
-            page = await fleet.list_rows(db, scope, entity, limit=SEARCH_LIMIT, page=0, count=False, search=value)
+        async def rows(kind: Kind, value: str) -> list[Record]:
+            page = await fleet.list_rows(db, scope, kind, limit=SEARCH_LIMIT, page=0, count=False, search=value)
             return page.rows
 
-        results.enterprises = await rows(ENTERPRISE, bare)
-        results.vehicles = await rows(VEHICLE, text)
-        results.devices = await rows(DEVICE, text)
-        results.chips = await rows(CHIP, text)
+        searches |= {
+            "enterprises": rows(ENTERPRISE, bare),
+            "vehicles": rows(VEHICLE, text),
+            "devices": rows(DEVICE, text),
+            "chips": rows(CHIP, text),
+        }
     if operator.sees_partners:
-        pattern = like_pattern(text, prefix=True, suffix=True)
-        results.customers = await db.fetch(queries.SEARCH_CUSTOMERS, operator.partner_id, pattern, SEARCH_LIMIT)
-        results.connectors = await db.fetch(queries.SEARCH_CONNECTORS, operator.partner_id, pattern, SEARCH_LIMIT)
+        contains = like_pattern(text, prefix=True, suffix=True)
+        starts = like_pattern(text, prefix=False, suffix=True)
+        searches |= {
+            "customers": db.fetch(queries.SEARCH_CUSTOMERS, operator.partner_id, contains, SEARCH_LIMIT),
+            "connectors": db.fetch(queries.SEARCH_CONNECTORS, operator.partner_id, starts, SEARCH_LIMIT),
+        }
+    # One statement per kind, at once on connections of their own: the page waits for the slowest.
+    for name, found in zip(searches, await asyncio.gather(*searches.values()), strict=True):
+        setattr(results, name, found)
     return results
 
 
@@ -156,8 +166,28 @@ async def partner(db: Database, operator: Operator, partner_id: uuid.UUID) -> Re
     return row
 
 
+CUSTOMERS_LISTED = 5000
+
+
 async def customers_of(db: Database, partner_id: uuid.UUID) -> list[Record]:
-    return await db.fetch(queries.ALL_CUSTOMERS_OF_PARTNER, partner_id, 1000)
+    """The partner's customers by name (the first ``CUSTOMERS_LISTED``), for the pickers."""
+    return await db.fetch(queries.ALL_CUSTOMERS_OF_PARTNER, partner_id, CUSTOMERS_LISTED)
+
+
+async def customer_names(db: Database, partner_id: uuid.UUID, ids: list[str]) -> dict[str, str]:
+    """id -> name of the partner's customers among ``ids`` (those a page's connectors are assigned to)."""
+    rows = await db.fetch(queries.CUSTOMER_NAMES, partner_id, sorted(set(ids)))
+    return {str(row["id"]): row["name"] for row in rows}
+
+
+async def customer_named(db: Database, partner_id: uuid.UUID, name: str) -> uuid.UUID:
+    """The partner's customer of that name (the assign form takes names); 400 when none or several."""
+    rows = await db.fetch(queries.CUSTOMERS_NAMED, partner_id, name)
+    if len(rows) != 1:
+        reason = "no customer" if not rows else "several customers"
+        raise BadRequest(f"{reason} of this partner named {name!r}: pick one of the list")
+    customer_id: uuid.UUID = rows[0]["id"]
+    return customer_id
 
 
 def scoped(operator: Operator) -> dict[str, Any]:
