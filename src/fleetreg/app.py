@@ -21,6 +21,7 @@ from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.events import router as events_router
 from fleetreg.events.feed import EventSignal
+from fleetreg.events.retention import Pruner
 from fleetreg.fleet import router as fleet_router
 from fleetreg.fleet.associations import routes as association_routes
 from fleetreg.metrics import Metrics
@@ -99,9 +100,12 @@ def create_app(settings: Settings | None = None) -> WebApp:
         # Every process delivers webhooks: they share the work through the database (webhooks.delivery).
         dispatcher = Dispatcher(db, app.state.event_signal, allow_private=settings.webhook_allow_private)
         dispatcher.start()
+        pruner = Pruner(db, settings.event_retention_days)
+        pruner.start()
         try:
             yield
         finally:
+            await pruner.stop()
             await dispatcher.stop()
             await revoked.stop()
             await app.state.auth.limiter.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from fleetreg import __version__
-from fleetreg.cli import clients, database, demo, exports, imports, keys, operators, partners, server
+from fleetreg.cli import clients, database, demo, events, exports, imports, keys, operators, partners, server
 from fleetreg.cli.common import EXIT_STATUS_HELP, examples, run_app
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(exports.app, name="export")
 app.add_typer(keys.app, name="keys")
 app.add_typer(operators.app, name="operators")
+app.add_typer(events.app, name="events")
 app.command(name="demo")(demo.demo)
 
 

@@ -67,8 +67,12 @@ class Reader:
 
     partner_id: uuid.UUID | None = None
     enterprise_id: str | None = None
+    every_tenant: bool = False
+    """Every event of every tenant (``fleetreg events``)."""
 
     def tenant(self) -> tuple[str, tuple[object, ...]]:
+        if self.every_tenant:
+            return queries.EVERY_TENANT, ()
         if self.partner_id is not None:
             return queries.PARTNER, (self.partner_id,)
         if self.enterprise_id is not None:

@@ -9,7 +9,8 @@ import functools
 PARTNER = "e.partner_id = $6"
 FLEET = "e.partner_id IS NULL"
 ENTERPRISE = "e.enterprise_id = $6"
-TENANTS = (PARTNER, FLEET, ENTERPRISE)
+EVERY_TENANT = "true"  # the command line: whoever runs it runs the database
+TENANTS = (PARTNER, FLEET, ENTERPRISE, EVERY_TENANT)
 
 
 @functools.cache

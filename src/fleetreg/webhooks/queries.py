@@ -111,11 +111,6 @@ RETURNING d.id, d.webhook_id, d.created_at, w.url, w.secret,
     CASE WHEN w.previous_secret_expires_at > now() THEN w.previous_secret END AS previous_secret,
     'evt_' || lpad(e.sequence::text, 26, '0') AS event_id, event_json(e)::text AS body
 """
-# A delivery whose event retention removed: nothing left to send.
-FAIL_ORPHANS = """
-UPDATE webhook_deliveries AS d SET state = 'failed', next_attempt_at = NULL
-WHERE d.state = 'pending' AND d.event_sequence <= (SELECT through_sequence FROM events_pruned)
-"""
 # The attempt's outcome, under the lease it was made with ($1 id, $2 lease, $3 attempt JSON,
 # $4 delivered, $5 seconds until the next attempt or NULL: failed for good).
 RECORD_ATTEMPT = """
