@@ -1,4 +1,4 @@
-"""Webhooks (API.md §5): their endpoints, signed deliveries (verified with the `standardwebhooks`
+"""Webhooks (docs/api.md §5): their endpoints, signed deliveries (verified with the `standardwebhooks`
 package), retries, rotation, the deliveries log, URL rules, several instances."""
 
 from __future__ import annotations
