@@ -3,6 +3,7 @@
 #   podman run -p 8000:8000 -e FLEETREG_DATABASE_URL=postgresql://... fleetreg    (your PostgreSQL)
 # compose.yaml runs it beside PostgreSQL 17.
 
+# Any Debian-like image with python3 (3.11 or newer) and its venv module.
 ARG PYTHON_IMAGE=docker.io/library/python:3.12-slim-bookworm
 
 # -- build: the package and its dependencies in a virtual environment ---------------------------

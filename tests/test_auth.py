@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import threading
 import time
 import uuid
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from fleetreg.auth import clients as auth_clients
-from fleetreg.auth.guard import FailureLimiter, HashingGate, TooManyAttempts
+from fleetreg.auth.guard import FailureLimiter, HashingGate, TokenGuard, TooManyAttempts, hashing_concurrency
 from fleetreg.auth.keys import KeyRing, SigningKeyError, retire, rotate
 from fleetreg.settings import Settings
 from tests.support.app import (
@@ -595,6 +596,27 @@ class TestTokenAttemptLimits:
         release.set()
         await asyncio.gather(*tasks)
         assert most == 2
+
+    def test_attempts_in_flight_are_bounded_per_address_and_per_client(self) -> None:
+        """Failures count only once a hash ends: a burst of slow attempts from one address (or for
+        one client) is held at ``max_in_flight``, while other addresses and clients go on."""
+        guard = TokenGuard(max_in_flight=2)
+        with (
+            guard.in_flight("unknown-1", "10.0.0.1", known=False),
+            guard.in_flight("unknown-2", "10.0.0.1", known=False),
+        ):
+            with pytest.raises(TooManyAttempts) as refused, guard.in_flight("unknown-3", "10.0.0.1", known=False):
+                pass
+            assert refused.value.retry_after == 1
+            with guard.in_flight("unknown-4", "10.0.0.2", known=False), guard.in_flight("cl_a", "10.0.0.1", known=True):
+                pass
+        with guard.in_flight("unknown-5", "10.0.0.1", known=False):
+            pass  # the address's attempts ended: it may try again
+        assert not guard._in_flight
+
+    def test_a_flood_leaves_a_core_to_the_other_requests(self) -> None:
+        assert hashing_concurrency() == max(1, len(os.sched_getaffinity(0)) - 1)
+        assert TokenGuard().hashing.concurrency == hashing_concurrency()
 
 
 def _hs256(claims: dict[str, Any], secret: bytes, header: dict[str, Any]) -> str:

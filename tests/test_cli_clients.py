@@ -48,6 +48,11 @@ async def test_create_list_revoke(database_url: str, db: asyncpg.Connection) -> 
     assert client["client_secret"] not in listed.stdout
     assert all(line["revoked_at"] is None for line in lines)
 
+    table = run(database_url, "clients", "list").stdout.splitlines()
+    assert table[0].split() == ["CLIENT", "STATE", "PARTNER", "/", "ENTERPRISE", "SCOPE"]
+    assert [line.split()[:3] for line in table[1:]] == [[client["client_id"], "active", "acme"],
+                                                        [second["client_id"], "active", "acme"]]  # fmt: skip
+
     revoked = run(database_url, "clients", "revoke", client["client_id"])
     assert revoked.returncode == 0
     assert await db.fetchval("SELECT revoked_at IS NOT NULL FROM oauth_clients WHERE id = $1", client["client_id"])

@@ -49,7 +49,11 @@ async def test_csv_round_trip(database_url: str, db: asyncpg.Connection, tmp_pat
     for table in ("customers", "connectors"):
         exported = run_cli(database_url, "export", table, "--partner", "acme")
         assert exported.returncode == 0, exported.stderr
-        assert exported.stderr.decode().strip().endswith(f"exported {len(before[table])} {table}")
+        assert (
+            exported.stderr.decode()
+            .strip()
+            .endswith(f"exported {len(before[table])} {table if len(before[table]) != 1 else table.removesuffix('s')}")
+        )
         (tmp_path / f"{table}.out.csv").write_bytes(exported.stdout)
     header = (tmp_path / "connectors.out.csv").read_text().splitlines()[0]
     assert header == "id,name,type,hardware_version,software_version,pin,customer_id"

@@ -213,6 +213,40 @@ class TestCommand:
         assert (body["imported"], body["entity"], body["errors"]) == (50, "customers", [])
         assert await db.fetchval("SELECT n FROM customer_totals WHERE partner_id = $1", partner_id) == 50
 
+    async def test_one_row_is_one_connector(self, database_url: str, partner_id: uuid.UUID, tmp_path: Path) -> None:
+        one = tmp_path / "one.csv"
+        one.write_text("name,type,hardware_version,software_version\nsolo,virtual,1,1\n")
+        result = run_cli(database_url, "import", "connectors", "--partner", "acme", str(one))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("imported 1 connector in "), result.stdout
+
+    async def test_the_first_hundred_errors_then_their_count_and_all_in_the_errors_file(
+        self, database_url: str, partner_id: uuid.UUID, tmp_path: Path
+    ) -> None:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(
+            "name,type,hardware_version,software_version\n" + "".join(f"c{i},weird,1,1\n" for i in range(150))
+        )
+        shown = run_cli(database_url, "import", "connectors", "--partner", "acme", str(bad))
+        lines = shown.stderr.splitlines()
+        assert sum(line.startswith(f"{bad}:") and "weird" in line for line in lines) == 100
+        assert f"{bad}: and 50 more errors (--errors-file F writes them all to F)" in lines
+        assert "nothing was imported: 150 errors in" in shown.stderr
+        errors = tmp_path / "errors.txt"
+        run_cli(database_url, "import", "connectors", "--partner", "acme", str(bad), "--errors-file", str(errors))
+        written = errors.read_text().splitlines()
+        assert len(written) == 150
+        assert written[-1] == f"{bad}:151: type must be physical or virtual, not 'weird'"
+
+    async def test_a_semicolon_separated_file_gets_a_hint(
+        self, database_url: str, partner_id: uuid.UUID, tmp_path: Path
+    ) -> None:
+        excel = tmp_path / "excel.csv"
+        excel.write_text("name;type;hardware_version;software_version\nc1;virtual;1;1\n")
+        result = run_cli(database_url, "import", "connectors", "--partner", "acme", str(excel))
+        assert result.returncode == 1
+        assert f"{excel}:1: the columns are separated by ';', not ','." in result.stderr
+
     def test_unknown_partner_and_missing_file(self, database_url: str, tmp_path: Path) -> None:
         file = tmp_path / "c.csv"
         file.write_text("name\nx\n")

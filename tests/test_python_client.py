@@ -12,6 +12,7 @@ import importlib
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,13 +85,21 @@ async def test_the_client_calls_every_operation_with_every_kind_of_parameter(
     fleetreg_client: ModuleType, database_url: str, tmp_path: Path
 ) -> None:
     models = _models()
-    partner = await create_client_in(database_url, scope=f"{EVERY_PARTNER_SCOPE} events:read", partner="acme")
+    partner = await create_client_in(
+        database_url, scope=f"{EVERY_PARTNER_SCOPE} events:read webhooks:write", partner="acme"
+    )
     fleet_owner = await create_client_in(database_url, scope="fleet:read fleet:write", partner=None)
     spec = json.loads((CLIENT_DIR / "openapi.json").read_text())
     every_operation = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
     call = Caller()
     with (
-        served(database_url, tmp_path / "data", output=tmp_path / "server.log", fleet_auth="required") as server,
+        served(
+            database_url,
+            tmp_path / "data",
+            output=tmp_path / "server.log",
+            fleet_auth="required",
+            webhook_allow_private="true",
+        ) as server,  # fmt: skip
         contextlib.ExitStack() as clients,
     ):
         anonymous = clients.enter_context(fleetreg_client.Client(base_url=server.base))
@@ -109,12 +118,34 @@ async def test_the_client_calls_every_operation_with_every_kind_of_parameter(
             token = call("issue_token", anonymous, 200, body=body).parsed.access_token
             return clients.enter_context(fleetreg_client.AuthenticatedClient(base_url=server.base, token=token))
 
-        partner_api = token_of(partner, f"{EVERY_PARTNER_SCOPE} events:read")
+        partner_api = token_of(partner, f"{EVERY_PARTNER_SCOPE} events:read webhooks:write")
         fleet_api = token_of(fleet_owner, "fleet:read fleet:write")
+        _webhook_operations(call, partner_api, models)
         _partner_operations(call, partner_api, models)
         _fleet_operations(call, fleet_api, models, server.base)
         _event_operations(call, partner_api, models)
     assert call.called == every_operation, {"not called": sorted(every_operation - call.called)}
+
+
+def _webhook_operations(call: Caller, api: Any, models: Any) -> None:
+    """A webhook (to a port nobody listens on) gets a delivery for the customer made here, and its retry."""
+    body = models.NewWebhook(url="http://127.0.0.1:9/hook", types=["customer.*"], description="the suite")
+    webhook = call("create_webhook", api, 201, body=body, idempotency_key=str(uuid.uuid4())).parsed
+    assert webhook.secret.startswith("whsec_")
+    assert [listed.id for listed in call("list_webhooks", api, 200).parsed.data] == [webhook.id]
+    etag = call("get_webhook", api, 200, webhook_id=webhook.id).headers["etag"]
+    changes = models.WebhookChanges.from_dict({"description": "the suite, renamed"})
+    call("update_webhook", api, 200, webhook_id=webhook.id, body=changes, if_match=etag)
+    assert call("rotate_webhook_secret", api, 200, webhook_id=webhook.id).parsed.secret != webhook.secret
+    call("create_customer", api, 201, body=models.CustomerInput(name="Hooked"))
+    deliveries: list[Any] = []
+    deadline = time.monotonic() + 60
+    while not deliveries and time.monotonic() < deadline:
+        deliveries = call("list_webhook_deliveries", api, 200, webhook_id=webhook.id).parsed.data
+        time.sleep(0.2)
+    assert deliveries, "the customer's event got a delivery"
+    call("retry_webhook_delivery", api, 202, webhook_id=webhook.id, delivery_id=deliveries[0].id)
+    call("delete_webhook", api, 204, webhook_id=webhook.id)
 
 
 def _partner_operations(call: Caller, api: Any, models: Any) -> None:

@@ -253,6 +253,14 @@ async def test_the_tour_runs_as_written(server: tuple[str, dict[str, str]], db: 
     assert replaced["started"]["attributes"]["is_main_device"] is False
     assert replaced["started"]["attributes"]["created_at"] == replaced["ended"]["attributes"]["ended_at"]
 
+    # The webhook, and the events: the connector's story, and the webhook's delivery of its assignment.
+    assert values["WEBHOOK"]
+    story = tour.step("/v2/events?subject_id=$CONNECTOR").json()
+    assert [event["type"] for event in story["data"]][-1] == "connector.assigned"
+    assert story["data"][-1]["actor"]["client_id"] == values["CLIENT_ID"]
+    deliveries = tour.step("/deliveries").json()["data"]
+    assert [delivery["event_id"] for delivery in deliveries] == [story["data"][-1]["id"]]
+
     # What the prose promises: the POST a second time is the original 400, and the inline example is a problem.
     again_commands = [c for c in commands if not c.startswith("curl") and "-X POST" not in c]
     again_commands.append(tour.step("-X POST", "$TRACKER").command)

@@ -94,6 +94,13 @@ async def test_try_it_out_sends_the_object_parameters_the_server_takes(
     assert item["enterprise"] == {"name": "Aurora Transportes"}
     assert _outside(urls, served_app.base) == []
 
+    # A filter of one's own, typed into the field (a text field, not a file upload)
+    field = block.locator("tr[data-param-name='filters'] input[type='text'], tr[data-param-name='filters'] textarea")
+    await field.fill(json.dumps({"device.name": {"eq": "Beacon Sul"}}))
+    request, (status, body) = await _execute(page, block, f"/v2/vehicles/{vehicle_id}/associations/devices")
+    assert status == 200, body
+    assert [item["device"]["name"] for item in body["data"]] == ["Beacon Sul"]
+
 
 async def test_redoc_renders_from_the_service_alone(page: Page, served_app: Served) -> None:
     urls = _recording(page)

@@ -59,7 +59,7 @@ async def import_file(
     source: BinaryIO,
     *,
     partner: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """``import_csv`` on a connection of its own (no pool, no statement timeout: a big import
     takes a while), for the partner named ``partner`` when the type belongs to one."""
@@ -139,11 +139,11 @@ async def import_csv(
     spec: ImportSpec,
     source: BinaryIO,
     parameters: Sequence[Any] = (),
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
     """Import ``source`` (a binary CSV file, UTF-8) per ``spec``. Nothing is written unless every row
     is good: then ``result.rows`` is 0 and ``result.errors`` says why. ``progress`` is called now and
-    then with the bytes read so far."""
+    then with the bytes read and the rows parsed so far."""
     result = ImportResult()
     # Undecodable bytes become lone surrogates, found row by row so the error names the right line.
     text = io.TextIOWrapper(source, encoding="utf-8-sig", errors="surrogateescape", newline="")
@@ -202,6 +202,13 @@ class _Rollback(Exception):
 
 
 def _header_ok(spec: ImportSpec, header: list[str], result: ImportResult) -> bool:
+    if len(header) == 1 and ";" in header[0]:
+        result.add_error(
+            1,
+            "the columns are separated by ';', not ','. fleetreg reads comma-separated CSV: save the file "
+            'as "CSV UTF-8 (comma delimited)", or replace the semicolons',
+        )
+        return False
     seen: set[str] = set()
     for name in header:
         if name in seen:
@@ -241,7 +248,7 @@ def _parsed_rows(
     reader: Any,
     source: BinaryIO,
     result: ImportResult,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
 ) -> Iterator[tuple[Any, ...]]:
     parse = spec.row_parser(header)
     width = len(header)
@@ -270,11 +277,11 @@ def _parsed_rows(
             continue
         result.rows += 1
         if progress is not None and result.rows % _PROGRESS_EVERY == 0:
-            progress(source.tell())
+            progress(source.tell(), result.rows)
         if not result.errors:  # once a row is bad nothing will be written: stop copying, keep checking
             yield (start, *values)
     if progress is not None:
-        progress(source.tell())
+        progress(source.tell(), result.rows)
 
 
 def parse_csv(spec: ImportSpec, data: bytes) -> tuple[list[tuple[Any, ...]], ImportResult]:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
     log_level: LogLevel = "info"
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="`json` lines, or `text` for people; `auto`: text when stderr is a terminal."
+    )
     fleet_auth: Literal["none", "required"] = Field(
         "none", description="`required`: the fleet API demands a bearer token with fleet:read/fleet:write."
     )

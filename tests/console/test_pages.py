@@ -347,3 +347,25 @@ async def test_the_events_page_shows_who_changed_what_and_when(
         assert (await http.get(f"/console/events/{kind}/{north[of]['id']}")).status_code == 200, kind
         assert (await http.get(f"/console/events/{kind}/{south[of]['id']}")).status_code == 404, kind
     assert (await http.get(f"/console/events/connectors/{vehicle_id}")).status_code == 404
+
+
+async def test_the_connectors_filter_takes_a_customer_by_name_or_id(
+    world: World,
+    app: App,
+    make_client: MakeClient,
+    make_operator: MakeOperator,
+    client: httpx.AsyncClient,
+    make_api_client: MakeApiClient,
+) -> None:
+    acme = world.partners["acme"]
+    partner = Partner(client, await make_api_client(partner="acme"))
+    await partner.connector("acme-assigned", customer_id=acme["customer"]["id"])
+    http = await _client_of(make_client, app, make_operator, "partner:acme")
+    page = f"/console/partners/{acme['id']}/connectors"
+    for value in ("acme customer", acme["customer"]["id"]):
+        listed = await http.get(page, params={"customer": value})
+        assert listed.status_code == 200, value
+        assert "acme-assigned" in listed.text
+        assert "acme-connector-1" not in listed.text
+        assert 'value="acme customer"' in listed.text
+    assert (await http.get(page, params={"customer": "nobody"})).status_code == 400

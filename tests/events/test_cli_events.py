@@ -1,4 +1,4 @@
-"""``fleetreg events list|tail``: the audit trail on the command line (API.md §5)."""
+"""``fleetreg events list|tail``: the audit trail on the command line (docs/api.md §5)."""
 
 from __future__ import annotations
 

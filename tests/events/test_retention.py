@@ -1,4 +1,4 @@
-"""Retention (API.md §5): events older than FLEETREG_EVENT_RETENTION_DAYS are removed in batches;
+"""Retention (docs/api.md §5): events older than FLEETREG_EVENT_RETENTION_DAYS are removed in batches;
 a cursor from before them is 410 Cursor Expired; 0 keeps everything."""
 
 from __future__ import annotations

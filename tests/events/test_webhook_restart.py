@@ -1,5 +1,5 @@
 """A server SIGKILLed between the commit of changes and their delivery delivers them after it is
-started again (API.md §5): the outbox and the webhooks' cursors are in the database."""
+started again (docs/api.md §5): the outbox and the webhooks' cursors are in the database."""
 
 from __future__ import annotations
 

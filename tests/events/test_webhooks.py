@@ -1,4 +1,4 @@
-"""Webhooks (API.md §5): their endpoints, signed deliveries (verified with the `standardwebhooks`
+"""Webhooks (docs/api.md §5): their endpoints, signed deliveries (verified with the `standardwebhooks`
 package), retries, rotation, the deliveries log, URL rules, several instances."""
 
 from __future__ import annotations
@@ -232,3 +232,24 @@ class TestFailures:
         attempt = delivery["attempts"][0]
         assert attempt["status_code"] is None
         assert "link-local" in attempt["error"]
+
+
+class TestDocs:
+    async def test_the_python_verifiers_of_docs_events_md_accept_a_delivery(self, acme: Partner) -> None:
+        import re
+        from pathlib import Path
+
+        text = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
+        blocks = re.findall(r"^```python\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+        namespace: dict[str, Any] = {}
+        for block in blocks:
+            exec(block, namespace)  # noqa: S102 (the docs' own code)
+        async with receiving() as receiver:
+            webhook = await create_webhook(acme, receiver.url)
+            await acme.customer("documented")
+            [event] = await delivered(receiver, 1)
+            request = receiver.delivered()[0]
+            for name in ("verified_event", "verified_event_by_hand"):
+                assert namespace[name](webhook["secret"], request.body, request.headers) == event
+                with pytest.raises(Exception, match=r"(?i)signature"):
+                    namespace[name](webhook["secret"], request.body + b" ", request.headers)

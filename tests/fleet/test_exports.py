@@ -140,7 +140,10 @@ async def test_csv_round_trip_into_a_fresh_database(
     for table in FLEET_TYPES:
         exported = cli(database_url, "export", table)
         assert exported.returncode == 0, exported.stderr
-        assert exported.stderr.decode() == f"exported {len(before[table])} {table}\n"
+        assert (
+            exported.stderr.decode()
+            == f"exported {len(before[table])} {table if len(before[table]) != 1 else table.removesuffix('s')}\n"
+        )
         header = exported.stdout.decode().split("\n", 1)[0]
         assert header == ",".join(getattr(fleet_exports, table.upper()).columns)
         (tmp_path / f"{table}.csv").write_bytes(exported.stdout)

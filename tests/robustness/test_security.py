@@ -43,6 +43,7 @@ from fleetreg.logs import JsonFormatter
 from fleetreg.partner import schemas as partner_schemas
 from fleetreg.partner import service as partner_service
 from fleetreg.settings import Settings
+from fleetreg.webhooks import router as webhook_router
 from tests.support.app import (
     App,
     MakeApp,
@@ -66,7 +67,9 @@ FLEET_ID = "ZZZZZZZZZZZZZZZ"  # well-formed (15 letters or digits), never genera
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
 TOKEN_ENDPOINT = "/oauth/token"
-PARTNER_IDS = ("connector-id", "customer-id")  # UUIDs; the fleet's ids are 15 letters or digits
+# Path parameters that are UUIDs; the fleet's ids are 15 letters or digits.
+UUID_IDS = ("connector-id", "customer-id", "webhook_id", "delivery_id")
+PUBLIC_HOOK = "https://93.184.215.14/hook"  # a public address, no DNS: a webhook URL any caller may give
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class Operation:
         """The path with each parameter set: from ``ids``, or a well-formed id that names nothing."""
         url = self.path
         for name in self.path_parameters:
-            value = (ids or {}).get(name) or (str(uuid.uuid4()) if name in PARTNER_IDS else FLEET_ID)
+            value = (ids or {}).get(name) or (str(uuid.uuid4()) if name in UUID_IDS else FLEET_ID)
             url = url.replace("{" + name + "}", value)
         return url
 
@@ -136,6 +139,10 @@ class Service:
         self, operation: Operation, token: str | None, ids: dict[str, str] | None = None, body: Any = None
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        if operation.path == "/v2/events/stream":
+            # In process, the answer is read whole (httpx's ASGITransport), and a stream never ends: a
+            # cursor it refuses (400) ends it at once, after the caller was authenticated and authorized.
+            headers["Last-Event-ID"] = "not-a-cursor"
         if operation.body_model is not None and body is None:
             body = {}
         return await self.http.request(operation.method, operation.url(ids), headers=headers, json=body)
@@ -337,6 +344,8 @@ def _fleet_bodies(theirs: dict[str, str]) -> dict[Any, dict[str, Any]]:
         fleet_schemas.MODELS[kinds.CHIP].patch: patch,
         association_schemas.AssociationPatch: patch,
         association_schemas.AssociationReplace: {"data": {"device_id": theirs["spare"], "move_chip": True}},
+        webhook_router.NewWebhook: {"url": PUBLIC_HOOK, "types": ["vehicle.*"]},
+        webhook_router.WebhookChanges: {"enabled": False},
     }
 
 
@@ -363,6 +372,12 @@ class TestEnterpriseBinding:
         admin = await service.client(None, "fleet:read fleet:write")
         fleet = Fleet(service.http, {"Authorization": f"Bearer {admin.token}"})
         mine, theirs = await _enterprise(fleet), await _enterprise(fleet)
+        # A webhook is its caller's: the unbound client's is not the bound one's to see or change.
+        hook = await service.http.post(
+            "/v2/webhooks", json={"url": PUBLIC_HOOK, "types": ["vehicle.*"]}, headers=fleet.headers
+        )
+        assert hook.status_code == 201, hook.text
+        theirs["webhook"] = hook.json()["id"]
         bound = await new_api_client(
             service.app, partner=None, scope="fleet:read fleet:write", enterprise=mine["enterprise"]
         )
@@ -390,7 +405,11 @@ class TestEnterpriseBinding:
                     assert operation.body_model in bodies, f"add a sample body for {operation}"
                     body = bodies[operation.body_model]
                 response = await service.send(operation, token, ids, body)
-                if operation.path_parameters or operation.method != "GET":
+                if operation.path == "/v2/events/stream":
+                    assert_problem(response, 400, "Bad Request")  # past the caller's checks (see Service.send)
+                elif (operation.method, operation.path) == ("POST", "/v2/webhooks"):
+                    assert response.status_code == 201, response.text  # its own, naming nothing of theirs
+                elif operation.path_parameters or operation.method != "GET":
                     expected = 403 if operation.path == "/v2/enterprises" else 404  # bound: creates no enterprise
                     assert response.status_code == expected, response.text
                     assert response.headers["content-type"] == PROBLEM

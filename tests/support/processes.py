@@ -81,8 +81,7 @@ def served(
     env = environment(
         FLEETREG_DATABASE_URL=database_url,
         FLEETREG_DATA_DIR=str(data_dir),
-        FLEETREG_LOG_LEVEL="warning",
-        **{f"FLEETREG_{name.upper()}": value for name, value in settings.items()},
+        **{"FLEETREG_LOG_LEVEL": "warning", **{f"FLEETREG_{name.upper()}": value for name, value in settings.items()}},
     )
     sink = open(output, "ab") if output is not None else None  # noqa: SIM115 (closed below)
     process = subprocess.Popen(

@@ -170,7 +170,7 @@ def events_reader() -> Access:
 
 
 def webhook_owner() -> Access:
-    """Whose webhooks a caller manages (API.md §5), always with a token: a partner's client with
+    """Whose webhooks a caller manages (docs/api.md §5), always with a token: a partner's client with
     ``webhooks:write`` its partner's; a fleet client with ``fleet:write`` the fleet's, as its
     enterprise binding sees them."""
 

@@ -153,12 +153,13 @@ async def authenticate(
     row = None if "\x00" in client_id else await db.fetchrow(queries.ACTIVE_CLIENT, client_id)
     known = row is not None
     guard.check(client_id, address, known=known)
-    stored = row["secret_hash"] if row is not None else await guard.hashing.run(_dummy_hash)
-    try:
-        await guard.hashing.run(HASHER.verify, stored, secret, known=known)
-    except (VerificationError, InvalidHashError):
-        guard.record(client_id, address, known=known, succeeded=False)
-        return None
+    with guard.in_flight(client_id, address, known=known):
+        stored = row["secret_hash"] if row is not None else await guard.hashing.run(_dummy_hash)
+        try:
+            await guard.hashing.run(HASHER.verify, stored, secret, known=known)
+        except (VerificationError, InvalidHashError):
+            guard.record(client_id, address, known=known, succeeded=False)
+            return None
     if row is None:
         guard.record(client_id, address, known=False, succeeded=False)
         return None

@@ -5,15 +5,20 @@ An argon2 verification costs ~50 ms of CPU and 64 MiB of memory (argon2-cffi's d
 threads, each thread keeping its own 64 MiB arena: 64 concurrent requests with unknown client ids
 grew a worker from 99 to 483 MiB, and the token p50 went to 3 s. Here:
 
-- ``HashingGate``: at most ``concurrency`` verifications at once per process (one per core), on
-  threads of its own; a bounded number more wait their turn, those of existing clients ahead of the
-  unknown ids; past that the request is refused at once with a ``Retry-After`` instead of queueing
-  without bound. Memory stays at most ``concurrency`` x 64 MiB however many requests come.
+- ``HashingGate``: at most ``concurrency`` verifications at once per process (one per core but
+  one, so that a flood leaves a core to the requests that need no hashing: measured in bench/, with
+  one per core a 64-request flood took a reader's p50 from 1.7 ms to 45 ms), on threads of its
+  own; a bounded number more wait their turn, those of existing clients ahead of the unknown ids;
+  past that the request is refused at once with a ``Retry-After`` instead of queueing without bound.
+  Memory stays at most ``concurrency`` x 64 MiB however many requests come.
 - ``FailureLimiter``: failed attempts per key as a token bucket (a burst, then one per interval).
   ``TokenGuard`` keeps one per client id (wrong secrets for a known client) and one per address
   (unknown client ids, wrong secrets); a key over its limit is refused before any hashing. A known
   client with the right secret is held only by its own id's limit, so a flood of unknown ids from an
   address does not lock out the good clients behind the same proxy or NAT.
+- In flight: at most ``max_in_flight`` verifications per client id (known) or per address (unknown
+  ids) at once. Failures are counted when a hash ends, so without this a burst of slow attempts all
+  got in before the first of them counted.
 
 These limits are per worker process (N workers allow N times as much): they bound what each process
 spends; the request rate limit (``ratelimit.RateLimiter``) is one for every instance.
@@ -22,11 +27,12 @@ spends; the request rate limit (``ratelimit.RateLimiter``) is one for every inst
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -42,15 +48,9 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
-_executor: ThreadPoolExecutor | None = None
-
-
-def _hashing_threads() -> ThreadPoolExecutor:
-    """The process's argon2 threads, one per core: few threads, few 64 MiB arenas."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="argon2")
-    return _executor
+def hashing_concurrency() -> int:
+    """Verifications at once per process: one per core but one (at least one)."""
+    return max(1, _cores() - 1)
 
 
 class HashingGate:
@@ -62,6 +62,8 @@ class HashingGate:
         self.concurrency = concurrency
         self.max_waiting = max_waiting
         self._running = 0
+        # Threads of its own, as many as may hash at once: few threads, few 64 MiB arenas.
+        self._threads = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2")
         # Waiters by kind: a waiter's future is resolved when a slot is handed to it.
         self._known: deque[asyncio.Future[None]] = deque()
         self._unknown: deque[asyncio.Future[None]] = deque()
@@ -73,7 +75,7 @@ class HashingGate:
         else:
             await self._wait_for_a_slot(known)
         try:
-            return await asyncio.get_running_loop().run_in_executor(_hashing_threads(), function, *args)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, function, *args)
         finally:
             self._hand_on()
 
@@ -154,10 +156,13 @@ class TokenGuard:
         *,
         concurrency: int | None = None,
         max_waiting: int = 16,
+        max_in_flight: int = 2,
         client_failures: FailureLimiter | None = None,
         address_failures: FailureLimiter | None = None,
     ) -> None:
-        self.hashing = HashingGate(concurrency or _cores(), max_waiting)
+        self.hashing = HashingGate(concurrency or hashing_concurrency(), max_waiting)
+        self.max_in_flight = max_in_flight
+        self._in_flight: Counter[str] = Counter()
         # A client's own secret is rarely mistyped 5 times a minute; an address may hold many clients.
         self.client_failures = client_failures or FailureLimiter(burst=5, interval=12.0)
         self.address_failures = address_failures or FailureLimiter(burst=20, interval=3.0)
@@ -171,6 +176,21 @@ class TokenGuard:
             wait = self.address_failures.retry_after(address)
             if wait is not None:
                 raise TooManyAttempts("too many failed attempts from this address; retry later", wait)
+
+    @contextlib.contextmanager
+    def in_flight(self, client_id: str, address: str | None, *, known: bool) -> Iterator[None]:
+        """Count an attempt while its hashing runs; ``TooManyAttempts`` when its client id (known)
+        or its address (an unknown id) has ``max_in_flight`` running already."""
+        key = f"client {client_id}" if known or address is None else f"address {address}"
+        if self._in_flight[key] >= self.max_in_flight:
+            raise TooManyAttempts("too many authentications in progress for this client or address; retry shortly", 1)
+        self._in_flight[key] += 1
+        try:
+            yield
+        finally:
+            self._in_flight[key] -= 1
+            if not self._in_flight[key]:
+                del self._in_flight[key]
 
     def record(self, client_id: str, address: str | None, *, known: bool, succeeded: bool) -> None:
         if succeeded:

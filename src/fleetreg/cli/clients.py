@@ -92,10 +92,16 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines
         for row in rows:
             print_json(row)
         return
+    lines = [("CLIENT", "STATE", "PARTNER / ENTERPRISE", "SCOPE")]
     for row in rows:
         state = f"revoked {row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "active"
-        bound = row["partner"] or row["enterprise_id"] or "-"
-        typer.echo(f"{row['id']}  {state:<24} {bound:<24} {row['scope']}")
+        lines.append((row["id"], state, row["partner"] or row["enterprise_id"] or "-", row["scope"]))
+    if not rows:
+        typer.echo("no clients yet: fleetreg clients create makes one", err=True)
+        return
+    width = max(len(line[0]) for line in lines)
+    for client, state, bound, scope in lines:
+        typer.echo(f"{client:<{width}}  {state:<24} {bound:<24} {scope}")
 
 
 @app.command()

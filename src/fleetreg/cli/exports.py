@@ -148,4 +148,4 @@ async def _export(url: str, spec: ExportSpec, file_format: Format, partner: str 
         except UnknownPartner:
             fail(f"no partner named {partner!r}")
     sys.stdout.buffer.flush()
-    typer.echo(f"exported {written} {spec.entity}", err=True)
+    typer.echo(f"exported {written} {spec.entity.removesuffix('s') if written == 1 else spec.entity}", err=True)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fleetreg.cli.common import (
     EXIT_FAILED,
@@ -40,21 +40,29 @@ app = typer.Typer(
 FileArgument = Annotated[Path, typer.Argument(help="The CSV file.", show_default=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 PartnerOption = Annotated[str, typer.Option(help="The partner (by name) that will own the rows.")]
+ErrorsFileOption = Annotated[
+    Path | None,
+    typer.Option("--errors-file", help="Write every error to this file (the terminal shows the first 100)."),
+]
 
 
 @app.command()
-def customers(file: FileArgument, partner: PartnerOption, as_json: JsonOption = False) -> None:
+def customers(
+    file: FileArgument, partner: PartnerOption, as_json: JsonOption = False, errors_file: ErrorsFileOption = None
+) -> None:
     """Import customers. Columns: name, and optionally id (a UUID, kept; generated when empty).
 
     \b
     Example:
       fleetreg import customers --partner acme customers.csv
     """
-    run_import(partner_imports.CUSTOMERS, file, partner=partner, as_json=as_json)
+    run_import(partner_imports.CUSTOMERS, file, partner=partner, as_json=as_json, errors_file=errors_file)
 
 
 @app.command()
-def connectors(file: FileArgument, partner: PartnerOption, as_json: JsonOption = False) -> None:
+def connectors(
+    file: FileArgument, partner: PartnerOption, as_json: JsonOption = False, errors_file: ErrorsFileOption = None
+) -> None:
     """Import connectors. Columns: name, type (physical|virtual), hardware_version, software_version,
     and optionally id (UUID), pin (five digits), customer_id (a customer of the same partner).
 
@@ -62,11 +70,11 @@ def connectors(file: FileArgument, partner: PartnerOption, as_json: JsonOption =
     Example:
       fleetreg import connectors --partner acme connectors.csv
     """
-    run_import(partner_imports.CONNECTORS, file, partner=partner, as_json=as_json)
+    run_import(partner_imports.CONNECTORS, file, partner=partner, as_json=as_json, errors_file=errors_file)
 
 
 @app.command()
-def enterprises(file: FileArgument, as_json: JsonOption = False) -> None:
+def enterprises(file: FileArgument, as_json: JsonOption = False, errors_file: ErrorsFileOption = None) -> None:
     """Import enterprises. Columns: name, cnpj (numeric or alphanumeric, with or without . / -), and
     optionally id (15 letters or digits, kept; generated when empty).
 
@@ -74,11 +82,11 @@ def enterprises(file: FileArgument, as_json: JsonOption = False) -> None:
     Example:
       fleetreg import enterprises enterprises.csv
     """
-    run_import(fleet_imports.ENTERPRISES, file, as_json=as_json)
+    run_import(fleet_imports.ENTERPRISES, file, as_json=as_json, errors_file=errors_file)
 
 
 @app.command()
-def vehicles(file: FileArgument, as_json: JsonOption = False) -> None:
+def vehicles(file: FileArgument, as_json: JsonOption = False, errors_file: ErrorsFileOption = None) -> None:
     """Import vehicles. Columns: enterprise_id (a live enterprise), name, and optionally id, plate,
     vin (17 letters or digits without I, O, Q).
 
@@ -86,11 +94,11 @@ def vehicles(file: FileArgument, as_json: JsonOption = False) -> None:
     Example:
       fleetreg import vehicles vehicles.csv
     """
-    run_import(fleet_imports.VEHICLES, file, as_json=as_json)
+    run_import(fleet_imports.VEHICLES, file, as_json=as_json, errors_file=errors_file)
 
 
 @app.command()
-def devices(file: FileArgument, as_json: JsonOption = False) -> None:
+def devices(file: FileArgument, as_json: JsonOption = False, errors_file: ErrorsFileOption = None) -> None:
     """Import devices. Columns: enterprise_id (a live enterprise), name, imei (15 digits, Luhn-valid,
     unique), code, and optionally id.
 
@@ -98,11 +106,11 @@ def devices(file: FileArgument, as_json: JsonOption = False) -> None:
     Example:
       fleetreg import devices devices.csv
     """
-    run_import(fleet_imports.DEVICES, file, as_json=as_json)
+    run_import(fleet_imports.DEVICES, file, as_json=as_json, errors_file=errors_file)
 
 
 @app.command()
-def chips(file: FileArgument, as_json: JsonOption = False) -> None:
+def chips(file: FileArgument, as_json: JsonOption = False, errors_file: ErrorsFileOption = None) -> None:
     """Import SIM chips. Columns: serial (ICCID, 19-20 digits, Luhn-valid, unique), number (E.164),
     carrier, service_provider, batch, and optionally id and device_id (a live device holding no chip).
 
@@ -110,10 +118,20 @@ def chips(file: FileArgument, as_json: JsonOption = False) -> None:
     Example:
       fleetreg import chips chips.csv
     """
-    run_import(fleet_imports.CHIPS, file, as_json=as_json)
+    run_import(fleet_imports.CHIPS, file, as_json=as_json, errors_file=errors_file)
 
 
-def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_json: bool = False) -> None:
+ERRORS_SHOWN = 100  # on the terminal; --errors-file takes every one
+
+
+def run_import(
+    spec: ImportSpec,
+    file: Path,
+    *,
+    partner: str | None = None,
+    as_json: bool = False,
+    errors_file: Path | None = None,
+) -> None:
     """Import ``file`` per ``spec``; report like a compiler (FILE:LINE: reason) and exit 1 on errors."""
     if file.is_dir():
         fail(f"cannot read {file}: it is a directory")
@@ -145,12 +163,20 @@ def run_import(spec: ImportSpec, file: Path, *, partner: str | None = None, as_j
             }
         )
     else:
-        for error in result.errors:
+        for error in result.errors[:ERRORS_SHOWN]:
             typer.echo(f"{file}:{error.line}: {error.reason}", err=True)
-        if result.more_errors:
-            typer.echo(f"{file}: and {result.more_errors} more errors", err=True)
+        rest = len(result.errors) - ERRORS_SHOWN + result.more_errors
+        if rest > 0:
+            where = f"{errors_file} has them all" if errors_file else "--errors-file F writes them all to F"
+            typer.echo(f"{file}: and {rest} more error{'s' if rest != 1 else ''} ({where})", err=True)
         if result.ok:
-            typer.echo(f"imported {result.rows} {spec.entity} in {seconds} s")
+            noun = spec.entity.removesuffix("s") if result.rows == 1 else spec.entity
+            typer.echo(f"imported {result.rows} {noun} in {seconds} s")
+    if errors_file is not None and not result.ok:
+        with errors_file.open("w", encoding="utf-8") as sink:
+            sink.writelines(f"{file}:{error.line}: {error.reason}\n" for error in result.errors)
+            if result.more_errors:
+                sink.write(f"{file}: and {result.more_errors} more errors, past the {len(result.errors)} kept\n")
     if not result.ok:
         total = len(result.errors) + result.more_errors
         if not as_json:
@@ -173,8 +199,8 @@ class _ProgressBar:
             self.bar = Progress(
                 TextColumn(f"importing {entity}"),
                 BarColumn(),
+                TextColumn("{task.fields[rows]:,} rows"),
                 DownloadColumn(),
-                TransferSpeedColumn(),
                 TimeRemainingColumn(),
                 console=console,
                 transient=True,
@@ -184,9 +210,9 @@ class _ProgressBar:
         if self.bar is None:
             return None
         self.bar.start()
-        task = self.bar.add_task(self.entity, total=self.total)
+        task = self.bar.add_task(self.entity, total=self.total, rows=0)
         bar = self.bar
-        return lambda done: bar.update(task, completed=done)
+        return lambda done, rows: bar.update(task, completed=done, rows=rows)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

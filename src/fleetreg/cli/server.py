@@ -62,7 +62,7 @@ def serve(
     """
     settings = load_settings(host=host, port=port, workers=workers)
     _check_address_free(settings.host, settings.port)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     for name in unknown_variables(os.environ):
         log.warning("unknown setting %s: no such FLEETREG_* variable (a typo?); it is ignored", name)
     if settings.uses_embedded_database:
@@ -93,7 +93,7 @@ def serve(
             watcher = _PostmasterWatcher(EmbeddedPostgres(settings.embedded_dir))
             watcher.start()
         try:
-            _granian(settings.host, settings.port, settings.workers, settings.log_level).serve()
+            _granian(settings.host, settings.port, settings.workers, settings.log_level, settings.log_format).serve()
         except SystemExit as stopped:
             # Granian exits with status 1 when a worker cannot start (or dies again at once); its log
             # lines say why.
@@ -107,7 +107,7 @@ def serve(
                 shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _granian(host: str, port: int, workers: int, log_level: str) -> Any:
+def _granian(host: str, port: int, workers: int, log_level: str, log_format: str) -> Any:
     from granian.constants import HTTPModes, Interfaces, Loops
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
@@ -127,7 +127,7 @@ def _granian(host: str, port: int, workers: int, log_level: str) -> Any:
         respawn_failed_workers=True,
         workers_kill_timeout=GRACEFUL_SHUTDOWN_SECONDS,
         log_level=LogLevels(log_level),
-        log_dictconfig=server_log_config(log_level),
+        log_dictconfig=server_log_config(log_level, log_format),
         log_access=False,  # fleetreg's own access line (fleetreg.middleware) names the request id
     )
 

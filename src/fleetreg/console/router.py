@@ -474,7 +474,16 @@ async def connectors_page(
     db = request.state.db
     partner = await views.partner(db, caller, partner_id)
     customers = await views.customers_of(db, partner_id)
-    customer_id = _uuid_or_none(customer, "customer")
+    # The filter takes a customer's name (typed or picked) or its id (the search's links).
+    customer_id = None
+    if customer:
+        try:
+            customer_id = uuid.UUID(customer)
+        except ValueError:
+            customer_id = await views.customer_named(db, partner_id, customer)
+    shown_customer = ""
+    if customer_id is not None:
+        shown_customer = (await views.customer_names(db, partner_id, [str(customer_id)])).get(str(customer_id), "")
     filters = partners.connector_filters(
         assigned={"yes": True, "no": False}.get(assigned or ""),
         customer_id=customer_id,
@@ -495,7 +504,12 @@ async def connectors_page(
         total=total,
         page=page,
         pages=max(1, -(-total // _PAGE_SIZE)),
-        filters={"name": name or "", "type": type or "", "assigned": assigned or "", "customer": customer or ""},
+        filters={
+            "name": name or "",
+            "type": type or "",
+            "assigned": assigned or "",
+            "customer": shown_customer,
+        },
     )
 
 

@@ -166,11 +166,12 @@ async def partner(db: Database, operator: Operator, partner_id: uuid.UUID) -> Re
     return row
 
 
-CUSTOMERS_LISTED = 5000
+CUSTOMERS_LISTED = 1000
 
 
 async def customers_of(db: Database, partner_id: uuid.UUID) -> list[Record]:
-    """The partner's customers by name (the first ``CUSTOMERS_LISTED``), for the pickers."""
+    """The partner's customers by name, the first ``CUSTOMERS_LISTED``: the names the forms suggest
+    (any other name can be typed)."""
     return await db.fetch(queries.ALL_CUSTOMERS_OF_PARTNER, partner_id, CUSTOMERS_LISTED)
 
 

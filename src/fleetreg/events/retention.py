@@ -1,4 +1,4 @@
-"""Retention of the change events (``FLEETREG_EVENT_RETENTION_DAYS``, API.md §5): every process
+"""Retention of the change events (``FLEETREG_EVENT_RETENTION_DAYS``, docs/api.md §5): every process
 prunes now and then, in small batches, each its own short transaction, so that pruning never holds
 back a write (events are never written again once committed; the writers touch only new rows).
 

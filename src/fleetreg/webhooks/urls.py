@@ -1,4 +1,4 @@
-"""Which webhook URLs may be called: http(s), and a host whose every address is public (API.md §5).
+"""Which webhook URLs may be called: http(s), and a host whose every address is public (docs/api.md §5).
 
 Checked when a webhook is created or changed, and again at every delivery after resolving the host,
 so a name that later resolves to an internal address is refused then. The delivery connects to the

@@ -14,6 +14,7 @@ from .association_resource import AssociationResource
 from .association_with_chip_out import AssociationWithChipOut
 from .associations_document import AssociationsDocument
 from .associations_document_meta import AssociationsDocumentMeta
+from .attempt import Attempt
 from .chip_attributes import ChipAttributes
 from .chip_changes import ChipChanges
 from .chip_create import ChipCreate
@@ -35,6 +36,8 @@ from .customer import Customer
 from .customer_input import CustomerInput
 from .customer_list import CustomerList
 from .customer_query import CustomerQuery
+from .delivery import Delivery
+from .delivery_list import DeliveryList
 from .device_attributes import DeviceAttributes
 from .device_changes import DeviceChanges
 from .device_create import DeviceCreate
@@ -89,6 +92,7 @@ from .new_connector_type import NewConnectorType
 from .new_device import NewDevice
 from .new_enterprise import NewEnterprise
 from .new_vehicle import NewVehicle
+from .new_webhook import NewWebhook
 from .problem import Problem
 from .problem_errors_item import ProblemErrorsItem
 from .stream_events_type_item import StreamEventsTypeItem
@@ -104,6 +108,10 @@ from .vehicle_out import VehicleOut
 from .vehicle_patch import VehiclePatch
 from .vehicle_patch_data import VehiclePatchData
 from .vehicle_resource import VehicleResource
+from .webhook_changes import WebhookChanges
+from .webhook_list import WebhookList
+from .webhook_out import WebhookOut
+from .webhook_with_secret import WebhookWithSecret
 
 __all__ = (
     "AssociationChanges",
@@ -120,6 +128,7 @@ __all__ = (
     "AssociationsDocument",
     "AssociationsDocumentMeta",
     "AssociationWithChipOut",
+    "Attempt",
     "ChipAttributes",
     "ChipChanges",
     "ChipCreate",
@@ -141,6 +150,8 @@ __all__ = (
     "CustomerInput",
     "CustomerList",
     "CustomerQuery",
+    "Delivery",
+    "DeliveryList",
     "DeviceAttributes",
     "DeviceChanges",
     "DeviceCreate",
@@ -195,6 +206,7 @@ __all__ = (
     "NewDevice",
     "NewEnterprise",
     "NewVehicle",
+    "NewWebhook",
     "Problem",
     "ProblemErrorsItem",
     "StreamEventsTypeItem",
@@ -210,4 +222,8 @@ __all__ = (
     "VehiclePatch",
     "VehiclePatchData",
     "VehicleResource",
+    "WebhookChanges",
+    "WebhookList",
+    "WebhookOut",
+    "WebhookWithSecret",
 )

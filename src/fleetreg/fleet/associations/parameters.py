@@ -311,8 +311,9 @@ def _sort(leaves: list[Leaf], errors: _Errors) -> tuple[tuple[str, int], ...]:
 # one JSON-encoded string each (filters={"device.name":{"eq":"x"}}). Measured: Swagger UI 5 sends a
 # nested deepObject as filters[device.name]={"eq":"x"} (JSON below the first level), openapi-python-client
 # 0.29 spreads an object parameter into top-level pairs (device.name=...) and drops a parameter
-# described by ``content`` altogether; both send a string parameter as given. ``contentMediaType`` and
-# ``contentSchema`` (JSON Schema 2020-12) say what the string holds.
+# described by ``content`` altogether; both send a string parameter as given. What the string holds is
+# in ``x-json-schema``, not in JSON Schema's ``contentMediaType``/``contentSchema``: with those,
+# Swagger UI 5 offers a file upload instead of a text field.
 
 
 def _json_parameter(name: str, description: str, schema: dict[str, Any], example: Any) -> dict[str, Any]:
@@ -321,7 +322,7 @@ def _json_parameter(name: str, description: str, schema: dict[str, Any], example
         "in": "query",
         "required": False,
         "description": description,
-        "schema": {"type": "string", "contentMediaType": "application/json", "contentSchema": schema},
+        "schema": {"type": "string", "x-json-schema": schema},
         "example": json.dumps(example, separators=(",", ":")),
     }
 

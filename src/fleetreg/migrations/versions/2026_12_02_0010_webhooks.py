@@ -1,4 +1,4 @@
-"""Webhooks: endpoints per partner or fleet caller, and one delivery per (webhook, event) (API.md §5).
+"""Webhooks: endpoints per partner or fleet caller, and one delivery per (webhook, event) (docs/api.md §5).
 
 Revision ID: 0010
 Revises: 0009
