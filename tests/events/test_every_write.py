@@ -260,6 +260,29 @@ class TestCommandLine:
         row = await db.fetchrow("SELECT type, actor::text, partner_id FROM events")
         assert (row["type"], row["actor"], row["partner_id"]) == ("customer.created", '{"kind":"cli"}', acme.id)
 
+    async def test_a_live_row_purged_in_sql_is_deleted(self, db: asyncpg.Connection) -> None:
+        """A DELETE of softly deleted kinds (an operator's purge) works, and a live row's is its
+        ``.deleted`` event; a row deleted softly before had its event then."""
+        await db.execute("INSERT INTO enterprises (id, name, cnpj) VALUES ('PurgeMe00000001', 'P', '11222333000181')")
+        await db.execute(
+            "INSERT INTO vehicles (id, enterprise_id, name) VALUES ('PurgeVehicle001', 'PurgeMe00000001', 'V')"
+        )
+        await db.execute(
+            "INSERT INTO vehicles (id, enterprise_id, name) VALUES ('PurgeVehicle002', 'PurgeMe00000001', 'W')"
+        )
+        await db.execute("UPDATE vehicles SET deleted_at = now() WHERE id = 'PurgeVehicle002'")
+        await db.execute("DELETE FROM vehicles")
+        await db.execute("DELETE FROM enterprises")
+        rows = await db.fetch(
+            "SELECT type, subject_id, enterprise_id, before->>'id' AS id FROM events"
+            " WHERE type LIKE '%.deleted' ORDER BY sequence"
+        )
+        assert [tuple(row) for row in rows] == [
+            ("vehicle.deleted", "PurgeVehicle002", "PurgeMe00000001", "PurgeVehicle002"),
+            ("vehicle.deleted", "PurgeVehicle001", "PurgeMe00000001", "PurgeVehicle001"),
+            ("enterprise.deleted", "PurgeMe00000001", "PurgeMe00000001", "PurgeMe00000001"),
+        ]
+
     async def test_a_rolled_back_transaction_makes_none(self, db: asyncpg.Connection, acme: Partner) -> None:
         transaction = db.transaction()
         await transaction.start()
