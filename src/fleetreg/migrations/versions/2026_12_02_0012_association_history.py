@@ -1,7 +1,7 @@
 """Corrected history of the device associations (API.md §6), and a cheaper "one main" check.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02
 
 ``created_at`` stays the instant an association began (the API renders it so), which may now be
@@ -33,8 +33,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
