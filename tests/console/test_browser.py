@@ -154,9 +154,12 @@ async def test_a_new_operator_s_session(
     # Make the camera main, then put the spare tracker on too.
     await rows.filter(has_text="Camera B").get_by_role("button", name="Make main").click()
     await expect(rows.filter(has_text="Camera B").get_by_text("Main", exact=True)).to_be_visible()
-    await page.get_by_label("Device id").fill(data["spare"]["id"])
-    await page.get_by_role("button", name="Associate").click()
-    await expect(rows.filter(has_text="Tracker C")).to_be_visible()
+    # Replace Tracker A by Tracker C, its chip moving along.
+    await page.get_by_label("Replace Tracker A by device id").fill(data["spare"]["id"])
+    await page.get_by_role("button", name="Replace Tracker A").click()
+    await expect(rows.filter(has_text="Tracker C")).to_contain_text("Secondary")
+    await expect(rows.filter(has_text="Tracker C")).to_contain_text("+5511")
+    await expect(rows.filter(has_text="Tracker A")).to_have_count(0)
     await expect(timeline.locator("rect")).to_have_count(4)
     await page.screenshot(path=screenshot_path(tmp_path, "console-vehicle.png"), full_page=True)
     await page.set_viewport_size({"width": 390, "height": 844})
@@ -176,7 +179,7 @@ async def test_a_new_operator_s_session(
     await page.go_back()
 
     # The device's own timeline, across vehicles.
-    await page.get_by_role("link", name="Tracker A").first.click()
+    await page.goto(f"/console/devices/{data['tracker']['id']}")
     await expect(page.get_by_role("heading", name="Device Tracker A")).to_be_visible()
     await expect(
         page.get_by_role("img", name="Which vehicle device Tracker A was on when").locator("rect")

@@ -79,6 +79,7 @@ def fleet_actions(of: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
         (f"/console/vehicles/{vehicle}/associations", {"device_id": of["spare"]["id"]}),
         (f"/console/vehicles/{vehicle}/associations/{association}/end", {}),
         (f"/console/vehicles/{vehicle}/associations/{association}/promote", {}),
+        (f"/console/vehicles/{vehicle}/associations/{association}/replace", {"device_id": of["spare"]["id"]}),
     ]
 
 
@@ -369,3 +370,26 @@ async def test_the_connectors_filter_takes_a_customer_by_name_or_id(
         assert "acme-connector-1" not in listed.text
         assert 'value="acme customer"' in listed.text
     assert (await http.get(page, params={"customer": "nobody"})).status_code == 400
+
+
+async def test_replacing_a_device_goes_through_the_replace_service(
+    world: World, app: App, make_client: MakeClient, make_operator: MakeOperator, db: asyncpg.Connection
+) -> None:
+    north = world.fleets["north"]
+    vehicle_id, old, new = north["vehicle"]["id"], north["device"]["id"], north["spare"]["id"]
+    http = await _client_of(make_client, app, make_operator, f"enterprise:{north['enterprise']['id']}")
+    page = f"/console/vehicles/{vehicle_id}"
+    action = f"{page}/associations/{north['association']['id']}/replace"
+    replaced = await post_form(http, page, action, device_id=new, move_chip="true")
+    assert replaced.status_code == 303, replaced.text
+    active = await db.fetch(
+        "SELECT device_id, is_main_device FROM device_associations WHERE vehicle_id = $1 AND ended_at IS NULL",
+        vehicle_id,
+    )
+    assert [(row["device_id"], row["is_main_device"]) for row in active] == [(new, True)]
+    assert await db.fetchval("SELECT device_id FROM chips WHERE id = $1", north["chip"]["id"]) == new
+    events = html.unescape((await http.get(f"/console/events/vehicles/{vehicle_id}")).text)
+    assert "association.replaced" in events
+    # The old device is free now; putting a device that is on a vehicle is the API's 400.
+    again = await post_form(http, page, f"{page}/associations/{north['association']['id']}/replace", device_id=old)
+    assert again.status_code == 404

@@ -337,7 +337,7 @@ async def vehicle_page(request: Request, caller: Operator, vehicle_id: str) -> R
         ],
         _now(),
     )
-    return _page(request, "vehicle.html", view=view, timeline=picture)
+    return _page(request, "vehicle.html", view=view, timeline=picture, replace_available=True)
 
 
 @_get(f"{PREFIX}/devices/{{device-id}}", operation_id="console_device", path_params={"device-id": _ID})
@@ -417,6 +417,28 @@ async def promote_association(request: Request, caller: Operator, vehicle_id: st
     await _form(request)
     _fleet_visible(caller)
     await associations.update_association(request.state.db, caller.fleet_scope, vehicle_id, association_id, True)
+    return _redirect(f"{PREFIX}/vehicles/{vehicle_id}")
+
+
+@_post(
+    f"{PREFIX}/vehicles/{{vehicle-id}}/associations/{{association-id}}/replace",
+    operation_id="console_replace_device",
+    path_params=_ASSOCIATION,
+)
+async def replace_device(request: Request, caller: Operator, vehicle_id: str, association_id: str) -> Response:
+    form = await _form(request)
+    _fleet_visible(caller)
+    device_id = form.get("device_id", "").strip()
+    if not device_id:
+        raise BadRequest("give the id of the device that takes this one's place")
+    await associations.replace_device(
+        request.state.db,
+        caller.fleet_scope,
+        vehicle_id,
+        association_id,
+        device_id,
+        move_chip=form.get("move_chip") == "true",
+    )
     return _redirect(f"{PREFIX}/vehicles/{vehicle_id}")
 
 
