@@ -176,6 +176,15 @@ async def update_association(w: Writes) -> list[str]:
     return ["association.main_changed"] * 2
 
 
+async def replace_association_device(w: Writes) -> list[str]:
+    vehicle, devices = await w.vehicle_with_devices(2)
+    [association] = await w.fleet.associate((vehicle["id"], devices[0]["id"], True))
+    await w.mark()
+    url = f"/v2/vehicles/{vehicle['id']}/associations/devices/{association['id']}/replace"
+    ok(await w.http.post(url, json={"data": {"device_id": devices[1]["id"]}}))
+    return ["association.replaced"]  # one event: not an ended and a started beside it
+
+
 SCENARIOS: dict[str, Scenario] = {
     "create_connector": create_connector,
     "assign_connector": assign_connector,
@@ -190,6 +199,7 @@ SCENARIOS: dict[str, Scenario] = {
     "create_associations": create_associations,
     "end_associations": end_associations,
     "update_association": update_association,
+    "replace_association_device": replace_association_device,
 }
 
 

@@ -153,8 +153,12 @@ class EventSignal:
     async def wait(self, seconds: float) -> None:
         """Until the next notification, or ``seconds``."""
         changed = self._changed
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that comes as the
+        # wait ends, and the delivery loop that waits here every second then never stopped (a server
+        # or test app hung at shutdown).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await changed.wait()
 
 
 # A poll also rereads this often without a notification: a notification lost with the listener's
