@@ -10,6 +10,7 @@ from .association_out import AssociationOut
 from .association_patch import AssociationPatch
 from .association_patch_data import AssociationPatchData
 from .association_reference import AssociationReference
+from .association_replace import AssociationReplace
 from .association_resource import AssociationResource
 from .association_with_chip_out import AssociationWithChipOut
 from .associations_document import AssociationsDocument
@@ -95,6 +96,10 @@ from .new_vehicle import NewVehicle
 from .new_webhook import NewWebhook
 from .problem import Problem
 from .problem_errors_item import ProblemErrorsItem
+from .replaced_associations import ReplacedAssociations
+from .replacement import Replacement
+from .replacement_document import ReplacementDocument
+from .replacement_document_meta import ReplacementDocumentMeta
 from .stream_events_type_item import StreamEventsTypeItem
 from .vehicle_association_list import VehicleAssociationList
 from .vehicle_association_resource import VehicleAssociationResource
@@ -124,6 +129,7 @@ __all__ = (
     "AssociationPatch",
     "AssociationPatchData",
     "AssociationReference",
+    "AssociationReplace",
     "AssociationResource",
     "AssociationsDocument",
     "AssociationsDocumentMeta",
@@ -209,6 +215,10 @@ __all__ = (
     "NewWebhook",
     "Problem",
     "ProblemErrorsItem",
+    "ReplacedAssociations",
+    "Replacement",
+    "ReplacementDocument",
+    "ReplacementDocumentMeta",
     "StreamEventsTypeItem",
     "VehicleAssociationList",
     "VehicleAssociationResource",

@@ -17,8 +17,10 @@ class AssociationOut:
         vehicle_id (str):
         device_id (str):
         is_main_device (bool):
-        created_at (datetime.datetime):
-        ended_at (datetime.datetime | None):
+        created_at (datetime.datetime): When it began (a backdated start when one was given).
+        ended_at (datetime.datetime | None): When it ended; null while active.
+        recorded_at (datetime.datetime): When fleetreg recorded its start.
+        end_recorded_at (datetime.datetime | None): When fleetreg recorded its end.
     """
 
     vehicle_id: str
@@ -26,6 +28,8 @@ class AssociationOut:
     is_main_device: bool
     created_at: datetime.datetime
     ended_at: datetime.datetime | None
+    recorded_at: datetime.datetime
+    end_recorded_at: datetime.datetime | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,6 +47,14 @@ class AssociationOut:
         else:
             ended_at = self.ended_at
 
+        recorded_at = self.recorded_at.isoformat()
+
+        end_recorded_at: None | str
+        if isinstance(self.end_recorded_at, datetime.datetime):
+            end_recorded_at = self.end_recorded_at.isoformat()
+        else:
+            end_recorded_at = self.end_recorded_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -52,6 +64,8 @@ class AssociationOut:
                 "is_main_device": is_main_device,
                 "created_at": created_at,
                 "ended_at": ended_at,
+                "recorded_at": recorded_at,
+                "end_recorded_at": end_recorded_at,
             }
         )
 
@@ -83,12 +97,31 @@ class AssociationOut:
 
         ended_at = _parse_ended_at(d.pop("ended_at"))
 
+        recorded_at = datetime.datetime.fromisoformat(d.pop("recorded_at"))
+
+        def _parse_end_recorded_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                end_recorded_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return end_recorded_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        end_recorded_at = _parse_end_recorded_at(d.pop("end_recorded_at"))
+
         association_out = cls(
             vehicle_id=vehicle_id,
             device_id=device_id,
             is_main_device=is_main_device,
             created_at=created_at,
             ended_at=ended_at,
+            recorded_at=recorded_at,
+            end_recorded_at=end_recorded_at,
         )
 
         association_out.additional_properties = d

@@ -21,8 +21,10 @@ class AssociationWithChipOut:
         vehicle_id (str):
         device_id (str):
         is_main_device (bool):
-        created_at (datetime.datetime):
-        ended_at (datetime.datetime | None):
+        created_at (datetime.datetime): When it began (a backdated start when one was given).
+        ended_at (datetime.datetime | None): When it ended; null while active.
+        recorded_at (datetime.datetime): When fleetreg recorded its start.
+        end_recorded_at (datetime.datetime | None): When fleetreg recorded its end.
         chip (ChipFields | None): The fields chosen by `attributes`; null when no chip is installed.
     """
 
@@ -31,6 +33,8 @@ class AssociationWithChipOut:
     is_main_device: bool
     created_at: datetime.datetime
     ended_at: datetime.datetime | None
+    recorded_at: datetime.datetime
+    end_recorded_at: datetime.datetime | None
     chip: ChipFields | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -51,6 +55,14 @@ class AssociationWithChipOut:
         else:
             ended_at = self.ended_at
 
+        recorded_at = self.recorded_at.isoformat()
+
+        end_recorded_at: None | str
+        if isinstance(self.end_recorded_at, datetime.datetime):
+            end_recorded_at = self.end_recorded_at.isoformat()
+        else:
+            end_recorded_at = self.end_recorded_at
+
         chip: dict[str, Any] | None
         if isinstance(self.chip, ChipFields):
             chip = self.chip.to_dict()
@@ -66,6 +78,8 @@ class AssociationWithChipOut:
                 "is_main_device": is_main_device,
                 "created_at": created_at,
                 "ended_at": ended_at,
+                "recorded_at": recorded_at,
+                "end_recorded_at": end_recorded_at,
                 "chip": chip,
             }
         )
@@ -100,6 +114,23 @@ class AssociationWithChipOut:
 
         ended_at = _parse_ended_at(d.pop("ended_at"))
 
+        recorded_at = datetime.datetime.fromisoformat(d.pop("recorded_at"))
+
+        def _parse_end_recorded_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                end_recorded_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return end_recorded_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        end_recorded_at = _parse_end_recorded_at(d.pop("end_recorded_at"))
+
         def _parse_chip(data: object) -> ChipFields | None:
             if data is None:
                 return data
@@ -121,6 +152,8 @@ class AssociationWithChipOut:
             is_main_device=is_main_device,
             created_at=created_at,
             ended_at=ended_at,
+            recorded_at=recorded_at,
+            end_recorded_at=end_recorded_at,
             chip=chip,
         )
 

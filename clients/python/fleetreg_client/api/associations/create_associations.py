@@ -137,7 +137,10 @@ def sync_detailed(
     `Device Not Found`, `Vehicle And Device Are in Different Enterprises`, `Device(s) Already
     Associated With Another Vehicle` (also a device already on this vehicle, or listed twice),
     `Vehicle Already Has Main Device` (also two mains for one vehicle), `One Vehicle-Device
-    Association Must Be Main` (a vehicle would get associations but no main).
+    Association Must Be Main` (a vehicle would get associations but no main), then `History Conflict`
+    (409) for a backdated `started_at` that overlaps the recorded past of the device, or of the
+    vehicle's main devices for a main one (`conflicts` lists those associations). A `started_at` in
+    the future is 400.
 
     Args:
         idempotency_key (str | Unset):
@@ -177,7 +180,10 @@ def sync(
     `Device Not Found`, `Vehicle And Device Are in Different Enterprises`, `Device(s) Already
     Associated With Another Vehicle` (also a device already on this vehicle, or listed twice),
     `Vehicle Already Has Main Device` (also two mains for one vehicle), `One Vehicle-Device
-    Association Must Be Main` (a vehicle would get associations but no main).
+    Association Must Be Main` (a vehicle would get associations but no main), then `History Conflict`
+    (409) for a backdated `started_at` that overlaps the recorded past of the device, or of the
+    vehicle's main devices for a main one (`conflicts` lists those associations). A `started_at` in
+    the future is 400.
 
     Args:
         idempotency_key (str | Unset):
@@ -212,7 +218,10 @@ async def asyncio_detailed(
     `Device Not Found`, `Vehicle And Device Are in Different Enterprises`, `Device(s) Already
     Associated With Another Vehicle` (also a device already on this vehicle, or listed twice),
     `Vehicle Already Has Main Device` (also two mains for one vehicle), `One Vehicle-Device
-    Association Must Be Main` (a vehicle would get associations but no main).
+    Association Must Be Main` (a vehicle would get associations but no main), then `History Conflict`
+    (409) for a backdated `started_at` that overlaps the recorded past of the device, or of the
+    vehicle's main devices for a main one (`conflicts` lists those associations). A `started_at` in
+    the future is 400.
 
     Args:
         idempotency_key (str | Unset):
@@ -250,7 +259,10 @@ async def asyncio(
     `Device Not Found`, `Vehicle And Device Are in Different Enterprises`, `Device(s) Already
     Associated With Another Vehicle` (also a device already on this vehicle, or listed twice),
     `Vehicle Already Has Main Device` (also two mains for one vehicle), `One Vehicle-Device
-    Association Must Be Main` (a vehicle would get associations but no main).
+    Association Must Be Main` (a vehicle would get associations but no main), then `History Conflict`
+    (409) for a backdated `started_at` that overlaps the recorded past of the device, or of the
+    vehicle's main devices for a main one (`conflicts` lists those associations). A `started_at` in
+    the future is 400.
 
     Args:
         idempotency_key (str | Unset):

@@ -133,7 +133,8 @@ def sync_detailed(
 
      Ends the associations (they stay in the history with `ended_at`). `Association Not Found` for
     an unknown or already ended one; `One Vehicle-Device Association Must Be Main` when a main one
-    would end while other associations of its vehicle stay active.
+    would end while other associations of its vehicle stay active. An item's `ended_at` backdates
+    its end: not in the future and after its start (and after it became main), else 400.
 
     Args:
         idempotency_key (str | Unset):
@@ -169,7 +170,8 @@ def sync(
 
      Ends the associations (they stay in the history with `ended_at`). `Association Not Found` for
     an unknown or already ended one; `One Vehicle-Device Association Must Be Main` when a main one
-    would end while other associations of its vehicle stay active.
+    would end while other associations of its vehicle stay active. An item's `ended_at` backdates
+    its end: not in the future and after its start (and after it became main), else 400.
 
     Args:
         idempotency_key (str | Unset):
@@ -200,7 +202,8 @@ async def asyncio_detailed(
 
      Ends the associations (they stay in the history with `ended_at`). `Association Not Found` for
     an unknown or already ended one; `One Vehicle-Device Association Must Be Main` when a main one
-    would end while other associations of its vehicle stay active.
+    would end while other associations of its vehicle stay active. An item's `ended_at` backdates
+    its end: not in the future and after its start (and after it became main), else 400.
 
     Args:
         idempotency_key (str | Unset):
@@ -234,7 +237,8 @@ async def asyncio(
 
      Ends the associations (they stay in the history with `ended_at`). `Association Not Found` for
     an unknown or already ended one; `One Vehicle-Device Association Must Be Main` when a main one
-    would end while other associations of its vehicle stay active.
+    would end while other associations of its vehicle stay active. An item's `ended_at` backdates
+    its end: not in the future and after its start (and after it became main), else 400.
 
     Args:
         idempotency_key (str | Unset):

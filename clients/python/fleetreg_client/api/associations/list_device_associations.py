@@ -16,6 +16,7 @@ def _get_kwargs(
     device_id: str,
     *,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 25,
     page: int | Unset = 0,
     count: bool | Unset = False,
@@ -27,6 +28,11 @@ def _get_kwargs(
     if not isinstance(as_of, Unset):
         json_as_of = as_of.isoformat()
     params["as_of"] = json_as_of
+
+    json_known_at: str | Unset = UNSET
+    if not isinstance(known_at, Unset):
+        json_known_at = known_at.isoformat()
+    params["known_at"] = json_known_at
 
     params["limit"] = limit
 
@@ -127,6 +133,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 25,
     page: int | Unset = 0,
     count: bool | Unset = False,
@@ -134,11 +141,13 @@ def sync_detailed(
     """A device's associations over time, newest first
 
      Every association the device has had, ended ones included. With `as_of`, the one active at
-    that instant (none or one): which vehicle the device was on then.
+    that instant (none or one): which vehicle the device was on then. With `known_at`, as fleetreg
+    had it recorded then (alone, it is also `as_of`).
 
     Args:
         device_id (str):
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         limit (int | Unset):  Default: 25.
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
@@ -154,6 +163,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         device_id=device_id,
         as_of=as_of,
+        known_at=known_at,
         limit=limit,
         page=page,
         count=count,
@@ -171,6 +181,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 25,
     page: int | Unset = 0,
     count: bool | Unset = False,
@@ -178,11 +189,13 @@ def sync(
     """A device's associations over time, newest first
 
      Every association the device has had, ended ones included. With `as_of`, the one active at
-    that instant (none or one): which vehicle the device was on then.
+    that instant (none or one): which vehicle the device was on then. With `known_at`, as fleetreg
+    had it recorded then (alone, it is also `as_of`).
 
     Args:
         device_id (str):
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         limit (int | Unset):  Default: 25.
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
@@ -199,6 +212,7 @@ def sync(
         device_id=device_id,
         client=client,
         as_of=as_of,
+        known_at=known_at,
         limit=limit,
         page=page,
         count=count,
@@ -210,6 +224,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 25,
     page: int | Unset = 0,
     count: bool | Unset = False,
@@ -217,11 +232,13 @@ async def asyncio_detailed(
     """A device's associations over time, newest first
 
      Every association the device has had, ended ones included. With `as_of`, the one active at
-    that instant (none or one): which vehicle the device was on then.
+    that instant (none or one): which vehicle the device was on then. With `known_at`, as fleetreg
+    had it recorded then (alone, it is also `as_of`).
 
     Args:
         device_id (str):
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         limit (int | Unset):  Default: 25.
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
@@ -237,6 +254,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         device_id=device_id,
         as_of=as_of,
+        known_at=known_at,
         limit=limit,
         page=page,
         count=count,
@@ -252,6 +270,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     limit: int | Unset = 25,
     page: int | Unset = 0,
     count: bool | Unset = False,
@@ -259,11 +278,13 @@ async def asyncio(
     """A device's associations over time, newest first
 
      Every association the device has had, ended ones included. With `as_of`, the one active at
-    that instant (none or one): which vehicle the device was on then.
+    that instant (none or one): which vehicle the device was on then. With `known_at`, as fleetreg
+    had it recorded then (alone, it is also `as_of`).
 
     Args:
         device_id (str):
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         limit (int | Unset):  Default: 25.
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
@@ -281,6 +302,7 @@ async def asyncio(
             device_id=device_id,
             client=client,
             as_of=as_of,
+            known_at=known_at,
             limit=limit,
             page=page,
             count=count,

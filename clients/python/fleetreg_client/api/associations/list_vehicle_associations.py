@@ -21,6 +21,7 @@ def _get_kwargs(
     page: int | Unset = 0,
     count: bool | Unset = False,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     attributes: list[ListVehicleAssociationsAttributesItem] | Unset = UNSET,
     includes: str | Unset = UNSET,
     filters: str | Unset = UNSET,
@@ -41,6 +42,11 @@ def _get_kwargs(
     if not isinstance(as_of, Unset):
         json_as_of = as_of.isoformat()
     params["as_of"] = json_as_of
+
+    json_known_at: str | Unset = UNSET
+    if not isinstance(known_at, Unset):
+        json_known_at = known_at.isoformat()
+    params["known_at"] = json_known_at
 
     json_attributes: list[str] | Unset = UNSET
     if not isinstance(attributes, Unset):
@@ -154,6 +160,7 @@ def sync_detailed(
     page: int | Unset = 0,
     count: bool | Unset = False,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     attributes: list[ListVehicleAssociationsAttributesItem] | Unset = UNSET,
     includes: str | Unset = UNSET,
     filters: str | Unset = UNSET,
@@ -161,7 +168,8 @@ def sync_detailed(
 ) -> Response[Problem | VehicleAssociationList]:
     """A vehicle's active associations, with chip, device and enterprise fields
 
-     The vehicle's associations active now (or at `as_of`), one SQL statement per request.
+     The vehicle's associations active now (or at `as_of`; with `known_at`, as fleetreg had them
+    recorded then), one SQL statement per request.
     `search` (at most 100 characters) looks into the chip, device and enterprise text fields.
 
     Args:
@@ -171,6 +179,7 @@ def sync_detailed(
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         attributes (list[ListVehicleAssociationsAttributesItem] | Unset):
         includes (str | Unset):
         filters (str | Unset):
@@ -191,6 +200,7 @@ def sync_detailed(
         page=page,
         count=count,
         as_of=as_of,
+        known_at=known_at,
         attributes=attributes,
         includes=includes,
         filters=filters,
@@ -213,6 +223,7 @@ def sync(
     page: int | Unset = 0,
     count: bool | Unset = False,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     attributes: list[ListVehicleAssociationsAttributesItem] | Unset = UNSET,
     includes: str | Unset = UNSET,
     filters: str | Unset = UNSET,
@@ -220,7 +231,8 @@ def sync(
 ) -> Problem | VehicleAssociationList | None:
     """A vehicle's active associations, with chip, device and enterprise fields
 
-     The vehicle's associations active now (or at `as_of`), one SQL statement per request.
+     The vehicle's associations active now (or at `as_of`; with `known_at`, as fleetreg had them
+    recorded then), one SQL statement per request.
     `search` (at most 100 characters) looks into the chip, device and enterprise text fields.
 
     Args:
@@ -230,6 +242,7 @@ def sync(
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         attributes (list[ListVehicleAssociationsAttributesItem] | Unset):
         includes (str | Unset):
         filters (str | Unset):
@@ -251,6 +264,7 @@ def sync(
         page=page,
         count=count,
         as_of=as_of,
+        known_at=known_at,
         attributes=attributes,
         includes=includes,
         filters=filters,
@@ -267,6 +281,7 @@ async def asyncio_detailed(
     page: int | Unset = 0,
     count: bool | Unset = False,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     attributes: list[ListVehicleAssociationsAttributesItem] | Unset = UNSET,
     includes: str | Unset = UNSET,
     filters: str | Unset = UNSET,
@@ -274,7 +289,8 @@ async def asyncio_detailed(
 ) -> Response[Problem | VehicleAssociationList]:
     """A vehicle's active associations, with chip, device and enterprise fields
 
-     The vehicle's associations active now (or at `as_of`), one SQL statement per request.
+     The vehicle's associations active now (or at `as_of`; with `known_at`, as fleetreg had them
+    recorded then), one SQL statement per request.
     `search` (at most 100 characters) looks into the chip, device and enterprise text fields.
 
     Args:
@@ -284,6 +300,7 @@ async def asyncio_detailed(
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         attributes (list[ListVehicleAssociationsAttributesItem] | Unset):
         includes (str | Unset):
         filters (str | Unset):
@@ -304,6 +321,7 @@ async def asyncio_detailed(
         page=page,
         count=count,
         as_of=as_of,
+        known_at=known_at,
         attributes=attributes,
         includes=includes,
         filters=filters,
@@ -324,6 +342,7 @@ async def asyncio(
     page: int | Unset = 0,
     count: bool | Unset = False,
     as_of: datetime.datetime | Unset = UNSET,
+    known_at: datetime.datetime | Unset = UNSET,
     attributes: list[ListVehicleAssociationsAttributesItem] | Unset = UNSET,
     includes: str | Unset = UNSET,
     filters: str | Unset = UNSET,
@@ -331,7 +350,8 @@ async def asyncio(
 ) -> Problem | VehicleAssociationList | None:
     """A vehicle's active associations, with chip, device and enterprise fields
 
-     The vehicle's associations active now (or at `as_of`), one SQL statement per request.
+     The vehicle's associations active now (or at `as_of`; with `known_at`, as fleetreg had them
+    recorded then), one SQL statement per request.
     `search` (at most 100 characters) looks into the chip, device and enterprise text fields.
 
     Args:
@@ -341,6 +361,7 @@ async def asyncio(
         page (int | Unset):  Default: 0.
         count (bool | Unset):  Default: False.
         as_of (datetime.datetime | Unset):
+        known_at (datetime.datetime | Unset):
         attributes (list[ListVehicleAssociationsAttributesItem] | Unset):
         includes (str | Unset):
         filters (str | Unset):
@@ -363,6 +384,7 @@ async def asyncio(
             page=page,
             count=count,
             as_of=as_of,
+            known_at=known_at,
             attributes=attributes,
             includes=includes,
             filters=filters,

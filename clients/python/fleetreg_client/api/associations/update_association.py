@@ -18,10 +18,14 @@ def _get_kwargs(
     *,
     body: AssociationPatch,
     idempotency_key: str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -71,6 +75,11 @@ def _parse_response(
         response_409 = Problem.from_dict(response.json())
 
         return response_409
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+        return response_412
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -136,6 +145,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: AssociationPatch,
     idempotency_key: str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[AssociationDocument | Problem]:
     """Make an association the vehicle's main one
 
@@ -146,6 +156,7 @@ def sync_detailed(
         vehicle_id (str):
         association_id (str):
         idempotency_key (str | Unset):
+        if_match (str | Unset):
         body (AssociationPatch):
 
     Raises:
@@ -161,6 +172,7 @@ def sync_detailed(
         association_id=association_id,
         body=body,
         idempotency_key=idempotency_key,
+        if_match=if_match,
     )
 
     response = client.get_httpx_client().request(
@@ -177,6 +189,7 @@ def sync(
     client: AuthenticatedClient,
     body: AssociationPatch,
     idempotency_key: str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> AssociationDocument | Problem | None:
     """Make an association the vehicle's main one
 
@@ -187,6 +200,7 @@ def sync(
         vehicle_id (str):
         association_id (str):
         idempotency_key (str | Unset):
+        if_match (str | Unset):
         body (AssociationPatch):
 
     Raises:
@@ -203,6 +217,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        if_match=if_match,
     ).parsed
 
 
@@ -213,6 +228,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: AssociationPatch,
     idempotency_key: str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> Response[AssociationDocument | Problem]:
     """Make an association the vehicle's main one
 
@@ -223,6 +239,7 @@ async def asyncio_detailed(
         vehicle_id (str):
         association_id (str):
         idempotency_key (str | Unset):
+        if_match (str | Unset):
         body (AssociationPatch):
 
     Raises:
@@ -238,6 +255,7 @@ async def asyncio_detailed(
         association_id=association_id,
         body=body,
         idempotency_key=idempotency_key,
+        if_match=if_match,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -252,6 +270,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: AssociationPatch,
     idempotency_key: str | Unset = UNSET,
+    if_match: str | Unset = UNSET,
 ) -> AssociationDocument | Problem | None:
     """Make an association the vehicle's main one
 
@@ -262,6 +281,7 @@ async def asyncio(
         vehicle_id (str):
         association_id (str):
         idempotency_key (str | Unset):
+        if_match (str | Unset):
         body (AssociationPatch):
 
     Raises:
@@ -279,5 +299,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            if_match=if_match,
         )
     ).parsed
