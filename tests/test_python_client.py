@@ -224,12 +224,17 @@ def _fleet_operations(call: Caller, api: Any, models: Any, base: str) -> None:
     history = call("list_device_associations", api, 200, device_id=beacon, limit=5, page=0, count=True,
                    as_of=datetime.datetime.now(datetime.UTC)).parsed  # fmt: skip
     assert [entry.id for entry in history.data] == [beacon_association.id]
+    spare = create("devices", "DeviceCreate", fleet.device_attributes(enterprise_id, name="Beacon Spare"))
+    replaced = call("replace_association_device", api, 200, vehicle_id=vehicle, association_id=beacon_association.id,
+                    body=models.AssociationReplace.from_dict({"data": {"device_id": spare}})).parsed.data  # fmt: skip
+    assert replaced.ended.id == beacon_association.id
+    active = [association.id for association in associations if association.id != beacon_association.id]
     ended = models.AssociationEnd.from_dict(
-        {"data": [{"type": "device_association", "id": association.id} for association in associations]}
+        {"data": [{"type": "device_association", "id": association} for association in [*active, replaced.started.id]]}
     )
     call("end_associations", api, 200, body=ended)
-    for kind, resource in (("chip", chip), ("device", beacon), ("device", tracker), ("vehicle", vehicle),
-                           ("enterprise", enterprise_id)):  # fmt: skip
+    for kind, resource in (("chip", chip), ("device", beacon), ("device", spare), ("device", tracker),
+                           ("vehicle", vehicle), ("enterprise", enterprise_id)):  # fmt: skip
         etag = call(f"get_{kind}", api, 200, **{f"{kind}_id": resource}).headers["etag"]
         call(f"delete_{kind}", api, 204, **{f"{kind}_id": resource}, if_match=etag, idempotency_key=str(uuid.uuid4()))
 
