@@ -597,22 +597,69 @@ class TestTokenAttemptLimits:
         await asyncio.gather(*tasks)
         assert most == 2
 
-    def test_attempts_in_flight_are_bounded_per_address_and_per_client(self) -> None:
+    async def test_attempts_in_flight_are_bounded_per_address_and_per_client(self) -> None:
         """Failures count only once a hash ends: a burst of slow attempts from one address (or for
-        one client) is held at ``max_in_flight``, while other addresses and clients go on."""
+        one client) is held at ``max_in_flight``, while other addresses and clients go on; identical
+        attempts made at once share one verification and are not refused."""
         guard = TokenGuard(max_in_flight=2)
-        with (
-            guard.in_flight("unknown-1", "10.0.0.1", known=False),
-            guard.in_flight("unknown-2", "10.0.0.1", known=False),
-        ):
-            with pytest.raises(TooManyAttempts) as refused, guard.in_flight("unknown-3", "10.0.0.1", known=False):
-                pass
-            assert refused.value.retry_after == 1
-            with guard.in_flight("unknown-4", "10.0.0.2", known=False), guard.in_flight("cl_a", "10.0.0.1", known=True):
-                pass
-        with guard.in_flight("unknown-5", "10.0.0.1", known=False):
-            pass  # the address's attempts ended: it may try again
+        release = asyncio.Event()
+        verified: list[str] = []
+
+        def attempt(client_id: str, secret: str, address: str, *, known: bool) -> asyncio.Task[bool]:
+            async def verify() -> bool:
+                verified.append(secret)
+                await release.wait()
+                return secret == "right"
+
+            return asyncio.create_task(guard.verify_once(client_id, secret, address, known=known, verify=verify))
+
+        held = [attempt("unknown-1", "a", "10.0.0.1", known=False), attempt("unknown-2", "b", "10.0.0.1", known=False)]
+        same = [attempt("cl_a", "right", "10.0.0.9", known=True) for _ in range(5)]
+        others = [attempt("unknown-4", "c", "10.0.0.2", known=False), attempt("cl_a", "wrong", "10.0.0.1", known=True)]
+        await asyncio.sleep(0)
+        with pytest.raises(TooManyAttempts) as refused:
+            await guard.verify_once("unknown-3", "d", "10.0.0.1", known=False, verify=release.wait)
+        assert refused.value.retry_after == 1
+        with pytest.raises(TooManyAttempts):
+            await guard.verify_once("cl_a", "third", "10.0.0.1", known=True, verify=release.wait)
+        release.set()
+        assert await asyncio.gather(*held, *same, *others) == [False, False, *[True] * 5, False, False]
+        assert sorted(verified) == ["a", "b", "c", "right", "wrong"], "five identical attempts, one verification"
         assert not guard._in_flight
+        assert not guard._verifying
+        release.clear()
+        again = attempt("unknown-5", "e", "10.0.0.1", known=False)
+        release.set()
+        assert await again is False  # the address's attempts ended: it may try again
+
+    async def test_a_caller_that_goes_away_does_not_end_the_shared_verification(self) -> None:
+        guard = TokenGuard()
+        release = asyncio.Event()
+
+        async def verify() -> bool:
+            await release.wait()
+            return True
+
+        first = asyncio.create_task(guard.verify_once("cl_a", "s", None, known=True, verify=verify))
+        second = asyncio.create_task(guard.verify_once("cl_a", "s", None, known=True, verify=verify))
+        await asyncio.sleep(0)
+        first.cancel()
+        release.set()
+        assert await second is True
+        assert first.cancelled()
+
+    async def test_concurrent_token_requests_of_one_client_all_succeed(
+        self, client: httpx.AsyncClient, make_api_client: MakeApiClient
+    ) -> None:
+        """A partner's processes starting together, each asking for a token with the same secret."""
+        api = await make_api_client()
+        answers = await asyncio.gather(
+            *(
+                token_request(client, {"grant_type": "client_credentials"}, basic(api.client_id, api.client_secret))
+                for _ in range(8)
+            )
+        )
+        assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
 
     def test_a_flood_leaves_a_core_to_the_other_requests(self) -> None:
         assert hashing_concurrency() == max(1, len(os.sched_getaffinity(0)) - 1)

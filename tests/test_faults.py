@@ -45,9 +45,11 @@ async def test_database_stopped_and_started_under_load(tmp_path: Path) -> None:
             "client_secret": client.client_secret,
         }
         while not stop.is_set():
-            for request in (http.get("/readyz"), http.post("/oauth/token", data=form)):
+            # Each request made when its turn comes: a coroutine made and never awaited (the token
+            # request, when the readiness probe failed) would warn in whichever test runs next.
+            for send in (lambda: http.get("/readyz"), lambda: http.post("/oauth/token", data=form)):
                 started = time.monotonic()
-                response = await request
+                response = await send()
                 answers.append(
                     (started, response.status_code, response.headers["content-type"], time.monotonic() - started)
                 )
@@ -94,6 +96,7 @@ async def test_database_stopped_and_started_under_load(tmp_path: Path) -> None:
             stop.set()
             await asyncio.gather(*workers)
     finally:
+        stop.set()
         process.terminate()
         process.wait(timeout=30)
         server.stop()

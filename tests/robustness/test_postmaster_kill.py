@@ -74,12 +74,14 @@ async def test_the_postmaster_killed_under_writes(tmp_path: Path) -> None:
             acknowledged_before_the_kill = len(acknowledged)
 
             back_after = None
+            noticed = False  # a backend of the killed postmaster may answer until it notices its death
             while time.monotonic() - killed_at < BACK_WITHIN_SECONDS:
                 ready = await http.get("/readyz")
                 if ready.status_code == 200 and embedded._postmaster_pid() not in (None, postmaster):
                     back_after = time.monotonic() - killed_at
                     break
-                assert ready.status_code == 503, ready.text
+                assert ready.status_code == 503 or not noticed, ready.text
+                noticed = noticed or ready.status_code == 503
                 await asyncio.sleep(0.05)
             assert back_after is not None, f"/readyz not 200 within {BACK_WITHIN_SECONDS} s of the kill"
             await asyncio.sleep(max(0.0, WRITE_SECONDS_AFTER_THE_KILL - (time.monotonic() - killed_at)))

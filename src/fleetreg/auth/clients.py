@@ -152,19 +152,23 @@ async def authenticate(
     # No stored id holds a NUL (PostgreSQL text cannot): such a client is unknown, not a bad query.
     row = None if "\x00" in client_id else await db.fetchrow(queries.ACTIVE_CLIENT, client_id)
     known = row is not None
-    guard.check(client_id, address, known=known)
-    with guard.in_flight(client_id, address, known=known):
+
+    async def verify() -> bool:
         stored = row["secret_hash"] if row is not None else await guard.hashing.run(_dummy_hash)
         try:
             await guard.hashing.run(HASHER.verify, stored, secret, known=known)
         except (VerificationError, InvalidHashError):
             guard.record(client_id, address, known=known, succeeded=False)
-            return None
-    if row is None:
-        guard.record(client_id, address, known=False, succeeded=False)
+            return False
+        if row is None:
+            guard.record(client_id, address, known=False, succeeded=False)
+            return False
+        guard.record(client_id, address, known=True, succeeded=True)
+        if HASHER.check_needs_rehash(stored):
+            new_hash = await guard.hashing.run(HASHER.hash, secret, known=True)
+            await db.write(lambda connection: connection.execute(queries.UPDATE_SECRET_HASH, client_id, new_hash))
+        return True
+
+    if not await guard.verify_once(client_id, secret, address, known=known, verify=verify) or row is None:
         return None
-    guard.record(client_id, address, known=True, succeeded=True)
-    if HASHER.check_needs_rehash(stored):
-        new_hash = await guard.hashing.run(HASHER.hash, secret, known=True)
-        await db.write(lambda connection: connection.execute(queries.UPDATE_SECRET_HASH, client_id, new_hash))
     return AuthenticatedClient(row["id"], row["partner_id"], row["enterprise_id"], parse_scope(row["scope"]))

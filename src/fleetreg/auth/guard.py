@@ -18,7 +18,9 @@ grew a worker from 99 to 483 MiB, and the token p50 went to 3 s. Here:
   address does not lock out the good clients behind the same proxy or NAT.
 - In flight: at most ``max_in_flight`` verifications per client id (known) or per address (unknown
   ids) at once. Failures are counted when a hash ends, so without this a burst of slow attempts all
-  got in before the first of them counted.
+  got in before the first of them counted. Identical attempts (one client id, one secret) made at
+  once share one verification (``TokenGuard.verify_once``): a partner's processes starting together
+  and each asking for a token are one hash, not refused past the limit.
 
 These limits are per worker process (N workers allow N times as much): they bound what each process
 spends; the request rate limit (``ratelimit.RateLimiter``) is one for every instance.
@@ -28,11 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import math
 import os
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -163,6 +166,8 @@ class TokenGuard:
         self.hashing = HashingGate(concurrency or hashing_concurrency(), max_waiting)
         self.max_in_flight = max_in_flight
         self._in_flight: Counter[str] = Counter()
+        # (client id, SHA-256 of the secret) -> the verification running for that attempt
+        self._verifying: dict[tuple[str, bytes], asyncio.Future[bool]] = {}
         # A client's own secret is rarely mistyped 5 times a minute; an address may hold many clients.
         self.client_failures = client_failures or FailureLimiter(burst=5, interval=12.0)
         self.address_failures = address_failures or FailureLimiter(burst=20, interval=3.0)
@@ -181,16 +186,45 @@ class TokenGuard:
     def in_flight(self, client_id: str, address: str | None, *, known: bool) -> Iterator[None]:
         """Count an attempt while its hashing runs; ``TooManyAttempts`` when its client id (known)
         or its address (an unknown id) has ``max_in_flight`` running already."""
+        key = self._take_a_flight(client_id, address, known=known)
+        try:
+            yield
+        finally:
+            self._end_a_flight(key)
+
+    def _take_a_flight(self, client_id: str, address: str | None, *, known: bool) -> str:
         key = f"client {client_id}" if known or address is None else f"address {address}"
         if self._in_flight[key] >= self.max_in_flight:
             raise TooManyAttempts("too many authentications in progress for this client or address; retry shortly", 1)
         self._in_flight[key] += 1
-        try:
-            yield
-        finally:
-            self._in_flight[key] -= 1
-            if not self._in_flight[key]:
-                del self._in_flight[key]
+        return key
+
+    def _end_a_flight(self, key: str) -> None:
+        self._in_flight[key] -= 1
+        if not self._in_flight[key]:
+            del self._in_flight[key]
+
+    async def verify_once(
+        self, client_id: str, secret: str, address: str | None, *, known: bool, verify: Callable[[], Awaitable[bool]]
+    ) -> bool:
+        """``verify()``, checked and counted in flight, or the outcome of the identical attempt that
+        is running already. It runs as a task of its own: a caller that goes away (a client that hung
+        up) does not cancel it for the others waiting on it."""
+        attempt = (client_id, hashlib.sha256(secret.encode(errors="surrogatepass")).digest())
+        running = self._verifying.get(attempt)
+        if running is None:
+            self.check(client_id, address, known=known)
+            key = self._take_a_flight(client_id, address, known=known)
+            running = self._verifying[attempt] = asyncio.ensure_future(verify())
+
+            def ended(task: asyncio.Future[bool]) -> None:
+                del self._verifying[attempt]
+                self._end_a_flight(key)
+                if not task.cancelled():
+                    task.exception()  # retrieved: every caller may have gone away
+
+            running.add_done_callback(ended)
+        return await asyncio.shield(running)
 
     def record(self, client_id: str, address: str | None, *, known: bool, succeeded: bool) -> None:
         if succeeded:
