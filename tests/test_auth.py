@@ -547,6 +547,7 @@ class TestTokenAttemptLimits:
         ]
         assert [a.status_code for a in wrong] == [401] * 5 + [429]
         assert_oauth_error(wrong[-1], 429, "slow_down")
+        assert wrong[-1].elapsed.total_seconds() >= TokenGuard().refusal_delay, "a refusal is answered slowly"
         held = await token_request(
             client, {"grant_type": "client_credentials"}, basic(api.client_id, api.client_secret)
         )
@@ -631,6 +632,19 @@ class TestTokenAttemptLimits:
         again = attempt("unknown-5", "e", "10.0.0.1", known=False)
         release.set()
         assert await again is False  # the address's attempts ended: it may try again
+
+    async def test_refusals_are_held_back_up_to_a_bound(self) -> None:
+        """A flood that ignores Retry-After gets a few refusals a second per connection, while the
+        number of refusals waiting stays bounded (the others are answered at once)."""
+        guard = TokenGuard(refusal_delay=0.3, max_held=2)
+        started = time.monotonic()
+        held = [asyncio.create_task(guard.hold_back()) for _ in range(2)]
+        await asyncio.sleep(0)
+        await guard.hold_back()  # a third: answered at once
+        assert time.monotonic() - started < 0.2
+        await asyncio.gather(*held)
+        assert time.monotonic() - started >= 0.3
+        assert guard._held == 0
 
     async def test_a_caller_that_goes_away_does_not_end_the_shared_verification(self) -> None:
         guard = TokenGuard()

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from fleetreg.auth import queries
-from fleetreg.auth.guard import TokenGuard
+from fleetreg.auth.guard import TokenGuard, TooManyAttempts
 from fleetreg.auth.revocations import CHANNEL
 from fleetreg.auth.scopes import PARTNER_SCOPES, format_scope, parse_scope, unknown_scopes
 from fleetreg.db import Connection, Database
@@ -147,8 +147,8 @@ async def authenticate(
     """The client when the secret is right and the client is not revoked; None otherwise.
 
     ``TooManyAttempts`` (before any hashing) when this client id, or for an unknown one ``address``,
-    has failed too often, or when too many verifications wait already; every verification runs on
-    the guard's bounded threads (``auth.guard``)."""
+    has failed too often, or when too many verifications wait already, answered after the guard's
+    refusal delay; every verification runs on the guard's bounded threads (``auth.guard``)."""
     # No stored id holds a NUL (PostgreSQL text cannot): such a client is unknown, not a bad query.
     row = None if "\x00" in client_id else await db.fetchrow(queries.ACTIVE_CLIENT, client_id)
     known = row is not None
@@ -169,6 +169,11 @@ async def authenticate(
             await db.write(lambda connection: connection.execute(queries.UPDATE_SECRET_HASH, client_id, new_hash))
         return True
 
-    if not await guard.verify_once(client_id, secret, address, known=known, verify=verify) or row is None:
+    try:
+        verified = await guard.verify_once(client_id, secret, address, known=known, verify=verify)
+    except TooManyAttempts:
+        await guard.hold_back()
+        raise
+    if not verified or row is None:
         return None
     return AuthenticatedClient(row["id"], row["partner_id"], row["enterprise_id"], parse_scope(row["scope"]))
