@@ -10,7 +10,8 @@
 - the feed's latency at the head, with 10k and then 1M stored events (flat).
 
 Standalone (its own embedded PostgreSQL, durable settings, port 18200):
-``.venv/bin/python -m bench.events`` (``--events 1000000 --rounds 7``). Prints one JSON document.
+``.venv/bin/python -m bench.events`` (``--events 1000000 --rounds 7``; ``--parts overhead`` for the
+outbox's overhead alone). Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -232,14 +233,18 @@ async def measure(url: str, options: argparse.Namespace) -> dict[str, Any]:
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         results: dict[str, Any] = {}
-        results["bulk_1000_associations"] = await bulk_overhead(http, url, options.rounds)
-        results["connector_assignment"] = await assignment_overhead(http, url, headers, options.rounds)
-        results["delivery"] = await delivery_latency(http, headers, 200)
-        await fill(url, 10_000)
-        results["feed_head_ms_at_10k"] = await head_latency(http)
-        await fill(url, options.events)
-        results["feed_head_ms_at_full"] = await head_latency(http)
-        results["catch_up"] = await catch_up(http)
+        parts = set(options.parts.split(","))
+        if "overhead" in parts:
+            results["bulk_1000_associations"] = await bulk_overhead(http, url, options.rounds)
+            results["connector_assignment"] = await assignment_overhead(http, url, headers, options.rounds)
+        if "delivery" in parts:
+            results["delivery"] = await delivery_latency(http, headers, 200)
+        if "feed" in parts:
+            await fill(url, 10_000)
+            results["feed_head_ms_at_10k"] = await head_latency(http)
+            await fill(url, options.events)
+            results["feed_head_ms_at_full"] = await head_latency(http)
+            results["catch_up"] = await catch_up(http)
         return results
 
 
@@ -247,6 +252,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--parts", default="overhead,delivery,feed", help="comma-separated: overhead, delivery, feed")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fleetreg-bench-events-") as directory:
         postgres = EmbeddedPostgres(Path(directory) / "pg")

@@ -131,8 +131,13 @@ class TestDelivery:
             await acme.customer("retried")
             [event] = await delivered(receiver, 1, timeout=30)
             assert [request.status for request in receiver.received] == [500, 200]
-            log = (await acme.get(f"{WEBHOOKS}/{webhook['id']}/deliveries")).json()["data"]
-            [delivery] = log
+
+            async def recorded() -> list[dict[str, Any]] | None:
+                # the attempt is recorded once the receiver's answer is in, a moment after it was sent
+                log: list[dict[str, Any]] = (await acme.get(f"{WEBHOOKS}/{webhook['id']}/deliveries")).json()["data"]
+                return log if log and log[0]["state"] != "pending" else None
+
+            [delivery] = await wait_until(recorded, "the 200 recorded")
             assert delivery["event_id"] == event["id"]
             assert delivery["state"] == "delivered"
             assert [attempt["status_code"] for attempt in delivery["attempts"]] == [500, 200]
