@@ -75,11 +75,18 @@ class Dispatcher:
             except Exception as error:  # the database is down or restarting: try again shortly
                 log.warning("webhook deliveries: %s", error)
                 busy = False
-            if not busy:
+            if busy is None:
+                # No webhook: commits need not wake this task (each wake-up costs every process two
+                # queries per committed write); a webhook made meanwhile is seen within the second.
+                await asyncio.sleep(IDLE_SECONDS)
+            elif not busy:
                 await self.signal.wait(IDLE_SECONDS)
 
-    async def step(self) -> bool:
-        """One round: fan out, claim what is due and start attempting it. Whether there was work."""
+    async def step(self) -> bool | None:
+        """One round: fan out, claim what is due and start attempting it. Whether there was work;
+        None when no webhook is enabled (then there is none)."""
+        if not await self.db.fetchval(queries.ANY_WEBHOOK_ENABLED):
+            return None
         fanned = await self.db.fetchrow(queries.FAN_OUT, FAN_OUT_BATCH)
         claimed = []
         free = CONCURRENT_ATTEMPTS - len(self._attempts)

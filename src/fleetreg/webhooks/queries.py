@@ -49,6 +49,8 @@ RETURNING {DELIVERY_JSON}
 
 # -- the delivery task ------------------------------------------------------------------------------
 
+ANY_WEBHOOK_ENABLED = "SELECT EXISTS (SELECT FROM webhooks WHERE enabled)"
+
 # The events after each locked webhook's cursor that its owner sees, of its types: up to $1 per webhook
 # (webhooks busy with another process are skipped). The cursor moves to the last one fanned out, or to
 # the horizon when there were fewer (every event up to it was visible to this statement).
