@@ -146,14 +146,17 @@ EXPORTS = {
     "associations": "SELECT id, vehicle_id, device_id, is_main_device, created_at, ended_at FROM device_associations",
 }
 
-# The associations, with their enterprise (that of the vehicle), checks and triggers on.
+# The associations, with their enterprise (that of the vehicle), checks and triggers on; each recorded
+# when it started and ended (the peer keeps no separate recording time).
 COPY_ASSOCIATIONS = """
 SELECT set_config('fleetreg.actor', '{"kind": "cli"}', false);
 CREATE TEMP TABLE loading (id text, vehicle_id text, device_id text, is_main_device boolean,
                            created_at timestamptz, ended_at timestamptz);
 \\copy loading FROM '{file}' WITH (FORMAT csv, HEADER true)
-INSERT INTO device_associations (id, enterprise_id, vehicle_id, device_id, is_main_device, created_at, ended_at)
-SELECT l.id, v.enterprise_id, l.vehicle_id, l.device_id, l.is_main_device, l.created_at, l.ended_at
+INSERT INTO device_associations (id, enterprise_id, vehicle_id, device_id, is_main_device, created_at, ended_at,
+                                 recorded_at, end_recorded_at)
+SELECT l.id, v.enterprise_id, l.vehicle_id, l.device_id, l.is_main_device, l.created_at, l.ended_at,
+       l.created_at, l.ended_at
 FROM loading l JOIN vehicles v ON v.id = l.vehicle_id ORDER BY l.vehicle_id, l.created_at;
 """
 
