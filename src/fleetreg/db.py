@@ -528,11 +528,16 @@ async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
         try:
             return await attempt()
         except Conflict as conflict:
-            if not isinstance(conflict.__cause__, _RETRYABLE) or number == _WRITE_ATTEMPTS:
+            if not is_retryable(conflict) or number == _WRITE_ATTEMPTS:
                 raise
             log.info("retrying a write after %s (attempt %d)", type(conflict.__cause__).__name__, number)
             await asyncio.sleep(0.005 * number)
     raise AssertionError("unreachable")
+
+
+def is_retryable(error: Exception) -> bool:
+    """Whether ``error`` is a serialization failure or a deadlock, which ``retrying`` runs again."""
+    return isinstance(error, Conflict) and isinstance(error.__cause__, _RETRYABLE)
 
 
 def _literal(text: str) -> str:

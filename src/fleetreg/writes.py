@@ -4,8 +4,9 @@ for every POST, PUT, PATCH and DELETE of the API).
 One transaction (``Database.transaction``) holds everything the endpoint writes and reads, with the
 request's actor (who, and the request id) recorded for the schema's triggers; it commits before the
 answer leaves. With an ``Idempotency-Key``, the key is claimed and the answer stored in that same
-transaction (``fleetreg.idempotency``); a problem answer (4xx) is stored too, after the endpoint's
-writes are rolled back to a savepoint, and a 5xx is never kept. A serialization failure or deadlock
+transaction (``fleetreg.idempotency``); a problem answer (4xx) is stored too, once the endpoint's
+transaction is rolled back, in a transaction of its own that claims the key again (no savepoint on
+the way of every write: it cost a round trip), and a 5xx is never kept. A serialization failure or deadlock
 runs the whole endpoint again in a new transaction.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fleetreg import idempotency
-from fleetreg.db import Actor, Database, retrying
+from fleetreg.db import Actor, Connection, Database, is_retryable, retrying
 from fleetreg.problems import AppError
 from fleetreg.web import Request, Response
 from fleetreg.web.app import problem_response
@@ -57,28 +58,51 @@ async def _in_transaction(db: Database, actor: Actor, endpoint: Endpoint) -> Any
         return await endpoint()
 
 
+class _Refused(Exception):
+    """The endpoint's 4xx, carried out of its transaction (which it rolls back) to be stored."""
+
+    def __init__(self, error: AppError) -> None:
+        self.error = error
+
+
 async def _with_key(
     db: Database, actor: Actor, request: Request, endpoint: Endpoint, caller: str, key: str, fingerprint: bytes
 ) -> AnyResponse:
-    async with db.transaction(actor) as connection:
-        stored = await idempotency.claim(connection, caller, key, fingerprint)
-        if stored is not None:
-            headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in stored.headers]
-            return Response(stored.body, stored.status, media_type=None, headers=[*headers, REPLAYED])
-        await connection.execute("SAVEPOINT before_the_request")
-        try:
-            response = await endpoint()
-        except AppError as error:
-            if error.status >= 500:
-                raise  # not kept: the retry runs the request again
-            await connection.execute("ROLLBACK TO SAVEPOINT before_the_request")
-            response = problem_response(error, request.path)
-        if not isinstance(response, Response) or response.status >= 500:
+    try:
+        async with db.transaction(actor) as connection:
+            stored = await idempotency.claim(connection, caller, key, fingerprint)
+            if stored is not None:
+                return _replay(stored)
+            try:
+                response = await endpoint()
+            except AppError as error:
+                if error.status >= 500 or is_retryable(error):
+                    raise  # not kept: the retry runs the request again
+                raise _Refused(error) from error
+            if not isinstance(response, Response) or response.status >= 500:
+                return response
+            await _store(connection, caller, key, fingerprint, response)
             return response
-        await idempotency.store(
-            connection, caller, key, fingerprint, response.status, _kept_headers(response), response.body
-        )
-        return response
+    except _Refused as refused:
+        # The key was free while nothing held it: another request with it may have run meanwhile.
+        async with db.transaction(actor) as connection:
+            stored = await idempotency.claim(connection, caller, key, fingerprint)
+            if stored is not None:
+                return _replay(stored)
+            response = problem_response(refused.error, request.path)
+            await _store(connection, caller, key, fingerprint, response)
+            return response
+
+
+def _replay(stored: idempotency.StoredAnswer) -> Response:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in stored.headers]
+    return Response(stored.body, stored.status, media_type=None, headers=[*headers, REPLAYED])
+
+
+async def _store(connection: Connection, caller: str, key: str, fingerprint: bytes, response: Response) -> None:
+    await idempotency.store(
+        connection, caller, key, fingerprint, response.status, _kept_headers(response), response.body
+    )
 
 
 def _kept_headers(response: Response) -> list[Any]:
