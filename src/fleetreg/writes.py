@@ -6,8 +6,8 @@ request's actor (who, and the request id) recorded for the schema's triggers; it
 answer leaves. With an ``Idempotency-Key``, the key is claimed and the answer stored in that same
 transaction (``fleetreg.idempotency``); a problem answer (4xx) is stored too, once the endpoint's
 transaction is rolled back, in a transaction of its own that claims the key again (no savepoint on
-the way of every write: it cost a round trip), and a 5xx is never kept. A serialization failure or deadlock
-runs the whole endpoint again in a new transaction.
+the way of every write: it cost a round trip), and a 5xx is never kept. A serialization failure or
+deadlock runs the whole endpoint again in a new transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fleetreg import idempotency
-from fleetreg.db import Actor, Connection, Database, is_retryable, retrying
+from fleetreg.db import Actor, Database, is_retryable, retrying
 from fleetreg.problems import AppError
 from fleetreg.web import Request, Response
 from fleetreg.web.app import problem_response
@@ -68,41 +68,45 @@ class _Refused(Exception):
 async def _with_key(
     db: Database, actor: Actor, request: Request, endpoint: Endpoint, caller: str, key: str, fingerprint: bytes
 ) -> AnyResponse:
+    async def run() -> AnyResponse:
+        try:
+            return await endpoint()
+        except AppError as error:
+            if error.status >= 500 or is_retryable(error):
+                raise  # not kept: the retry runs the request again
+            raise _Refused(error) from error
+
     try:
-        async with db.transaction(actor) as connection:
-            stored = await idempotency.claim(connection, caller, key, fingerprint)
-            if stored is not None:
-                return _replay(stored)
-            try:
-                response = await endpoint()
-            except AppError as error:
-                if error.status >= 500 or is_retryable(error):
-                    raise  # not kept: the retry runs the request again
-                raise _Refused(error) from error
-            if not isinstance(response, Response) or response.status >= 500:
-                return response
-            await _store(connection, caller, key, fingerprint, response)
-            return response
+        return await _answered_once(db, actor, caller, key, fingerprint, run)
     except _Refused as refused:
-        # The key was free while nothing held it: another request with it may have run meanwhile.
-        async with db.transaction(actor) as connection:
-            stored = await idempotency.claim(connection, caller, key, fingerprint)
-            if stored is not None:
-                return _replay(stored)
-            response = problem_response(refused.error, request.path)
-            await _store(connection, caller, key, fingerprint, response)
-            return response
+        error = refused.error
+
+    async def refusal() -> AnyResponse:
+        return problem_response(error, request.path)
+
+    # The key was free once that transaction ended: another request with it may have run since.
+    return await _answered_once(db, actor, caller, key, fingerprint, refusal)
+
+
+async def _answered_once(
+    db: Database, actor: Actor, caller: str, key: str, fingerprint: bytes, respond: Endpoint
+) -> AnyResponse:
+    """In one transaction: the answer stored under the key, or ``respond()``'s, stored unless a 5xx."""
+    async with db.transaction(actor) as connection:
+        stored = await idempotency.claim(connection, caller, key, fingerprint)
+        if stored is not None:
+            return _replay(stored)
+        response = await respond()
+        if isinstance(response, Response) and response.status < 500:
+            await idempotency.store(
+                connection, caller, key, fingerprint, response.status, _kept_headers(response), response.body
+            )
+        return response
 
 
 def _replay(stored: idempotency.StoredAnswer) -> Response:
     headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in stored.headers]
     return Response(stored.body, stored.status, media_type=None, headers=[*headers, REPLAYED])
-
-
-async def _store(connection: Connection, caller: str, key: str, fingerprint: bytes, response: Response) -> None:
-    await idempotency.store(
-        connection, caller, key, fingerprint, response.status, _kept_headers(response), response.body
-    )
 
 
 def _kept_headers(response: Response) -> list[Any]:

@@ -35,13 +35,12 @@ spends; the request rate limit (``ratelimit.RateLimiter``) is one for every inst
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import math
 import os
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -193,17 +192,9 @@ class TokenGuard:
             if wait is not None:
                 raise TooManyAttempts("too many failed attempts from this address; retry later", wait)
 
-    @contextlib.contextmanager
-    def in_flight(self, client_id: str, address: str | None, *, known: bool) -> Iterator[None]:
+    def _take_a_flight(self, client_id: str, address: str | None, *, known: bool) -> str:
         """Count an attempt while its hashing runs; ``TooManyAttempts`` when its client id (known)
         or its address (an unknown id) has ``max_in_flight`` running already."""
-        key = self._take_a_flight(client_id, address, known=known)
-        try:
-            yield
-        finally:
-            self._end_a_flight(key)
-
-    def _take_a_flight(self, client_id: str, address: str | None, *, known: bool) -> str:
         key = f"client {client_id}" if known or address is None else f"address {address}"
         if self._in_flight[key] >= self.max_in_flight:
             raise TooManyAttempts("too many authentications in progress for this client or address; retry shortly", 1)
