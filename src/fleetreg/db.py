@@ -471,23 +471,32 @@ class Database:
             pool.discard(connection)
 
     @contextlib.asynccontextmanager
-    async def transaction(self, actor: Actor) -> AsyncIterator[Connection]:
+    async def transaction(
+        self, actor: Actor, *, opening: str = "", at_commit: Sequence[str] = ()
+    ) -> AsyncIterator[Connection]:
         """One transaction, committed when the block ends normally (rolled back when it raises).
 
         Inside the block every ``write`` and every read of this database runs in it, on its
         connection: a request's work is one transaction however many service calls it makes (the
         unit of work, ``fleetreg.writes``). ``actor`` is recorded in the transaction-local setting
         ``fleetreg.actor`` that the schema's triggers read. Nested, it joins the outer transaction.
+
+        ``opening`` (a statement without parameters) is sent with the ``BEGIN``, and the statements
+        of ``at_commit`` (read when the block ends, so the block may add to it) with the
+        ``COMMIT``, in the same round trip: a round trip costs more than such a statement.
         """
         outer = _AMBIENT.get()
         if outer is not None and outer[0] is self:
             yield outer[1]
             return
         async with self.connection() as connection:
-            # BEGIN and the actor in one round trip (the simple query protocol takes both).
-            await connection.execute(f"BEGIN; SELECT set_config('fleetreg.actor', {_literal(actor.json())}, true)")
             token = _AMBIENT.set((self, connection))
             try:
+                # BEGIN and the actor in one round trip (the simple query protocol takes both).
+                await connection.execute(
+                    f"BEGIN; SELECT set_config('fleetreg.actor', {literal(actor.json())}, true)"
+                    + (f"; {opening}" if opening else "")
+                )
                 yield connection
             except BaseException:
                 _AMBIENT.reset(token)
@@ -496,14 +505,20 @@ class Database:
                         await connection.execute("ROLLBACK")
                 raise
             _AMBIENT.reset(token)
-            if not self.replicas:
-                await connection.execute("COMMIT")
-                return
-            # Every instance learns that this writer wrote (its reads go to the primary a while), with
-            # the commit, in the same round trip.
-            writer = writer_key(actor)
-            await connection.execute(f"SELECT pg_notify('{WRITES_CHANNEL}', {_literal(writer)}); COMMIT")
-            self.recent_writers.wrote(writer)
+            ending = [*at_commit]
+            if self.replicas:
+                # Every instance learns that this writer wrote (its reads go to the primary a while).
+                writer = writer_key(actor)
+                ending.append(f"SELECT pg_notify('{WRITES_CHANNEL}', {literal(writer)})")
+            try:
+                await connection.execute("; ".join([*ending, "COMMIT"]))
+            except BaseException:
+                if not connection.is_closed() and connection.is_in_transaction():
+                    with contextlib.suppress(Exception):
+                        await connection.execute("ROLLBACK")
+                raise
+            if self.replicas:
+                self.recent_writers.wrote(writer)
 
     async def write(self, work: Callable[[Connection], Awaitable[T]], *, actor: Actor | None = None) -> T:
         """Run ``work`` in one transaction and commit it; retry on serialization failure or deadlock.
@@ -540,7 +555,7 @@ def is_retryable(error: Exception) -> bool:
     return isinstance(error, Conflict) and isinstance(error.__cause__, _RETRYABLE)
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
     """``text`` as an SQL string literal (standard_conforming_strings is on since PostgreSQL 9.1)."""
     if "\x00" in text:
         raise ValueError("an SQL literal cannot hold NUL")

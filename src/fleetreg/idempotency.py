@@ -6,17 +6,25 @@ A key is claimed, and its answer stored, inside the transaction of the write its
 it leaves both, so a retry with the same key either runs the write for the first time or replays
 its answer, never both. While the first request runs, its transaction holds an advisory lock on
 (caller, key): a repeat meanwhile finds the lock taken and is answered 409 at once.
+
+The first attempt of a key costs no round trip of its own: the claim goes with the ``BEGIN``
+(``claim_at_opening``, the schema's ``idempotency_claim``: it raises when the key is not free) and
+the answer with the ``COMMIT`` (``store_at_commit``). Only a key that has an answer already is read
+by a query of its own (``claim``): a replay, or 422.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import orjson
 
-from fleetreg.db import Connection
+from fleetreg.db import Connection, literal
 from fleetreg.problems import BadRequest, IdempotencyKeyReused, RequestInProgress
 
 RETENTION_HOURS = 24
@@ -30,14 +38,14 @@ FROM (SELECT 1) AS one
 LEFT JOIN idempotency_keys AS k
     ON k.caller = $1 AND k.key = $2 AND k.created_at > now() - interval '{RETENTION_HOURS} hours'
 """
-# An expired row of the same key is replaced.
+# Sent with the COMMIT, so its values are literals; the claim has made the key free (an expired row
+# of it is gone).
 STORE_ANSWER = """
-INSERT INTO idempotency_keys (caller, key, fingerprint, status, headers, body)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (caller, key) DO UPDATE
-SET fingerprint = excluded.fingerprint, status = excluded.status, headers = excluded.headers,
-    body = excluded.body, created_at = now()
+INSERT INTO idempotency_keys (caller, key, fingerprint, status, headers, body) VALUES ({values})
 """
+# The SQLSTATEs idempotency_claim raises (migration 0015).
+_RUNNING = "FLK09"
+_ANSWERED = "FLK00"
 # Expired keys, a batch at a time (maintenance; an index on created_at finds them).
 DELETE_EXPIRED = f"""
 DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
@@ -102,13 +110,51 @@ class StoredAnswer:
     body: bytes
 
 
+class Answered(Exception):
+    """The key has an answer stored: ``claim`` reads it (a replay) or refuses it (422)."""
+
+
+def claim_at_opening(caller: str, key: str) -> str:
+    """The statement that claims the key with the transaction's ``BEGIN``; ``claim_errors`` reads
+    what it raises."""
+    return f"SELECT idempotency_claim({literal(caller)}, {literal(key)}, interval '{RETENTION_HOURS} hours')"
+
+
+@contextlib.contextmanager
+def claim_errors(key: str) -> Iterator[None]:
+    """409 while another request holds the key; ``Answered`` when an answer is stored for it."""
+    try:
+        yield
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == _RUNNING:
+            raise _in_progress(key) from error
+        if error.sqlstate == _ANSWERED:
+            raise Answered(key) from error
+        raise
+
+
+def store_at_commit(caller: str, key: str, print_: bytes, status: int, headers: list[Any], body: bytes) -> str:
+    """The statement that stores the answer, sent with the ``COMMIT``."""
+    header_list = literal(orjson.dumps(headers).decode())
+    values = [literal(caller), literal(key), _bytea(print_), str(int(status)), header_list, _bytea(body)]
+    return STORE_ANSWER.format(values=", ".join(values))
+
+
+def _bytea(data: bytes) -> str:
+    return f"'\\x{data.hex()}'::bytea"
+
+
+def _in_progress(key: str) -> RequestInProgress:
+    return RequestInProgress(f"a request with the Idempotency-Key {key!r} is still running")
+
+
 async def claim(connection: Connection, caller: str, key: str, print_: bytes) -> StoredAnswer | None:
     """Take the key for this transaction: None when the request is to run, the stored answer when
     it ran already; 409 while another runs it, 422 when the key was used for another request."""
     row = await connection.fetchrow(CLAIM_KEY, caller, key)
     assert row is not None
     if not row["locked"]:
-        raise RequestInProgress(f"a request with the Idempotency-Key {key!r} is still running")
+        raise _in_progress(key)
     if row["fingerprint"] is None:
         return None
     if bytes(row["fingerprint"]) != print_:
@@ -117,12 +163,6 @@ async def claim(connection: Connection, caller: str, key: str, print_: bytes) ->
         )
     headers = [(name, value) for name, value in orjson.loads(row["headers"])]
     return StoredAnswer(row["status"], headers, bytes(row["body"]))
-
-
-async def store(
-    connection: Connection, caller: str, key: str, print_: bytes, status: int, headers: list[Any], body: bytes
-) -> None:
-    await connection.execute(STORE_ANSWER, caller, key, print_, status, orjson.dumps(headers).decode(), body)
 
 
 async def delete_expired(connection: Connection, batch: int = 1000) -> int:

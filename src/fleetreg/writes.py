@@ -4,9 +4,10 @@ for every POST, PUT, PATCH and DELETE of the API).
 One transaction (``Database.transaction``) holds everything the endpoint writes and reads, with the
 request's actor (who, and the request id) recorded for the schema's triggers; it commits before the
 answer leaves. With an ``Idempotency-Key``, the key is claimed and the answer stored in that same
-transaction (``fleetreg.idempotency``); a problem answer (4xx) is stored too, once the endpoint's
-transaction is rolled back, in a transaction of its own that claims the key again (no savepoint on
-the way of every write: it cost a round trip), and a 5xx is never kept. A serialization failure or
+transaction (``fleetreg.idempotency``: the claim with its ``BEGIN``, the answer with its ``COMMIT``);
+a problem answer (4xx) is stored too, once the endpoint's transaction is rolled back, in a
+transaction of its own that claims the key again (no savepoint on the way of every write: it cost a
+round trip), and a 5xx is never kept. A serialization failure or
 deadlock runs the whole endpoint again in a new transaction.
 """
 
@@ -91,17 +92,28 @@ async def _with_key(
 async def _answered_once(
     db: Database, actor: Actor, caller: str, key: str, fingerprint: bytes, respond: Endpoint
 ) -> AnyResponse:
-    """In one transaction: the answer stored under the key, or ``respond()``'s, stored unless a 5xx."""
+    """In one transaction: ``respond()``'s answer, stored under the key unless a 5xx; or, when an
+    answer is stored already, that answer (422 if it was for another request)."""
+    at_commit: list[str] = []
+    try:
+        with idempotency.claim_errors(key):
+            async with db.transaction(actor, opening=idempotency.claim_at_opening(caller, key), at_commit=at_commit):
+                response = await respond()
+                if isinstance(response, Response) and response.status < 500:
+                    at_commit.append(
+                        idempotency.store_at_commit(
+                            caller, key, fingerprint, response.status, _kept_headers(response), response.body
+                        )
+                    )
+                return response
+    except idempotency.Answered:
+        pass
     async with db.transaction(actor) as connection:
         stored = await idempotency.claim(connection, caller, key, fingerprint)
         if stored is not None:
             return _replay(stored)
-        response = await respond()
-        if isinstance(response, Response) and response.status < 500:
-            await idempotency.store(
-                connection, caller, key, fingerprint, response.status, _kept_headers(response), response.body
-            )
-        return response
+    # Expired meanwhile (or never kept): the key is free again.
+    return await _answered_once(db, actor, caller, key, fingerprint, respond)
 
 
 def _replay(stored: idempotency.StoredAnswer) -> Response:
