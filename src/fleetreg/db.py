@@ -500,9 +500,7 @@ class Database:
                 yield connection
             except BaseException:
                 _AMBIENT.reset(token)
-                if not connection.is_closed() and connection.is_in_transaction():
-                    with contextlib.suppress(Exception):
-                        await connection.execute("ROLLBACK")
+                await _roll_back(connection)
                 raise
             _AMBIENT.reset(token)
             ending = [*at_commit]
@@ -513,9 +511,7 @@ class Database:
             try:
                 await connection.execute("; ".join([*ending, "COMMIT"]))
             except BaseException:
-                if not connection.is_closed() and connection.is_in_transaction():
-                    with contextlib.suppress(Exception):
-                        await connection.execute("ROLLBACK")
+                await _roll_back(connection)  # a statement before the COMMIT failed
                 raise
             if self.replicas:
                 self.recent_writers.wrote(writer)
@@ -553,6 +549,13 @@ async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
 def is_retryable(error: Exception) -> bool:
     """Whether ``error`` is a serialization failure or a deadlock, which ``retrying`` runs again."""
     return isinstance(error, Conflict) and isinstance(error.__cause__, _RETRYABLE)
+
+
+async def _roll_back(connection: Connection) -> None:
+    """End a failed transaction, if the connection is still in it (a broken one is discarded)."""
+    if not connection.is_closed() and connection.is_in_transaction():
+        with contextlib.suppress(Exception):
+            await connection.execute("ROLLBACK")
 
 
 def literal(text: str) -> str:

@@ -10,7 +10,7 @@ its answer, never both. While the first request runs, its transaction holds an a
 The first attempt of a key costs no round trip of its own: the claim goes with the ``BEGIN``
 (``claim_at_opening``, the schema's ``idempotency_claim``: it raises when the key is not free) and
 the answer with the ``COMMIT`` (``store_at_commit``). Only a key that has an answer already is read
-by a query of its own (``claim``): a replay, or 422.
+by a query of its own (``stored_answer``): a replay, or 422.
 """
 
 from __future__ import annotations
@@ -30,13 +30,10 @@ from fleetreg.problems import BadRequest, IdempotencyKeyReused, RequestInProgres
 RETENTION_HOURS = 24
 LONGEST_KEY = 255
 
-# One row when the key may be used: whether this transaction holds the key's lock now (false: a
-# request with this key is running), and the answer stored for it within the retention, if any.
-CLAIM_KEY = f"""
-SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked, k.fingerprint, k.status, k.headers, k.body
-FROM (SELECT 1) AS one
-LEFT JOIN idempotency_keys AS k
-    ON k.caller = $1 AND k.key = $2 AND k.created_at > now() - interval '{RETENTION_HOURS} hours'
+# The answer stored for the key within the retention (committed: no lock needed to read it).
+STORED_ANSWER = f"""
+SELECT k.fingerprint, k.status, k.headers, k.body FROM idempotency_keys AS k
+WHERE k.caller = $1 AND k.key = $2 AND k.created_at > now() - interval '{RETENTION_HOURS} hours'
 """
 # Sent with the COMMIT, so its values are literals; the claim has made the key free (an expired row
 # of it is gone).
@@ -111,7 +108,7 @@ class StoredAnswer:
 
 
 class Answered(Exception):
-    """The key has an answer stored: ``claim`` reads it (a replay) or refuses it (422)."""
+    """The key has an answer stored: ``stored_answer`` reads it (a replay) or refuses it (422)."""
 
 
 def claim_at_opening(caller: str, key: str) -> str:
@@ -148,14 +145,10 @@ def _in_progress(key: str) -> RequestInProgress:
     return RequestInProgress(f"a request with the Idempotency-Key {key!r} is still running")
 
 
-async def claim(connection: Connection, caller: str, key: str, print_: bytes) -> StoredAnswer | None:
-    """Take the key for this transaction: None when the request is to run, the stored answer when
-    it ran already; 409 while another runs it, 422 when the key was used for another request."""
-    row = await connection.fetchrow(CLAIM_KEY, caller, key)
-    assert row is not None
-    if not row["locked"]:
-        raise _in_progress(key)
-    if row["fingerprint"] is None:
+async def stored_answer(connection: Connection, caller: str, key: str, print_: bytes) -> StoredAnswer | None:
+    """The answer stored for the key (None: none, or expired); 422 when it was for another request."""
+    row = await connection.fetchrow(STORED_ANSWER, caller, key)
+    if row is None:
         return None
     if bytes(row["fingerprint"]) != print_:
         raise IdempotencyKeyReused(

@@ -108,11 +108,11 @@ async def _answered_once(
                 return response
     except idempotency.Answered:
         pass
-    async with db.transaction(actor) as connection:
-        stored = await idempotency.claim(connection, caller, key, fingerprint)
-        if stored is not None:
-            return _replay(stored)
-    # Expired meanwhile (or never kept): the key is free again.
+    async with db.connection() as connection:
+        stored = await idempotency.stored_answer(connection, caller, key, fingerprint)
+    if stored is not None:
+        return _replay(stored)
+    # Expired meanwhile: the key is free again.
     return await _answered_once(db, actor, caller, key, fingerprint, respond)
 
 

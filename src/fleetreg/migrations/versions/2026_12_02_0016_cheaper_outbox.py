@@ -46,7 +46,7 @@ $$;
 SEQUENCE_AT_COMMIT = """
 CREATE OR REPLACE FUNCTION events_sequence_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    unmarked text;
+    cleared text;  -- set_config's and pg_notify's results, unused
     notified text;
 BEGIN
     -- The serialized step: held until this transaction's commit is visible (migration 0006).
@@ -65,7 +65,7 @@ BEGIN
     )
     SELECT set_config('fleetreg.events_marked', '', true),
            CASE WHEN max(sequence) IS NOT NULL THEN pg_notify('fleetreg_events', max(sequence)::text)::text END
-    INTO unmarked, notified
+    INTO cleared, notified
     FROM sequenced;
     RETURN NULL;
 END
