@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> WebApp:
         await db.open()
         app.state.db = db
         revoked = RevokedClients()
-        app.state.event_signal = EventSignal()
+        app.state.event_signal = EventSignal(db)
         revoked.also_listen(EventSignal.CHANNEL, app.state.event_signal.notify)
         await revoked.start(db)
         app.state.auth = AuthState(

@@ -11,10 +11,12 @@ import asyncpg
 import httpx
 import pytest
 
+from fleetreg.events import feed
 from tests.support.auth import MakeApiClient
 from tests.support.fleet import Fleet
 from tests.support.partner import CONNECTORS, Partner
 from tests.support.problems import assert_problem
+from tests.support.waiting import wait_until
 
 EVENTS = "/v2/events"
 
@@ -257,6 +259,35 @@ class TestLongPoll:
         await writer
         assert types_of(response.json()["data"]) == ["customer.created"]
         assert 0.5 < elapsed < 5
+
+    async def test_commits_notify_only_while_a_process_waits_for_events(self, acme: Partner, database_url: str) -> None:
+        listener = await asyncpg.connect(database_url)
+        heard: list[str] = []
+        await listener.add_listener("fleetreg_events", lambda *notification: heard.append(notification[-1]))
+
+        async def notifications_so_far() -> list[str]:
+            # a notification of a committed write reaches the listener before its next answer
+            await listener.execute("SELECT 1")
+            await asyncio.sleep(0)
+            return heard
+
+        try:
+            await acme.customer("nobody waits")
+            assert await notifications_so_far() == []
+            cursor = (await acme.get(EVENTS)).json()["next_cursor"]
+            poll = asyncio.create_task(acme.get(EVENTS, params={"after": cursor, "wait": "10"}))
+            await wait_until(
+                lambda: listener.fetchval("SELECT count(*) FROM event_followers WHERE until > now()"),
+                "the long poll enrolled its process",
+            )
+            started = time.monotonic()
+            await acme.customer("one waits")
+            response = await poll
+            assert [event["data"]["after"]["name"] for event in response.json()["data"]] == ["one waits"]
+            assert time.monotonic() - started < feed.REREAD_SECONDS  # woken, not found by the reread
+            assert await notifications_so_far() == [response.json()["next_cursor"]]
+        finally:
+            await listener.close()
 
     async def test_wait_ends_empty_after_its_seconds(self, acme: Partner) -> None:
         started = time.monotonic()

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
+import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,6 +22,8 @@ from fleetreg.db import Database
 from fleetreg.events import queries
 from fleetreg.problems import AppError
 from fleetreg.values import INT64_MAX
+
+log = logging.getLogger("fleetreg.events")
 
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
@@ -137,13 +143,25 @@ async def horizon(db: Database) -> int:
 
 
 class EventSignal:
-    """Wakes the long polls and streams of this process when events commit (NOTIFY fleetreg_events,
-    received by the app's one listener connection) or when that listener reconnected (notifications
-    may have been missed)."""
+    """Wakes the long polls, streams and webhook deliveries of this process when events commit
+    (NOTIFY fleetreg_events, received by the app's one listener connection) or when that listener
+    reconnected (notifications may have been missed).
+
+    A commit notifies only while some process follows the events (migration 0017: a NOTIFY costs
+    every listening connection of every instance more than the outbox costs the write). ``wait``
+    therefore enrols this process first, for ``FOLLOW_SECONDS``, renewed by the waits while half of
+    that is left, and returns at once after enrolling, so that its caller reads again before it
+    sleeps: what committed before the enrolment is in that read, what commits after notifies.
+    """
 
     CHANNEL = "fleetreg_events"
+    FOLLOW_SECONDS = 60
 
-    def __init__(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._renew_at = 0.0  # time.monotonic(); 0: not enrolled
+        self._enrolling = asyncio.Lock()
         self._changed = asyncio.Event()
 
     def notify(self) -> None:
@@ -151,7 +169,9 @@ class EventSignal:
         self._changed = asyncio.Event()
 
     async def wait(self, seconds: float) -> None:
-        """Until the next notification, or ``seconds``."""
+        """Until the next notification, or ``seconds``; at once when this call enrolled the process."""
+        if time.monotonic() >= self._renew_at and await self._enrolled():
+            return
         changed = self._changed
         # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that comes as the
         # wait ends, and the delivery loop that waits here every second then never stopped (a server
@@ -159,6 +179,22 @@ class EventSignal:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await changed.wait()
+
+    async def _enrolled(self) -> bool:
+        """Whether this call enrolled the process (False: another waiter did, or the database is
+        unreachable: then the waits reread every REREAD_SECONDS as they would without notifications)."""
+        async with self._enrolling:
+            if time.monotonic() < self._renew_at:
+                return False
+            try:
+                await self._db.write(
+                    lambda connection: connection.execute(queries.FOLLOW, self._process, self.FOLLOW_SECONDS)
+                )
+            except Exception as error:  # the database is down: the next wait tries again
+                log.warning("events: could not enrol for notifications: %s", error)
+                return False
+            self._renew_at = time.monotonic() + self.FOLLOW_SECONDS / 2
+            return True
 
 
 # A poll also rereads this often without a notification: a notification lost with the listener's

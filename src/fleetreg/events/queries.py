@@ -38,3 +38,6 @@ ORDER BY page.sequence
 
 
 HORIZON = "SELECT coalesce(max(sequence), 0) FROM events"
+
+# This process waits for events: commits notify it for the next $2 seconds (migration 0017).
+FOLLOW = "SELECT events_follow($1, $2)"
