@@ -43,7 +43,7 @@ INSERT INTO idempotency_keys (caller, key, fingerprint, status, headers, body) V
 # The SQLSTATEs idempotency_claim raises (migration 0015).
 _RUNNING = "FLK09"
 _ANSWERED = "FLK00"
-# Expired keys, a batch at a time (maintenance; an index on created_at finds them).
+# Expired keys, a batch at a time (maintenance; the BRIN index on created_at finds them, migration 0018).
 DELETE_EXPIRED = f"""
 DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
     SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '{RETENTION_HOURS} hours' LIMIT $1
