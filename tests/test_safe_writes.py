@@ -10,13 +10,15 @@ import asyncpg
 import httpx
 import pytest
 
+from fleetreg import idempotency
 from fleetreg.db import Database
 from fleetreg.problems import Conflict
 from fleetreg.web import Request, Response, Routes, json_response
 from fleetreg.web.app import WebApp
-from tests.support.app import asgi_client, include_router
+from tests.support.app import App, MakeApp, asgi_client, database_of, include_router
 from tests.support.auth import MakeApiClient
 from tests.support.problems import assert_problem
+from tests.support.waiting import wait_until
 
 CONNECTORS = "/v2/customers/connectors"
 CUSTOMERS = "/v2/customers"
@@ -103,6 +105,30 @@ class TestIdempotencyKeys:
         assert again.status_code == 201
         assert "idempotent-replayed" not in again.headers
         assert again.json()["id"] != first.json()["id"]
+
+    async def test_expired_keys_are_deleted_by_every_server_at_its_start(
+        self,
+        app: App,
+        client: httpx.AsyncClient,
+        partner: dict[str, str],
+        db: asyncpg.Connection,
+        make_app: MakeApp,
+    ) -> None:
+        for key in ("old", "older", "fresh"):
+            response = await client.post(CUSTOMERS, json={"name": key}, headers={**partner, "Idempotency-Key": key})
+            assert response.status_code == 201
+        await db.execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key IN ('old', 'older')"
+        )
+        # one batch at a time until a batch is not full (this app's housekeeping ran before the keys were made)
+        assert await idempotency.delete_expired(database_of(app), batch=1) == 2
+        assert await db.fetchval("SELECT array_agg(key) FROM idempotency_keys") == ["fresh"]
+
+        await db.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+        await make_app()  # its housekeeping runs as it starts
+        await wait_until(
+            lambda: db.fetchval("SELECT count(*) = 0 FROM idempotency_keys"), "the expired key was deleted"
+        )
 
     @pytest.mark.parametrize(
         ("given", "stored"),

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fleetreg import __version__, docs, ops
+from fleetreg import __version__, docs, idempotency, ops
 from fleetreg.auth import clients as auth_clients
 from fleetreg.auth import router as auth_router
 from fleetreg.auth.access import SECURITY_SCHEMES, AuthState
@@ -21,9 +21,10 @@ from fleetreg.db import Database
 from fleetreg.embedded import EmbeddedPostgres
 from fleetreg.events import router as events_router
 from fleetreg.events.feed import EventSignal
-from fleetreg.events.retention import Pruner
+from fleetreg.events.retention import prune
 from fleetreg.fleet import router as fleet_router
 from fleetreg.fleet.associations import routes as association_routes
+from fleetreg.housekeeping import Housekeeping
 from fleetreg.metrics import Metrics
 from fleetreg.migrate import head_revision
 from fleetreg.partner import router as partner_router
@@ -100,12 +101,17 @@ def create_app(settings: Settings | None = None) -> WebApp:
         # Every process delivers webhooks: they share the work through the database (webhooks.delivery).
         dispatcher = Dispatcher(db, app.state.event_signal, allow_private=settings.webhook_allow_private)
         dispatcher.start()
-        pruner = Pruner(db, settings.event_retention_days)
-        pruner.start()
+        housekeeping = Housekeeping(
+            {
+                "event retention": lambda: prune(db, settings.event_retention_days),
+                "expired Idempotency-Keys": lambda: idempotency.delete_expired(db),
+            }
+        )
+        housekeeping.start()
         try:
             yield
         finally:
-            await pruner.stop()
+            await housekeeping.stop()
             await dispatcher.stop()
             await revoked.stop()
             await app.state.auth.limiter.close()

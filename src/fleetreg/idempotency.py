@@ -24,7 +24,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from fleetreg.db import Connection, literal
+from fleetreg.db import Connection, Database, literal
 from fleetreg.problems import BadRequest, IdempotencyKeyReused, RequestInProgress
 
 RETENTION_HOURS = 24
@@ -43,10 +43,12 @@ INSERT INTO idempotency_keys (caller, key, fingerprint, status, headers, body) V
 # The SQLSTATEs idempotency_claim raises (migration 0015).
 _RUNNING = "FLK09"
 _ANSWERED = "FLK00"
-# Expired keys, a batch at a time (maintenance; the BRIN index on created_at finds them, migration 0018).
+# Expired keys, a batch at a time (the housekeeping; the BRIN index on created_at finds them,
+# migration 0018; rows another process is deleting are skipped).
 DELETE_EXPIRED = f"""
 DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
-    SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '{RETENTION_HOURS} hours' LIMIT $1
+    SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '{RETENTION_HOURS} hours'
+    LIMIT $1 FOR UPDATE SKIP LOCKED
 ))
 """
 
@@ -158,6 +160,12 @@ async def stored_answer(connection: Connection, caller: str, key: str, print_: b
     return StoredAnswer(row["status"], headers, bytes(row["body"]))
 
 
-async def delete_expired(connection: Connection, batch: int = 1000) -> int:
-    status: str = await connection.execute(DELETE_EXPIRED, batch)
-    return int(status.split()[-1])
+async def delete_expired(db: Database, batch: int = 1000) -> int:
+    """Delete the keys past the retention, ``batch`` per transaction; how many went."""
+    deleted = 0
+    while True:
+        status: str = await db.write(lambda connection: connection.execute(DELETE_EXPIRED, batch))
+        count = int(status.split()[-1])
+        deleted += count
+        if count < batch:
+            return deleted

@@ -1,6 +1,7 @@
 """Retention of the change events (``FLEETREG_EVENT_RETENTION_DAYS``, docs/api.md §5): every process
-prunes now and then, in small batches, each its own short transaction, so that pruning never holds
-back a write (events are never written again once committed; the writers touch only new rows).
+prunes now and then (``fleetreg.housekeeping``), in small batches, each its own short transaction, so
+that pruning never holds back a write (events are never written again once committed; the writers
+touch only new rows).
 
 A batch removes the oldest events up to the newest one among the 10,000 oldest that is past the
 retention: by sequence, so that the events kept are always one unbroken stretch of the feed and
@@ -10,16 +11,9 @@ of a transaction that ran long may go with the older ones around it, a little be
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
 from fleetreg.db import Connection, Database
 
-log = logging.getLogger("fleetreg.events")
-
 BATCH = 10_000
-EVERY_SECONDS = 600.0
 # One pruner at a time among the processes; the others skip their turn.
 PRUNE_LOCK = 7306916436585427718
 
@@ -60,29 +54,3 @@ async def prune(db: Database, retention_days: int) -> int:
         if not await db.write(batch):
             return batches
         batches += 1
-
-
-class Pruner:
-    def __init__(self, db: Database, retention_days: int) -> None:
-        self.db, self.retention_days = db, retention_days
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self.retention_days > 0:
-            self._task = asyncio.create_task(self._run(), name="event-retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await prune(self.db, self.retention_days)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database is down: the next turn tries again
-                log.warning("event retention: %s", error)
-            await asyncio.sleep(EVERY_SECONDS)
