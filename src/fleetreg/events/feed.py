@@ -181,11 +181,13 @@ class EventSignal:
                 await changed.wait()
 
     async def _enrolled(self) -> bool:
-        """Whether this call enrolled the process (False: another waiter did, or the database is
-        unreachable: then the waits reread every REREAD_SECONDS as they would without notifications)."""
+        """Whether the process was enrolled during this call, by it or by a waiter it queued behind
+        (its caller then reads again); False when the database is unreachable: the waits then reread
+        every REREAD_SECONDS as they would without notifications."""
+        seen = self._renew_at
         async with self._enrolling:
-            if time.monotonic() < self._renew_at:
-                return False
+            if self._renew_at != seen:
+                return True
             try:
                 await self._db.write(
                     lambda connection: connection.execute(queries.FOLLOW, self._process, self.FOLLOW_SECONDS)
