@@ -114,9 +114,9 @@ class Answered(Exception):
 
 
 def claim_at_opening(caller: str, key: str) -> str:
-    """The statement that claims the key with the transaction's ``BEGIN``; ``claim_errors`` reads
-    what it raises."""
-    return f"SELECT idempotency_claim({literal(caller)}, {literal(key)}, interval '{RETENTION_HOURS} hours')"
+    """The call that claims the key with the transaction's ``BEGIN`` (``Database.transaction``'s
+    ``opening``); ``claim_errors`` reads what it raises."""
+    return f"idempotency_claim({literal(caller)}, {literal(key)}, interval '{RETENTION_HOURS} hours')"
 
 
 @contextlib.contextmanager
