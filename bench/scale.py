@@ -354,7 +354,15 @@ def measure_offset(rows: int, work: Path) -> None:
 
 def measure_insert(rows: int, work: Path) -> None:
     """Where an import's time goes in PostgreSQL: EXPLAIN ANALYZE of the connectors' INSERT of
-    ``rows`` staged rows (60 % assigned to 1,000 customers), its triggers' times, then the COMMIT."""
+    ``rows`` staged rows (60 % assigned to 1,000 customers), its triggers' times, then the COMMIT;
+    once with the events written through ``pending_events`` (as any write's), once written straight
+    into ``events`` after ``events_sequence_now()`` (as the import's, migration 0019)."""
+    for written_once in (False, True):
+        print("events written once:" if written_once else "events through pending_events:", flush=True)
+        _measure_insert(rows, work, written_once)
+
+
+def _measure_insert(rows: int, work: Path, written_once: bool) -> None:
     from fleetreg import migrate
     from fleetreg.embedded import EmbeddedPostgres
 
@@ -384,6 +392,8 @@ def measure_insert(rows: int, work: Path) -> None:
                 f"CASE WHEN n % 5 < 3 THEN md5('customer' || n % 1000)::uuid END AS customer_id "
                 f"FROM generate_series(1, {int(rows)}) n"
             )
+            if written_once:
+                await connection.execute("SELECT events_sequence_now()")
             plan = await connection.fetch(
                 "EXPLAIN (ANALYZE, BUFFERS OFF) INSERT INTO connectors "
                 "(id, partner_id, customer_id, name, type, hardware_version, software_version) "
