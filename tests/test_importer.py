@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -181,6 +182,35 @@ class TestBadFiles:
         result = await import_csv(db, CUSTOMERS, io.BytesIO(b"id,name\n,Caf\xe9\n"), [partner_id])
         assert [(e.line, e.reason) for e in result.errors] == [(2, "the file is not UTF-8 text")]
         assert await count(db, "customers") == 0
+
+
+class TestBesideOtherWriters:
+    """An import writes its events under the events' lock (migration 0019): a writer that began
+    before it and commits while it runs must neither deadlock with it nor slip past its checks."""
+
+    async def test_a_writer_that_commits_during_the_import_comes_first_and_is_checked_against(
+        self, db: asyncpg.Connection, partner_id: uuid.UUID, database_url: str
+    ) -> None:
+        writer = await asyncpg.connect(database_url)
+        try:
+            await writer.execute("BEGIN")
+            await writer.execute(
+                "INSERT INTO connectors (partner_id, name, type, hardware_version, software_version) "
+                "VALUES ($1, 'taken', 'virtual', '1', '2')",
+                partner_id,
+            )
+            text = HEADER + ",taken,virtual,1,2,,\n,free,virtual,1,2,,\n"
+            importing = asyncio.create_task(import_csv(db, CONNECTORS, csv(text), [partner_id]))
+            await asyncio.sleep(0.5)
+            assert not importing.done()  # it waits for the writer's table lock, before its checks
+            await writer.execute("COMMIT")
+            result = await asyncio.wait_for(importing, 10)
+        finally:
+            await writer.close()
+        assert [(error.line, error.reason) for error in result.errors] == [
+            (2, "the partner has a connector named taken already")
+        ]
+        assert await count(db, "connectors") == 1
 
 
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

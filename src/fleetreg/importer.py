@@ -104,7 +104,7 @@ class ImportSpec:
     checks: tuple[str, ...] = ()
     """SQL over ``import_rows`` returning rows (line int, reason text); may use the parameters."""
     lock: str | None = None
-    """SQL run before the checks, e.g. a LOCK TABLE, so that checks and apply see the same table."""
+    """SQL run before the checks, e.g. ``lock_tables``, so that checks and apply see the same tables."""
     positional: Callable[[Sequence[str]], Callable[[list[str]], tuple[Any, ...]]] | None = None
     """``parse`` without the mapping, for the big files: given the header, a function of a row's
     fields (in the header's order) that does what ``parse`` does (the connectors' import: building
@@ -115,6 +115,15 @@ class ImportSpec:
             return self.positional(header)
         parse = self.parse
         return lambda fields: parse(dict(zip(header, fields, strict=True)))
+
+
+def lock_tables(*, target: str, referenced: Sequence[str] = ()) -> str:
+    """An import's ``lock``: no other write to the table it fills or to a table it refers to runs
+    from its checks to its commit. So the checks see what the apply meets, and the apply, which holds
+    the events' lock (``events_sequence_now``), never waits for a row of a writer that itself waits
+    for that lock at its commit (a deadlock)."""
+    locks = [f"LOCK TABLE {table} IN SHARE MODE" for table in referenced]
+    return "; ".join([*locks, f"LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE"])
 
 
 @dataclass

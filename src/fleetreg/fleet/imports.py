@@ -19,7 +19,7 @@ from typing import Any
 
 from fleetreg.fleet import formats
 from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Attribute, Kind
-from fleetreg.importer import STAGING_TABLE, ImportSpec, RowError
+from fleetreg.importer import STAGING_TABLE, ImportSpec, RowError, lock_tables
 
 
 def _cell(row: Mapping[str, str], attribute: Attribute) -> str | None:
@@ -111,8 +111,6 @@ def _checks(kind: Kind) -> tuple[str, ...]:
 def import_spec(kind: Kind) -> ImportSpec:
     names = kind.attribute_names
     targets = dict.fromkeys(a.reference.target.plural for a in kind.references if a.reference)
-    locks = [f"LOCK TABLE {table} IN SHARE MODE" for table in targets]
-    locks.append(f"LOCK TABLE {kind.plural} IN SHARE ROW EXCLUSIVE MODE")
 
     def parse(row: Mapping[str, str]) -> tuple[Any, ...]:
         return (_id(row), *(_cell(row, attribute) for attribute in kind.attributes))
@@ -123,7 +121,7 @@ def import_spec(kind: Kind) -> ImportSpec:
         required=frozenset(a.name for a in kind.attributes if not a.optional),
         staging=tuple((name, "text") for name in ("id", *names)),
         parse=parse,
-        lock="; ".join(locks),
+        lock=lock_tables(target=kind.plural, referenced=tuple(targets)),
         checks=_checks(kind),
         apply=f"""
 INSERT INTO {kind.plural} (id, {", ".join(names)})
