@@ -1,7 +1,7 @@
-"""Events written once (migration 0019): after ``events_sequence_now()`` a transaction's events go
-straight into ``events`` with their sequence numbers, and the feed's guarantee holds as before:
-commit order, nothing visible before its commit, nothing of a rolled-back transaction. The import
-writes its events this way."""
+"""Events written once (migration 0019): after ``events_sequence_now()`` a transaction's inserts
+write their events straight into ``events`` with their sequence numbers, and the feed's guarantee
+holds as before: commit order, nothing visible before its commit, nothing of a rolled-back
+transaction. The import writes its events this way."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.support.partner import Partner
 
@@ -88,3 +89,14 @@ async def test_its_commit_notifies_the_followers_with_its_last_sequence(
     finally:
         await listener.close()
     assert heard == [str(max(sequence for sequence, _, _ in await customer_events(acme)))]
+
+
+async def test_after_the_call_a_change_other_than_an_insert_is_refused(acme: Partner, db: asyncpg.Connection) -> None:
+    # its event would be sequenced at the commit, after events made later than it
+    await db.execute(ADD_CUSTOMER, acme.id, "old name")
+    await db.execute("BEGIN")
+    await db.execute("SELECT events_sequence_now()")
+    with pytest.raises(asyncpg.RaiseError, match="may only insert"):
+        await db.execute("UPDATE customers SET name = 'new name' WHERE partner_id = $1", acme.id)
+    await db.execute("ROLLBACK")
+    assert [name for _, name, _ in await customer_events(acme)] == ["old name"]
