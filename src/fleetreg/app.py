@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> WebApp:
             }
         )
         housekeeping.start()
+        app.state.housekeeping = housekeeping
         try:
             yield
         finally:

@@ -24,6 +24,8 @@ class Housekeeping:
         self.jobs = dict(jobs)
         self.every_seconds = every_seconds
         self._task: asyncio.Task[None] | None = None
+        self.turns = 0
+        """Turns done, every job tried once in each."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="housekeeping")
@@ -43,4 +45,5 @@ class Housekeeping:
                     raise
                 except Exception as error:  # the database is down: the next turn tries again
                     log.warning("%s: %s", name, error)
+            self.turns += 1
             await asyncio.sleep(self.every_seconds)
