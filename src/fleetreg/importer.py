@@ -88,7 +88,7 @@ class LineError:
 @dataclass(frozen=True)
 class ImportSpec:
     entity: str
-    """Plural name for messages, e.g. "connectors"."""
+    """The table it fills, also the plural in messages, e.g. "connectors"."""
     columns: tuple[str, ...]
     """Every column the CSV may have."""
     required: frozenset[str]
@@ -103,8 +103,8 @@ class ImportSpec:
     """SQL moving ``import_rows`` into place; may use the import's parameters ($1...)."""
     checks: tuple[str, ...] = ()
     """SQL over ``import_rows`` returning rows (line int, reason text); may use the parameters."""
-    lock: str | None = None
-    """SQL run before the checks, e.g. ``lock_tables``, so that checks and apply see the same tables."""
+    referenced: tuple[str, ...] = ()
+    """The tables the rows refer to: locked with ``entity`` before the checks (``lock_tables``)."""
     positional: Callable[[Sequence[str]], Callable[[list[str]], tuple[Any, ...]]] | None = None
     """``parse`` without the mapping, for the big files: given the header, a function of a row's
     fields (in the header's order) that does what ``parse`` does (the connectors' import: building
@@ -117,13 +117,13 @@ class ImportSpec:
         return lambda fields: parse(dict(zip(header, fields, strict=True)))
 
 
-def lock_tables(*, target: str, referenced: Sequence[str] = ()) -> str:
-    """An import's ``lock``: no other write to the table it fills or to a table it refers to runs
-    from its checks to its commit. So the checks see what the apply meets, and the apply, which holds
-    the events' lock (``events_sequence_now``), never waits for a row of a writer that itself waits
-    for that lock at its commit (a deadlock)."""
-    locks = [f"LOCK TABLE {table} IN SHARE MODE" for table in referenced]
-    return "; ".join([*locks, f"LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE"])
+def lock_tables(spec: ImportSpec) -> str:
+    """Run before an import's checks: no other write to the table it fills or to a table it refers
+    to runs from its checks to its commit. So the checks see what the apply meets, and the apply,
+    which holds the events' lock (``events_sequence_now``), never waits for a row of a writer that
+    itself waits for that lock at its commit (a deadlock)."""
+    locks = [f"LOCK TABLE {table} IN SHARE MODE" for table in spec.referenced]
+    return "; ".join([*locks, f"LOCK TABLE {spec.entity} IN SHARE ROW EXCLUSIVE MODE"])
 
 
 @dataclass
@@ -187,8 +187,7 @@ async def import_csv(
             if result.errors:
                 raise _Rollback
             await connection.execute(f"ANALYZE {STAGING_TABLE}")
-            if spec.lock:
-                await connection.execute(spec.lock)
+            await connection.execute(lock_tables(spec))
             for check in spec.checks:
                 for row in await connection.fetch(check, *_used(check, parameters)):
                     result.add_error(row[0], row[1])

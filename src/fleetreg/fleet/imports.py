@@ -19,7 +19,7 @@ from typing import Any
 
 from fleetreg.fleet import formats
 from fleetreg.fleet.kinds import CHIP, DEVICE, ENTERPRISE, VEHICLE, Attribute, Kind
-from fleetreg.importer import STAGING_TABLE, ImportSpec, RowError, lock_tables
+from fleetreg.importer import STAGING_TABLE, ImportSpec, RowError
 
 
 def _cell(row: Mapping[str, str], attribute: Attribute) -> str | None:
@@ -121,7 +121,7 @@ def import_spec(kind: Kind) -> ImportSpec:
         required=frozenset(a.name for a in kind.attributes if not a.optional),
         staging=tuple((name, "text") for name in ("id", *names)),
         parse=parse,
-        lock=lock_tables(target=kind.plural, referenced=tuple(targets)),
+        referenced=tuple(targets),
         checks=_checks(kind),
         apply=f"""
 INSERT INTO {kind.plural} (id, {", ".join(names)})

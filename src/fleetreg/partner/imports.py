@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fleetreg.importer import ImportSpec, RowError, lock_tables
+from fleetreg.importer import ImportSpec, RowError
 
 _PIN = re.compile(r"[0-9]{5}")
 _CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -61,7 +61,6 @@ CUSTOMERS = ImportSpec(
     required=frozenset({"name"}),
     staging=(("id", "uuid"), ("name", "text")),
     parse=_parse_customer,
-    lock=lock_tables(target="customers"),
     checks=(
         _same_value_twice("id"),
         """
@@ -157,7 +156,7 @@ CONNECTORS = ImportSpec(
     ),
     parse=_parse_connector,
     positional=_connector_parser,
-    lock=lock_tables(target="connectors", referenced=("customers",)),
+    referenced=("customers",),
     checks=(
         _same_value_twice("id"),
         _same_value_twice("name"),
