@@ -70,6 +70,12 @@ class ObjectParameters:
     filters: tuple[Filter, ...] = ()
     sort: tuple[tuple[str, int], ...] = ()
 
+    @property
+    def includes(self) -> list[str]:
+        """The objects beside the chip the answer shows."""
+        shown = (("device", self.device_fields), ("enterprise", self.enterprise_fields))
+        return [name for name, fields in shown if fields is not None]
+
 
 @dataclass
 class _Errors:

@@ -7,7 +7,7 @@ Visibility as in ``fleet.queries``: every statement takes the caller's enterpris
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from fleetreg.fleet.kinds import DEVICE, VEHICLE
@@ -182,6 +182,18 @@ ASSOCIATION_LIST_FIELDS = {
     "enterprise.cnpj": "e.cnpj",
 }
 ASSOCIATION_LIST_SORTS = {"number": "number", "serial": "serial"}
+# The joined objects of that query beyond the chip: each joined only when a request includes, filters
+# or searches its fields (a join per row and five columns fewer when none does).
+ASSOCIATION_LIST_JOINS = {
+    "device": (
+        "JOIN devices AS d ON d.id = a.device_id",
+        "d.name AS device_name, d.imei AS device_imei, d.code AS device_code",
+    ),
+    "enterprise": (
+        "JOIN enterprises AS e ON e.id = a.enterprise_id",
+        "e.name AS enterprise_name, e.cnpj AS enterprise_cnpj",
+    ),
+}
 
 
 def vehicle_associations(
@@ -192,6 +204,7 @@ def vehicle_associations(
     known_at: Any = None,
     filters: Sequence[tuple[str, str, str]],
     search: str | None,
+    includes: Collection[str],
     sort: Sequence[tuple[str, int]],
     limit: int,
     offset: int,
@@ -203,7 +216,8 @@ def vehicle_associations(
 
     Rows: none when the vehicle is not found; else one per item, or one row of NULLs but the total
     when the page is empty. ``filters`` are (field, op, value) with fields of
-    ``ASSOCIATION_LIST_FIELDS``; ``sort`` keys are from ``ASSOCIATION_LIST_SORTS``.
+    ``ASSOCIATION_LIST_FIELDS``; ``sort`` keys are from ``ASSOCIATION_LIST_SORTS``; ``includes`` names
+    the objects of ``ASSOCIATION_LIST_JOINS`` whose columns the rows must have.
     """
     args = Arguments(enterprise, vehicle_id)
     known = args.add(known_at) if known_at is not None else None
@@ -227,20 +241,20 @@ def vehicle_associations(
     ]
     order += ["m.is_main_device DESC", "m.created_at", "m.id"]
     total = "(SELECT count(*) FROM matches)" if count else "NULL::bigint"
+    searched = ASSOCIATION_LIST_JOINS if search is not None else ()
+    joined = {*includes, *searched, *(name.split(".")[0] for name, _, _ in filters)}
+    joins = [join for name, join in ASSOCIATION_LIST_JOINS.items() if name in joined]
+    joined_columns = "".join(f", {columns}" for _, columns in joins)
     sql = f"""
 WITH vehicle AS (
     SELECT t.id FROM vehicles AS t WHERE t.id = $2 AND t.deleted_at IS NULL AND {VEHICLE.visible_to("$1")}
 ),
 matches AS (
     SELECT {association_columns(known)},
-           c.id AS chip_id, c.serial, c.number, c.carrier, c.service_provider, c.batch,
-           d.name AS device_name, d.imei AS device_imei, d.code AS device_code,
-           e.name AS enterprise_name, e.cnpj AS enterprise_cnpj
+           c.id AS chip_id, c.serial, c.number, c.carrier, c.service_provider, c.batch{joined_columns}
     FROM vehicle AS v
     JOIN device_associations AS a ON a.vehicle_id = v.id
-    JOIN devices AS d ON d.id = a.device_id
-    JOIN enterprises AS e ON e.id = a.enterprise_id
-    LEFT JOIN chips AS c ON c.device_id = a.device_id
+    {"".join(f"{join} " for join, _ in joins)}LEFT JOIN chips AS c ON c.device_id = a.device_id
     WHERE {" AND ".join(conditions)}
 ),
 page AS (

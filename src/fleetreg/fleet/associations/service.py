@@ -463,6 +463,7 @@ async def list_vehicle_associations(db: Database, enterprise: str | None, query:
         known_at=query.known_at,
         filters=filters,
         search=query.search,
+        includes=query.objects.includes,
         sort=query.objects.sort,
         limit=query.limit,
         offset=offset(query.limit, query.page),
