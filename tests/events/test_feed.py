@@ -170,6 +170,24 @@ class TestFleetEvents:
         assert types_of(events) == ["enterprise.created", "enterprise.updated"]
         assert events[1]["data"]["after"]["attributes"]["name"] == "New"
 
+    async def test_subject_id_is_exact_when_ids_share_a_hash(
+        self, client: httpx.AsyncClient, db: asyncpg.Connection
+    ) -> None:
+        # The subject index is keyed by hashtext(subject_id) (migration 0020): two ids of one hash.
+        first, second = await db.fetchrow(
+            "SELECT min(s), max(s) FROM (SELECT 'E' || i AS s FROM generate_series(1, 300000) AS i) AS ids "
+            "GROUP BY hashtext(s) HAVING count(*) > 1 LIMIT 1"
+        )
+        for subject in (first, second, first):
+            await db.execute(
+                "INSERT INTO events (sequence, occurred_at, type, enterprise_id, actor, subject_type, subject_id)"
+                " VALUES (nextval('events_sequence'), now(), 'enterprise.updated', $1, '{\"kind\":\"cli\"}',"
+                " 'enterprise', $1)",
+                subject,
+            )
+        assert [event["subject"]["id"] for event in await events_of(client, subject_id=first)] == [first, first]
+        assert [event["subject"]["id"] for event in await events_of(client, subject_id=second)] == [second]
+
     async def test_an_enterprise_bound_client_sees_its_enterprise_only(
         self, make_app: Any, make_client: Any, make_api_client: MakeApiClient
     ) -> None:

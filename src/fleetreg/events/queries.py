@@ -18,14 +18,15 @@ def page(tenant: str) -> str:
     """Up to $2 events after the sequence $1 that the reader ($6) sees, of the types $3 or type
     prefixes $4 (both NULL: any), of the subject $5 (NULL: any); one row at least, which carries
     ``pruned`` (a cursor below it is expired) and ``horizon`` (the highest sequence committed: every
-    event at or below it is visible to this statement, migration 0006 says why)."""
+    event at or below it is visible to this statement, migration 0006 says why). A subject's events
+    are found by the hash of its id (``events_subject_idx``, migration 0020)."""
     assert tenant in TENANTS
     return f"""
 WITH page AS (
     SELECT e.sequence, event_json(e)::text AS body FROM events AS e
     WHERE e.sequence > $1 AND {tenant}
       AND ($3::text[] IS NULL OR e.type = ANY($3::text[]) OR e.type LIKE ANY($4::text[]))
-      AND ($5::text IS NULL OR e.subject_id = $5::text)
+      AND ($5::text IS NULL OR (hashtext(e.subject_id) = hashtext($5::text) AND e.subject_id = $5::text))
     ORDER BY e.sequence
     LIMIT $2
 )
