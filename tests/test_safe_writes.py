@@ -17,6 +17,7 @@ from fleetreg.web import Request, Response, Routes, json_response
 from fleetreg.web.app import WebApp
 from tests.support.app import App, MakeApp, asgi_client, database_of, include_router
 from tests.support.auth import MakeApiClient
+from tests.support.fleet import Fleet
 from tests.support.problems import assert_problem
 from tests.support.waiting import wait_until
 
@@ -51,6 +52,22 @@ class TestIdempotencyKeys:
         assert "idempotent-replayed" not in first.headers
         assert (first.headers["x-request-id"], again.headers["x-request-id"]) == ("first", "again")
         assert await connector_count(db, "R-1") == 1
+
+    async def test_a_large_answer_is_stored_and_replayed_whole(
+        self, client: httpx.AsyncClient, db: asyncpg.Connection
+    ) -> None:
+        # Over idempotency.LITERAL_BODY_LIMIT, the answer is bound in a statement of its own.
+        fleet = Fleet(client)
+        enterprise = await fleet.enterprise()
+        items = [{"attributes": fleet.vehicle_attributes(enterprise["id"])} for _ in range(100)]
+        headers = {"Idempotency-Key": "many-vehicles"}
+        first = await client.post("/v2/vehicles", json={"data": items}, headers=headers)
+        again = await client.post("/v2/vehicles", json={"data": items}, headers=headers)
+        assert first.status_code == again.status_code == 201
+        assert len(first.content) > idempotency.LITERAL_BODY_LIMIT
+        assert again.content == first.content
+        assert again.headers["idempotent-replayed"] == "true"
+        assert await db.fetchval("SELECT count(*) FROM vehicles WHERE enterprise_id = $1", enterprise["id"]) == 100
 
     async def test_the_key_with_another_request_is_422(
         self, client: httpx.AsyncClient, partner: dict[str, str]

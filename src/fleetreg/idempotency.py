@@ -9,8 +9,9 @@ its answer, never both. While the first request runs, its transaction holds an a
 
 The first attempt of a key costs no round trip of its own: the claim goes with the ``BEGIN``
 (``claim_at_opening``, the schema's ``idempotency_claim``: it raises when the key is not free) and
-the answer with the ``COMMIT`` (``store_at_commit``). Only a key that has an answer already is read
-by a query of its own (``stored_answer``): a replay, or 422.
+the answer with the ``COMMIT`` (``store_answer``; a large answer in a statement of its own, where a
+round trip is cheaper than its literal). Only a key that has an answer already is read by a query of
+its own (``stored_answer``): a replay, or 422.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ WHERE k.caller = $1 AND k.key = $2 AND k.created_at > now() - interval '{RETENTI
 STORE_ANSWER = """
 INSERT INTO idempotency_keys (caller, key, fingerprint, status, headers, body) VALUES ({values})
 """
+# The same with parameters, in a round trip of its own: for a large answer, which as a literal
+# PostgreSQL would read character by character in hex (a bulk of 1,000's 289 KB: 8.3 ms that way,
+# 4.1 ms bound; a round trip costs what about 8 KB of literal does).
+STORE_ANSWER_BOUND = STORE_ANSWER.format(values="$1, $2, $3, $4, $5, $6")
+LITERAL_BODY_LIMIT = 8192
 # The SQLSTATEs idempotency_claim raises (migration 0015).
 _RUNNING = "FLK09"
 _ANSWERED = "FLK00"
@@ -132,11 +138,24 @@ def claim_errors(key: str) -> Iterator[None]:
         raise
 
 
-def store_at_commit(caller: str, key: str, print_: bytes, status: int, headers: list[Any], body: bytes) -> str:
-    """The statement that stores the answer, sent with the ``COMMIT``."""
-    header_list = literal(orjson.dumps(headers).decode())
-    values = [literal(caller), literal(key), _bytea(print_), str(int(status)), header_list, _bytea(body)]
-    return STORE_ANSWER.format(values=", ".join(values))
+async def store_answer(
+    connection: Connection,
+    at_commit: list[str],
+    caller: str,
+    key: str,
+    print_: bytes,
+    status: int,
+    headers: list[Any],
+    body: bytes,
+) -> None:
+    """Store the answer in the key's transaction: with its ``COMMIT`` (``at_commit``, no round trip of
+    its own) unless its body is large, then bound at once."""
+    header_list = orjson.dumps(headers).decode()
+    if len(body) > LITERAL_BODY_LIMIT:
+        await connection.execute(STORE_ANSWER_BOUND, caller, key, print_, int(status), header_list, body)
+        return
+    values = [literal(caller), literal(key), _bytea(print_), str(int(status)), literal(header_list), _bytea(body)]
+    at_commit.append(STORE_ANSWER.format(values=", ".join(values)))
 
 
 def _bytea(data: bytes) -> str:

@@ -4,7 +4,8 @@ for every POST, PUT, PATCH and DELETE of the API).
 One transaction (``Database.transaction``) holds everything the endpoint writes and reads, with the
 request's actor (who, and the request id) recorded for the schema's triggers; it commits before the
 answer leaves. With an ``Idempotency-Key``, the key is claimed and the answer stored in that same
-transaction (``fleetreg.idempotency``: the claim with its ``BEGIN``, the answer with its ``COMMIT``);
+transaction (``fleetreg.idempotency``: the claim with its ``BEGIN``, the answer with its ``COMMIT``,
+a large one just before);
 a problem answer (4xx) is stored too, once the endpoint's transaction is rolled back, in a
 transaction of its own that claims the key again (no savepoint on the way of every write: it cost a
 round trip), and a 5xx is never kept. A serialization failure or
@@ -97,13 +98,19 @@ async def _answered_once(
     at_commit: list[str] = []
     try:
         with idempotency.claim_errors(key):
-            async with db.transaction(actor, opening=idempotency.claim_at_opening(caller, key), at_commit=at_commit):
+            opening = idempotency.claim_at_opening(caller, key)
+            async with db.transaction(actor, opening=opening, at_commit=at_commit) as connection:
                 response = await respond()
                 if isinstance(response, Response) and response.status < 500:
-                    at_commit.append(
-                        idempotency.store_at_commit(
-                            caller, key, fingerprint, response.status, _kept_headers(response), response.body
-                        )
+                    await idempotency.store_answer(
+                        connection,
+                        at_commit,
+                        caller,
+                        key,
+                        fingerprint,
+                        response.status,
+                        _kept_headers(response),
+                        response.body,
                     )
                 return response
     except idempotency.Answered:
