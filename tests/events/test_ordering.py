@@ -5,7 +5,8 @@ Fifty writers each run transactions that hold their events open for a random whi
 committing (so a later-started transaction often commits first), while a consumer pages through
 the feed as fast as it can. Afterwards the consumer's sequence of events must be exactly the full
 feed read once everything committed. A third of the transactions write their later events straight
-into ``events`` (``events_sequence_now``, as an import does), the rest through ``pending_events``."""
+into ``events`` (``events_sequence_now``, as an import does), the rest through ``pending_events``;
+another third begin with a rename, whose event is sequenced at commit on its own (migration 0021)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,17 @@ TRANSACTIONS_PER_WRITER = 6
 async def _writer(database_url: str, partner: Any, number: int, rng: random.Random) -> None:
     connection = await asyncpg.connect(database_url)
     try:
+        mine = None
         for transaction in range(TRANSACTIONS_PER_WRITER):
             async with connection.transaction():
-                for item in range(rng.randint(1, 3)):
+                if mine is not None and transaction % 3 == 2:
+                    # a change before any pending event: sequenced at commit on its own (migration 0021)
                     await connection.execute(
-                        "INSERT INTO customers (partner_id, name) VALUES ($1, $2)",
+                        "UPDATE customers SET name = $2 WHERE id = $1", mine, f"w{number}-{transaction}"
+                    )
+                for item in range(rng.randint(1, 3)):
+                    mine = await connection.fetchval(
+                        "INSERT INTO customers (partner_id, name) VALUES ($1, $2) RETURNING id",
                         partner,
                         f"w{number}-{transaction}-{item}",
                     )
