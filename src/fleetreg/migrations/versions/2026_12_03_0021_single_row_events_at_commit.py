@@ -9,14 +9,14 @@ trigger captures the statement's rows as transition tables, renders them into ``
 and queues the commit step (a row in ``event_commit_marks``); the commit step, under the lock that
 makes ``sequence`` follow commit order, moves them into ``events``. For a bulk that is cheap per
 event; for the change of one row it is most of the outbox's cost: a connector assignment's
-transaction took 1,108 µs (PostgreSQL's CPU 700 µs) without events, 1,521 µs (996 µs) so, in
-alternated blocks of 60 on the tcp setup.
+transaction took 1,108 / 1,160 µs without events, 1,521 / 1,518 µs so (two runs of 40 alternated
+blocks of 60 on the tcp setup).
 
 The customers and connectors change one row at a time (the API updates and deletes one, no foreign
 key cascades into them, the import only inserts), so their updates and deletes now make their
 events with a deferred row trigger: at commit it renders the row's versions of that statement, takes
 the lock and inserts the event into ``events`` with its sequence number, as the commit step would.
-No transition tables, no pending row, no commit mark: the same transaction took 1,239 µs (771 µs).
+No transition tables, no pending row, no commit mark: the same transaction took 1,239 / 1,354 µs.
 
 Order within a transaction stays the order of the changes. Deferred triggers fire at commit in the
 order they were queued, and the commit step's place in that queue is the transaction's first
