@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import math
 import os
 import re
 import shutil
@@ -305,7 +306,7 @@ class Bench:
             "unit": "req/s",
             "peer": medians.get("peer"),
             "fleetreg": medians["fleetreg"],
-            "ratio": medians["fleetreg"] / medians["peer"] if "peer" in medians else None,
+            "ratio": _ratio(medians["fleetreg"], medians["peer"]) if "peer" in medians else None,
             "target": target if "peer" in medians else None,
             "aim": aim,
             "errors": errors,
@@ -319,6 +320,8 @@ class Bench:
         }
         if not peer_paths:
             row["note"] = "no peer route: reported, not judged"
+        elif medians["peer"] == 0:
+            row["note"] = "the peer answered no request within a round (at 10M its count takes seconds)"
         self.rows.append(row)
         return row
 
@@ -525,6 +528,11 @@ def _figure(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     return f"{value:,.1f} {unit}" if unit != "req/s" else f"{value:,.0f}"
+
+
+def _ratio(ours: float, peers: float) -> float:
+    """fleetreg's rate over the peer's; infinite when only fleetreg answered within the rounds."""
+    return ours / peers if peers else math.inf
 
 
 if __name__ == "__main__":
