@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +32,12 @@ from fleetreg.embedded import binaries_dir
 FLEETREG = [sys.executable, "-m", "fleetreg"]
 PARTNER = "bench"
 SCOPE = "customers:read customers:write connectors:read connectors:write connectors:provision"
+
+
+def paired_ratio(treated: list[float], base: list[float]) -> float:
+    """The median of treated over base, pair by pair: each pair ran back to back, while the machine's
+    pace drifts between pairs by more than the few percent an overhead measures."""
+    return statistics.median(t / b for t, b in zip(treated, base, strict=True))
 
 
 def log(message: str) -> None:

@@ -33,6 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.data import paired_ratio
 from bench.lean import LeanClient
 from fleetreg import migrate
 from fleetreg.auth import clients as auth_clients
@@ -136,11 +137,9 @@ async def assignment_overhead(
 
 
 def _overhead(timings: dict[bool, list[float]], digits: int) -> dict[str, Any]:
-    """Medians of each side, and the overhead as the median of with over without, round by round: the
-    two of a round ran back to back, while the machine's pace drifts between rounds by more than the
-    overhead measured."""
+    """Medians of each side, and the overhead as the median of with over without, round by round."""
     on, off = statistics.median(timings[True]), statistics.median(timings[False])
-    paired = statistics.median(w / o for w, o in zip(timings[True], timings[False], strict=True))
+    paired = paired_ratio(timings[True], timings[False])
     return {
         "with_events_ms": round(on * 1000, digits),
         "without_ms": round(off * 1000, digits),

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bench.data import log
+from bench.data import log, paired_ratio
 from bench.lean import LeanClient
 from bench.run import Bench, lua_paths
 
@@ -79,7 +79,7 @@ def bulk_with_keys(bench: Bench, client: httpx.Client) -> None:
             if repetition:
                 timings["with" if keyed else "without"].append(elapsed * 1000)
     without, keyed = (statistics.median(timings[name]) for name in ("without", "with"))
-    paired = statistics.median(k / w for k, w in zip(timings["with"], timings["without"], strict=True))
+    paired = paired_ratio(timings["with"], timings["without"])
     log(
         f"[{bench.setup.name}] bulk create of {len(items)}: {without:.1f} ms without a key, {keyed:.1f} ms with "
         f"(medians); keyed over unkeyed, pair by pair: median {paired:.4f}"
