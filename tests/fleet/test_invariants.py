@@ -3,14 +3,20 @@ violation translated to the documented error; and the SQL format checks agreeing
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fleetreg.console import queries as console
 from fleetreg.constraints import CONSTRAINT_ERRORS
 from fleetreg.db import translate
 from fleetreg.fleet import errors
+from fleetreg.fleet import queries as fleet
+from fleetreg.fleet.associations import queries as associations
 from fleetreg.fleet.formats import check_iccid, check_imei, cnpj_check_digits, luhn_valid, normalize_cnpj
 
 ENTERPRISE, OTHER = "E00000000000001", "E00000000000002"
@@ -227,3 +233,59 @@ def test_python_checks_reject_what_sql_rejects() -> None:
         check_imei("490154203237519")
     with pytest.raises(ValueError, match="19 or 20"):
         check_iccid("89550100000000000")
+
+
+# Every lookup of associations by device or vehicle id, as the code runs it: (statement, arguments).
+def _lookups_by_id() -> dict[str, tuple[str, list[object]]]:
+    now = datetime.now(UTC)
+    return {
+        "device history": (
+            associations.device_history(as_of=True, known_at=True, count=True),
+            [None, D1, 25, 0, now, now],
+        ),
+        "device history, plain": (
+            associations.device_history(as_of=False, known_at=False, count=False),
+            [None, D1, 25, 0],
+        ),
+        "before a device is deleted": (fleet.DEVICE_ASSOCIATIONS_AND_CHIP, [D1]),
+        "a backdated write's conflicts": (associations.HISTORY_CONFLICTS, [[V1], [D1], [True], [now]]),
+        "the console's pair": (console.ACTIVE_ASSOCIATION_OF_PAIR, [V1, D1, None]),
+    }
+
+
+def _index_searches(plan: object) -> list[str]:
+    """The indexes a plan (EXPLAIN's JSON) searches by a condition."""
+    if isinstance(plan, list):
+        return [name for node in plan for name in _index_searches(node)]
+    if not isinstance(plan, dict):
+        return []
+    here = [plan["Index Name"]] if "Index Name" in plan and "Index Cond" in plan else []
+    return here + [name for value in plan.values() for name in _index_searches(value)]
+
+
+@pytest.mark.parametrize("lookup", list(_lookups_by_id()))
+async def test_exclusion_indexes_serve_only_their_constraints(db: asyncpg.Connection, lookup: str) -> None:
+    """The history's GiST indexes are searched by the id's hash first: a lookup by the id alone reads
+    most of them (migration 0022). With every other index of the table gone and sequential scans
+    discouraged, the planner still cannot search one by the id."""
+    statement, arguments = _lookups_by_id()[lookup]
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        others = await db.fetch(
+            "SELECT i.indexrelid::regclass::text AS name, c.conname FROM pg_index AS i "
+            "LEFT JOIN pg_constraint AS c ON c.conindid = i.indexrelid "
+            "WHERE i.indrelid = 'device_associations'::regclass "
+            "AND i.indexrelid::regclass::text NOT LIKE '%overlap_excl'"
+        )
+        for index in others:
+            if index["conname"]:
+                await db.execute(f"ALTER TABLE device_associations DROP CONSTRAINT {index['conname']} CASCADE")
+            else:
+                await db.execute(f"DROP INDEX {index['name']}")
+        await db.execute("SET LOCAL enable_seqscan = off")
+        plan = json.loads(await db.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *arguments))
+    finally:
+        await transaction.rollback()
+    assert "device_associations" in json.dumps(plan)  # the statement reads the table at all
+    assert not [name for name in _index_searches(plan) if name.endswith("overlap_excl")], plan
