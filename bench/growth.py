@@ -1,4 +1,4 @@
-"""Growth (issues 13 and 19): the p50 of every list at 10,000 connectors and at every larger scale.
+"""Growth (issues 13, 16 and 19): the p50 of every list at 10,000 connectors and at every larger scale.
 
 One fleetreg per scale (each its own database on the embedded server), all running at once; per list
 endpoint, ``wrk -c8`` against each in turn, round after round (the order reversed every round). The
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,9 @@ def paths(url: str, scale: Scale) -> dict[str, list[str]]:
         "ORDER BY md5(vehicle_id) LIMIT 200"
     )
     enterprises = sql("SELECT id FROM enterprises ORDER BY md5(id) LIMIT 50")
+    devices = sql("SELECT device_id FROM device_associations GROUP BY device_id ORDER BY md5(device_id) LIMIT 200")
+    # issue 16: the history lists at an instant (the second before the run) grow no more than today's
+    instant = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "connectors, no filter": ["/v2/customers/connectors"],
         "connectors by customer_id": [f"/v2/customers/connectors?customer_id={c}" for c in customers],
@@ -58,6 +62,10 @@ def paths(url: str, scale: Scale) -> dict[str, list[str]]:
         "vehicle associations, filters + includes + count": [
             f"/v2/vehicles/{v}/associations/devices?{ASSOCIATION_QUERY}" for v in vehicles
         ],
+        "vehicle associations, as_of + known_at": [
+            f"/v2/vehicles/{v}/associations/devices?as_of={instant}&known_at={instant}" for v in vehicles
+        ],
+        "device history, known_at": [f"/v2/devices/{d}/associations?known_at={instant}" for d in devices],
         "vehicles": ["/v2/vehicles"],
         "vehicles by enterprise_id, count=true": [f"/v2/vehicles?enterprise_id={e}&count=true" for e in enterprises],
         "devices": ["/v2/devices"],

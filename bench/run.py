@@ -52,6 +52,7 @@ PEER_SOURCE = next(
 # Ports (this bench's range: HTTP 18600-18699, PostgreSQL 15600-15699).
 PORTS = {"embedded": (18600, 18601), "tcp": (18620, 18621)}
 GROWTH_PORT = 18640
+GROWTH = "bench.growth"  # not a scenario: one run over every scale, on the embedded setup
 TCP_POSTGRES_PORT = 15600
 SETUPS = {
     "embedded": "embedded PostgreSQL 18 (wheel), unix socket",
@@ -367,7 +368,11 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--setups", default="embedded,tcp", help="comma-separated: embedded, tcp")
-    parser.add_argument("--only", default="", help="comma-separated scenario modules (e.g. bench.reads) to run")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenario modules (e.g. bench.reads; bench.growth for the growth table) to run",
+    )
     parser.add_argument("--no-growth", action="store_true", help="skip the growth table")
     parser.add_argument("--reload", action="store_true", help="drop the loaded databases and load them again")
     options = parser.parse_args(argv)
@@ -386,9 +391,18 @@ def make_server(name: str) -> postgres.Server:
     sys.exit(f"unknown setup {name!r}: embedded or tcp")
 
 
+def only(options: argparse.Namespace) -> list[str]:
+    return [name for name in options.only.split(",") if name]
+
+
 def scenarios(options: argparse.Namespace) -> list[tuple[str, Callable[[Bench], None]]]:
-    chosen = [name for name in options.only.split(",") if name] or SCENARIOS
+    chosen = [name for name in only(options) if name != GROWTH] if only(options) else SCENARIOS
     return [(name, importlib.import_module(name).scenario) for name in chosen]
+
+
+def wants_growth(options: argparse.Namespace) -> bool:
+    """The growth table runs unless skipped; with ``--only``, when ``bench.growth`` is named."""
+    return not options.no_growth and (not only(options) or GROWTH in only(options))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -412,7 +426,7 @@ def main(argv: list[str] | None = None) -> None:
         server_url = server.start()
         try:
             report["setups"][setup_name] = run_setup(options, wrk, peer_dir, setup_name, server, server_url, scale)
-            if setup_name == "embedded" and not options.no_growth and not options.only:
+            if setup_name == "embedded" and wants_growth(options):
                 from bench import growth
 
                 report["growth"] = growth.run(options, wrk, server_url, work, peer_dir, scale)
